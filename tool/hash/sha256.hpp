@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace hfmodels::hash {
+
+// Streaming SHA-256 over OpenSSL EVP.
+class Sha256 {
+public:
+  Sha256();
+  ~Sha256();
+  Sha256(Sha256&&) noexcept;
+  Sha256& operator=(Sha256&&) noexcept;
+
+  void update(const void* data, std::size_t size);
+  void update(std::string_view data) { update(data.data(), data.size()); }
+  // 64 lowercase hex digits. The object cannot be updated afterwards.
+  std::string hex_digest();
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> m_impl;
+};
+
+// Git's blob id: sha1("blob <size>\0" + bytes), the Hub's etag of a regular (non-LFS) file.
+class GitBlobSha1 {
+public:
+  explicit GitBlobSha1(std::uint64_t size);
+  ~GitBlobSha1();
+  GitBlobSha1(GitBlobSha1&&) noexcept;
+  GitBlobSha1& operator=(GitBlobSha1&&) noexcept;
+
+  void update(const void* data, std::size_t size);
+  std::string hex_digest(); // 40 lowercase hex digits
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> m_impl;
+};
+
+std::string sha256_hex(std::string_view data);
+
+// Hashes a file by streaming it in fixed-size blocks; memory does not grow with the file.
+// Throws Error(failure) if the file cannot be read.
+std::string sha256_file(const std::filesystem::path& path);
+
+} // namespace hfmodels::hash

@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace hfmodels::http {
+
+// Calls curl_global_init once for the process lifetime; construct one in main before threads.
+class GlobalInit {
+public:
+  GlobalInit();
+  ~GlobalInit();
+  GlobalInit(const GlobalInit&) = delete;
+  GlobalInit& operator=(const GlobalInit&) = delete;
+};
+
+// Response headers of the last hop, names lower-cased. Repeated headers are joined with ", ".
+class Headers {
+public:
+  void add(std::string_view name, std::string_view value);
+  std::optional<std::string> get(std::string_view name) const;
+  void clear() { m_values.clear(); }
+
+private:
+  std::map<std::string, std::string, std::less<>> m_values;
+};
+
+struct Response {
+  long status = 0;
+  Headers headers; // of the final hop
+  std::string body; // empty for streamed downloads
+  std::string url; // the final URL, after redirects
+};
+
+struct ClientOptions {
+  std::string user_agent;
+  // Sent as `Authorization: Bearer` only to URLs whose origin (scheme, host, port) equals
+  // `token_origin`, never to a redirect target elsewhere. Empty: no token.
+  std::string token;
+  std::string token_origin;
+  long connect_timeout_seconds = 10;
+  // A transfer that receives no byte for this long is aborted (HF_HUB_DOWNLOAD_TIMEOUT).
+  long idle_timeout_seconds = 10;
+  bool verbose = false; // curl's trace on stderr, with the token redacted
+};
+
+// Called with each block of body bytes of a successful (2xx) final response. Return false to
+// abort the transfer.
+using BodySink = std::function<bool(const char* data, std::size_t size)>;
+
+// One libcurl easy handle, reused across requests so connections are kept alive. Not
+// thread-safe: use one Client per thread. Redirects are followed here, not by libcurl, so the
+// token policy is enforced on every hop (at most 10 hops).
+class Client {
+public:
+  explicit Client(ClientOptions options);
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // GET with the body collected in memory (API calls). Bodies over `max_body` bytes abort with
+  // Error(network). Non-2xx statuses are returned, not thrown; transport failures throw
+  // Error(network).
+  Response get(const std::string& url, std::size_t max_body = 64u << 20);
+
+  // GET with the 2xx body streamed to `sink`; `range_from` > 0 sends `Range: bytes=N-`.
+  // The body of an error status is collected into Response::body (capped) instead.
+  Response download(const std::string& url, std::uint64_t range_from, const BodySink& sink);
+
+private:
+  struct Impl;
+  Impl* m_impl;
+};
+
+// "scheme://host[:port]" of an absolute URL, lower-cased, with the default port removed.
+std::string origin_of(std::string_view url);
+
+// Resolves a Location header against the URL it was received from.
+std::string resolve_location(std::string_view base_url, std::string_view location);
+
+// A URL safe for messages: query and userinfo removed.
+std::string redact_url(std::string_view url);
+
+} // namespace hfmodels::http

@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "http/client.hpp"
+#include "hub/repo.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace hfmodels::hub {
+
+// One file of a commit, as the tree listing describes it.
+struct RepoFile {
+  std::string path;
+  std::uint64_t size = 0;
+  std::string blob_id; // git blob sha1 (of the LFS pointer, for LFS files)
+  std::optional<std::string> lfs_sha256; // set for LFS files
+
+  bool is_lfs() const { return lfs_sha256.has_value(); }
+  // The cache blob name: the content sha256 for LFS files, the git blob sha1 otherwise.
+  const std::string& etag() const { return lfs_sha256 ? *lfs_sha256 : blob_id; }
+};
+
+struct RepoRefs {
+  std::vector<std::string> branches;
+  std::vector<std::string> tags;
+};
+
+// The Hub's JSON API. Every answer is validated before use (commit ids, paths, hashes); a
+// malformed answer throws Error(network) saying what was wrong.
+class HubClient {
+public:
+  HubClient(http::Client& http, std::string endpoint);
+
+  // The commit `revision` (branch, tag, refs/pr/N or commit) points to, from the revision-info
+  // call. Throws Error(network) with the Hub's reason (repo or revision not found, gated, ...).
+  std::string resolve_commit(const RepoRef& repo, std::string_view revision);
+
+  // Every file of `commit`, recursively, following `Link: rel="next"` pagination. Sorted by path.
+  std::vector<RepoFile> list_files(const RepoRef& repo, std::string_view commit);
+
+  RepoRefs list_refs(const RepoRef& repo);
+
+private:
+  http::Client& m_http;
+  std::string m_endpoint;
+};
+
+// Throws the Error that a non-2xx Hub response means (hub-protocol.md §7.3): repo not found,
+// gated, revision not found, entry not found, bad token, rate limited, ... `subject` names what
+// was asked for ("org/name@main"). Returns normally for 2xx.
+void throw_for_status(const http::Response& response, const std::string& subject);
+
+} // namespace hfmodels::hub

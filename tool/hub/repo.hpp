@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace hfmodels::hub {
+
+enum class RepoType { model, dataset };
+
+struct RepoRef {
+  RepoType type = RepoType::model;
+  std::string id; // "namespace/name" or "name"
+
+  bool operator==(const RepoRef&) const = default;
+};
+
+std::string_view type_name(RepoType type); // "model", "dataset"
+std::optional<RepoType> parse_repo_type(std::string_view name);
+
+// Throws Error(usage) unless `id` is 1–96 characters of [A-Za-z0-9._-] with at most one `/`,
+// no `--`, no `..`, and no leading or trailing `/`, `-` or `.` in a part (hub-protocol.md §1.1).
+void validate_repo_id(std::string_view id);
+
+// Throws Error(usage) unless `path` is a safe relative repository path: non-empty, at most 1024
+// bytes, no NUL or control characters, no backslash, no leading `/`, no empty, `.` or `..`
+// segment. Such paths can never escape the snapshot folder they are joined to.
+void validate_repo_path(std::string_view path);
+
+bool is_commit_hash(std::string_view revision); // 40 lowercase hex
+
+// hub-protocol.md §1.3: a revision is one path segment (every byte but A-Za-z0-9-._~ encoded,
+// so `/` becomes %2F); a file path is encoded per segment with the `/` kept.
+std::string encode_revision(std::string_view revision);
+std::string encode_path(std::string_view path);
+
+// URLs under `endpoint` (no trailing slash).
+std::string resolve_url(std::string_view endpoint, const RepoRef& repo, std::string_view revision,
+                        std::string_view path);
+std::string revision_info_url(std::string_view endpoint, const RepoRef& repo,
+                              std::string_view revision);
+std::string tree_url(std::string_view endpoint, const RepoRef& repo, std::string_view revision);
+std::string refs_url(std::string_view endpoint, const RepoRef& repo);
+
+// Cache folder name: "models--org--name", "datasets--org--name".
+std::string cache_folder_name(const RepoRef& repo);
+
+// Strips a weak prefix `W/` and surrounding quotes (hub-protocol.md §4).
+std::string normalize_etag(std::string_view etag);
+
+} // namespace hfmodels::hub

@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "hub/repo.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hfmodels::manifest {
+
+struct LockedFile {
+  std::string path;
+  std::uint64_t size = 0;
+  std::string sha256; // of the content, 64 hex
+  std::string etag; // cache blob name: git sha1 (40 hex) or LFS sha256 (64 hex)
+
+  bool operator==(const LockedFile&) const = default;
+};
+
+struct LockedModel {
+  std::string name;
+  hub::RepoRef repo;
+  std::string revision; // as requested in the manifest
+  std::string commit; // 40 hex
+  std::string manifest_digest; // ModelSpec::digest() of the entry it was locked from
+  std::vector<LockedFile> files; // sorted by path
+
+  std::uint64_t total_size() const;
+  bool operator==(const LockedModel&) const = default;
+};
+
+struct Lockfile {
+  std::vector<LockedModel> models; // sorted by name
+
+  const LockedModel* find(std::string_view name) const;
+  std::vector<std::string> names() const;
+  bool operator==(const Lockfile&) const = default;
+};
+
+// Reads models.lock, validating every value (repo ids, 40-hex commits, 64-hex sha256, etags,
+// safe relative paths, no duplicates). A violation throws Error(usage) naming the file, line and
+// model, and saying to re-run `hfmodels lock`.
+Lockfile parse_lockfile(std::string_view text, const std::filesystem::path& path);
+Lockfile load_lockfile(const std::filesystem::path& path);
+
+// Deterministic YAML: models and files sorted, fixed key order, no timestamps.
+std::string serialize_lockfile(const Lockfile& lockfile);
+
+// Writes atomically; leaves the file untouched (mtime included) when the content is unchanged.
+// Returns whether the file changed.
+bool save_lockfile(const std::filesystem::path& path, const Lockfile& lockfile);
+
+} // namespace hfmodels::manifest

@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "manifest/lockfile.hpp"
+#include "ops/reporter.hpp"
+#include "ops/settings.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+// The operations behind the commands. They take resolved Settings, report through a Reporter
+// and throw Error; none of them prints or knows about the command line.
+namespace hfmodels::ops {
+
+struct LockOptions {
+  std::vector<std::string> names; // empty: every model of the manifest
+  bool update = false; // re-resolve branches (not tags or commits) to their current commit
+};
+
+struct LockResult {
+  std::vector<std::string> resolved; // models resolved against the Hub
+  std::vector<std::string> kept; // models whose pin was kept
+  std::vector<std::string> removed; // models no longer in the manifest
+  bool lockfile_changed = false;
+};
+
+// `hfmodels lock`: models.yaml → models.lock. Regular files are downloaded into the cache to be
+// hashed; LFS files take their hash from the listing.
+LockResult lock(const Settings& settings, const LockOptions& options, Reporter& reporter);
+
+struct FetchResult {
+  std::size_t files = 0; // locked files of the selected models
+  std::size_t downloaded = 0;
+  std::uint64_t bytes_downloaded = 0;
+};
+
+// `hfmodels fetch`: make the cache hold every locked file of `names` (all if empty), verified.
+// With everything cached it sends no request and hashes nothing. Offline, anything missing
+// throws Error(offline_missing) listing every missing model/file.
+FetchResult fetch(const Settings& settings, const std::vector<std::string>& names,
+                  Reporter& reporter);
+
+enum class FileState { ok, missing, mismatch };
+
+struct FileCheck {
+  std::string model;
+  std::string path;
+  FileState state = FileState::ok;
+  std::string expected_sha256;
+  std::string actual_sha256; // empty unless hashed
+  std::uint64_t expected_size = 0;
+  std::uint64_t actual_size = 0;
+};
+
+// `hfmodels verify`: re-hash every cached locked file (in parallel) against the lockfile.
+std::vector<FileCheck> verify(const Settings& settings, const std::vector<std::string>& names,
+                              Reporter& reporter);
+
+enum class ModelState { cached, missing, stale, unlocked };
+
+struct ModelStatus {
+  std::string name;
+  std::string commit; // empty when unlocked
+  std::size_t files = 0;
+  std::size_t files_missing = 0;
+  std::uint64_t bytes = 0;
+  ModelState state = ModelState::cached;
+};
+
+// `hfmodels status`: every model of the lockfile and the manifest. Presence and size only.
+std::vector<ModelStatus> status(const Settings& settings);
+
+// `hfmodels path`: the model's snapshot folder, or one locked file's path inside it. The path is
+// given whether or not the files are cached yet.
+std::filesystem::path model_path(const Settings& settings, const std::string& name,
+                                 const std::optional<std::string>& file);
+
+struct ExportResult {
+  std::size_t files = 0;
+  std::uint64_t bytes = 0;
+};
+
+// `hfmodels export`: fetch if needed, then copy real files (no symlinks) to <dir>/<name>/...
+ExportResult export_models(const Settings& settings, const std::vector<std::string>& names,
+                           const std::filesystem::path& dir, Reporter& reporter);
+
+} // namespace hfmodels::ops

@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace hfmodels::ops {
+
+// How operations tell the user what happens, without knowing how it is shown (a terminal bar,
+// plain CI lines or JSON events: see cli/reporters). Transfer methods are called from worker
+// threads and must be thread-safe; transfer_progress is called per network block, so it must
+// be cheap.
+class Reporter {
+public:
+  virtual ~Reporter() = default;
+
+  // A batch of transfers starts: `files` files, `bytes` bytes in all.
+  virtual void transfers_planned(std::size_t files, std::uint64_t bytes) = 0;
+  virtual void transfer_started(std::size_t id, std::string_view model, std::string_view path,
+                                std::uint64_t size) = 0;
+  virtual void transfer_progress(std::size_t id, std::uint64_t bytes) = 0;
+  virtual void transfer_finished(std::size_t id, bool ok) = 0;
+  virtual void transfers_done() = 0;
+
+  // A step finished that the user may want to know of ("locked tinyllama at 1a2b3c4"): shown
+  // with -v on a terminal, always as a JSON event. `event` is a short machine name.
+  virtual void note(std::string_view event, std::string_view model, std::string_view message) = 0;
+};
+
+// Says nothing; for tests and library use.
+class SilentReporter final : public Reporter {
+public:
+  void transfers_planned(std::size_t, std::uint64_t) override {}
+  void transfer_started(std::size_t, std::string_view, std::string_view, std::uint64_t) override {}
+  void transfer_progress(std::size_t, std::uint64_t) override {}
+  void transfer_finished(std::size_t, bool) override {}
+  void transfers_done() override {}
+  void note(std::string_view, std::string_view, std::string_view) override {}
+};
+
+} // namespace hfmodels::ops

@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: MIT
+#include "util/error.hpp"
+
+namespace hfmodels {
+
+std::string format_error(const std::string& what, const std::string& subject,
+                         const std::string& why, const std::string& hint) {
+  std::string message = what;
+  if (!subject.empty()) {
+    message += " (" + subject + ")";
+  }
+  if (!why.empty()) {
+    message += ": " + why;
+  }
+  if (!hint.empty()) {
+    if (message.back() != '.') {
+      message += '.';
+    }
+    message += " " + hint;
+  }
+  return message;
+}
+
+Error::Error(ExitCode code, std::string what, std::string why, std::string hint,
+             std::string subject)
+    : std::runtime_error(format_error(what, subject, why, hint)), m_code(code),
+      m_what(std::move(what)), m_why(std::move(why)), m_hint(std::move(hint)),
+      m_subject(std::move(subject)) {}
+
+Error Error::with_subject(std::string subject) const {
+  return Error(m_code, m_what, m_why, m_hint, std::move(subject));
+}
+
+} // namespace hfmodels

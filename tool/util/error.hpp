@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace hfmodels {
+
+// Exit codes are part of the command-line contract (SPEC.md, "Exit codes").
+enum class ExitCode : int {
+  ok = 0,
+  failure = 1,
+  usage = 2, // bad usage, bad manifest or bad lockfile
+  network = 3, // network or Hub error
+  integrity = 4, // hash or size mismatch
+  offline_missing = 5, // offline and something is missing
+  stale_lock = 6, // lockfile stale against the manifest
+};
+
+// The one error type of the code base. Every layer throws it; cli::run catches it once and
+// prints `hfmodels: error: <what> (<subject>): <why>. <hint>` to stderr, then exits with `code()`.
+// `subject` is "model/file", "model" or a file name; `why` and `hint` may be empty.
+class Error : public std::runtime_error {
+public:
+  Error(ExitCode code, std::string what, std::string why = {}, std::string hint = {},
+        std::string subject = {});
+
+  ExitCode code() const { return m_code; }
+  const std::string& summary() const { return m_what; }
+  const std::string& why() const { return m_why; }
+  const std::string& hint() const { return m_hint; }
+  const std::string& subject() const { return m_subject; }
+
+  // A copy with the subject set, for callers that know which model/file failed.
+  Error with_subject(std::string subject) const;
+
+private:
+  ExitCode m_code;
+  std::string m_what;
+  std::string m_why;
+  std::string m_hint;
+  std::string m_subject;
+};
+
+// Formats the message without the "hfmodels: error: " prefix.
+std::string format_error(const std::string& what, const std::string& subject,
+                         const std::string& why, const std::string& hint);
+
+} // namespace hfmodels

@@ -1,0 +1,24 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace hfmodels::util {
+
+// Whole-file read; throws Error(failure) naming the path.
+std::string read_file(const std::filesystem::path& path);
+
+// Writes `content` to a unique temporary beside `path`, then renames it over `path`, so readers
+// see the old content or the new one, never a mix. Creates missing parent folders.
+void write_file_atomic(const std::filesystem::path& path, std::string_view content);
+
+// `length` random lowercase hex characters (for unique temporary names).
+std::string random_hex(std::size_t length);
+
+// Free bytes for an unprivileged writer on the filesystem that holds `path` (or its nearest
+// existing parent).
+std::uintmax_t available_space(const std::filesystem::path& path);
+
+} // namespace hfmodels::util

@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hfmodels::util {
+
+// Levenshtein distance, for "did you mean" suggestions.
+std::size_t edit_distance(std::string_view a, std::string_view b);
+
+// The candidate closest to `word` if it is close enough to be a likely typo (distance at most
+// a third of the word's length, at least 1), else nothing.
+std::optional<std::string> closest_match(std::string_view word,
+                                         const std::vector<std::string>& candidates);
+
+// True if `text` is exactly `length` lowercase hex digits.
+bool is_lower_hex(std::string_view text, std::size_t length);
+
+std::string to_lower(std::string_view text);
+std::string_view trim(std::string_view text);
+std::vector<std::string> split(std::string_view text, char separator);
+
+// "1.5 GiB", "512 B": binary units, one decimal.
+std::string format_bytes(std::uint64_t bytes);
+// "1m05s", "3.2s", "45ms".
+std::string format_duration(double seconds);
+
+} // namespace hfmodels::util
