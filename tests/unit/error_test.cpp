@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: MIT
+#include "util/error.hpp"
+
+#include <gtest/gtest.h>
+
+using hfmodels::Error;
+using hfmodels::ExitCode;
+
+TEST(Error, FormatsWhatSubjectWhyAndHint) {
+  const Error error(ExitCode::integrity, "hash mismatch", "expected abc, got def",
+                    "Run `hfmodels fetch` again", "tinyllama/model.safetensors");
+  EXPECT_STREQ(error.what(), "hash mismatch (tinyllama/model.safetensors): expected abc, got def. "
+                             "Run `hfmodels fetch` again");
+  EXPECT_EQ(error.code(), ExitCode::integrity);
+}
+
+TEST(Error, OmitsEmptyParts) {
+  EXPECT_STREQ(Error(ExitCode::failure, "cannot read models.lock").what(),
+               "cannot read models.lock");
+  EXPECT_STREQ(Error(ExitCode::failure, "offline", "", "Unset HF_HUB_OFFLINE.").what(),
+               "offline. Unset HF_HUB_OFFLINE.");
+}
+
+TEST(Error, WithSubjectKeepsTheRest) {
+  const Error error = Error(ExitCode::network, "not found", "404").with_subject("m/f");
+  EXPECT_EQ(error.subject(), "m/f");
+  EXPECT_EQ(error.why(), "404");
+  EXPECT_EQ(error.code(), ExitCode::network);
+}
