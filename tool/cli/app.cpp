@@ -1,1 +1,341 @@
 // SPDX-License-Identifier: MIT
+#include "cli/app.hpp"
+
+#include "cli/cmake_script.hpp"
+#include "cli/reporters.hpp"
+#include "http/client.hpp"
+#include "ops/operations.hpp"
+#include "util/error.hpp"
+#include "util/fs.hpp"
+#include "util/strings.hpp"
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <iostream>
+#include <optional>
+
+#include <unistd.h>
+
+namespace hfmodels::cli {
+
+namespace {
+
+constexpr const char* k_exit_codes = R"(Exit codes:
+  0  success
+  1  failure (I/O, disk space, anything else)
+  2  bad usage, bad models.yaml or models.lock
+  3  network or Hub error (not found, gated, rate limited, ...)
+  4  integrity: a file's hash or size does not match the lockfile
+  5  offline and something is missing from the cache
+  6  the lockfile is stale against models.yaml (run `hfmodels lock`)
+
+Environment: HF_ENDPOINT, HF_TOKEN, HUGGING_FACE_HUB_TOKEN, HF_TOKEN_PATH, HF_HOME,
+HF_HUB_CACHE, HF_HUB_OFFLINE, HFMODELS_OFFLINE, HF_HUB_DISABLE_PROGRESS_BARS,
+HF_HUB_DOWNLOAD_TIMEOUT, HF_HUB_ETAG_TIMEOUT, NO_COLOR, and libcurl's proxy and CA variables.
+A token is never accepted on the command line.)";
+
+const std::vector<std::string> k_commands = {"lock",   "fetch",  "verify",    "path",
+                                             "status", "export", "cmake-info"};
+
+struct GlobalOptions {
+  ops::SettingOverrides overrides;
+  std::string manifest;
+  std::string lockfile;
+  std::string cache_dir;
+  std::string endpoint;
+  unsigned jobs = 0;
+  bool json = false;
+  bool quiet = false;
+  bool no_progress = false;
+};
+
+OutputMode output_mode(const GlobalOptions& options) {
+  if (options.json) {
+    return OutputMode::json;
+  }
+  if (options.quiet) {
+    return OutputMode::quiet;
+  }
+  if (options.no_progress || ops::env_true(ops::process_getenv("HF_HUB_DISABLE_PROGRESS_BARS")) ||
+      !isatty(STDERR_FILENO)) {
+    return OutputMode::plain;
+  }
+  return OutputMode::terminal;
+}
+
+ops::Settings settings_from(GlobalOptions& options) {
+  auto& overrides = options.overrides;
+  if (!options.manifest.empty()) {
+    overrides.manifest_path = options.manifest;
+  }
+  if (!options.lockfile.empty()) {
+    overrides.lockfile_path = options.lockfile;
+  }
+  if (!options.cache_dir.empty()) {
+    overrides.cache_dir = options.cache_dir;
+  }
+  if (!options.endpoint.empty()) {
+    overrides.endpoint = options.endpoint;
+  }
+  if (options.jobs != 0) {
+    overrides.jobs = options.jobs;
+  }
+  return ops::resolve_settings(overrides);
+}
+
+// Status lines for people go to stderr; stdout carries data (paths, tables, JSON).
+void say(const GlobalOptions& options, const std::string& line) {
+  if (!options.quiet && !options.json) {
+    std::fprintf(stderr, "%s\n", line.c_str());
+  }
+}
+
+std::string count(std::size_t n, const char* noun) {
+  return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
+}
+
+std::string state_name(ops::ModelState state) {
+  switch (state) {
+  case ops::ModelState::cached:
+    return "cached";
+  case ops::ModelState::missing:
+    return "missing";
+  case ops::ModelState::stale:
+    return "stale";
+  case ops::ModelState::unlocked:
+    return "unlocked";
+  }
+  return "unknown";
+}
+
+void print_status(const GlobalOptions& options, const std::vector<ops::ModelStatus>& models) {
+  if (options.json) {
+    for (const auto& model : models) {
+      std::cout << nlohmann::json{{"event", "status"},       {"model", model.name},
+                                  {"commit", model.commit},   {"files", model.files},
+                                  {"missing", model.files_missing}, {"bytes", model.bytes},
+                                  {"state", state_name(model.state)}}
+                       .dump()
+                << "\n";
+    }
+    return;
+  }
+  std::size_t name_width = 5;
+  for (const auto& model : models) {
+    name_width = std::max(name_width, model.name.size());
+  }
+  std::printf("%-*s  %-7s  %5s  %10s  %s\n", static_cast<int>(name_width), "MODEL", "COMMIT",
+              "FILES", "SIZE", "STATE");
+  for (const auto& model : models) {
+    std::string state = state_name(model.state);
+    if (model.state == ops::ModelState::missing) {
+      state += " (" + std::to_string(model.files_missing) + " of " + std::to_string(model.files) +
+               " files)";
+    }
+    std::printf("%-*s  %-7s  %5zu  %10s  %s\n", static_cast<int>(name_width), model.name.c_str(),
+                model.commit.substr(0, 7).c_str(), model.files,
+                model.state == ops::ModelState::unlocked ? "-"
+                                                         : util::format_bytes(model.bytes).c_str(),
+                state.c_str());
+  }
+}
+
+// Verify's report: one error per bad file, a summary, and the exit code.
+int report_verify(const GlobalOptions& options, const std::vector<ops::FileCheck>& checks,
+                  ops::Reporter& reporter) {
+  std::size_t mismatched = 0;
+  std::size_t missing = 0;
+  std::uint64_t bytes = 0;
+  for (const auto& check : checks) {
+    const auto subject = check.model + "/" + check.path;
+    bytes += check.actual_size;
+    if (options.json) {
+      std::cout << nlohmann::json{{"event", "verify"},
+                                  {"model", check.model},
+                                  {"path", check.path},
+                                  {"state", check.state == ops::FileState::ok        ? "ok"
+                                            : check.state == ops::FileState::missing ? "missing"
+                                                                                     : "mismatch"},
+                                  {"expected_sha256", check.expected_sha256},
+                                  {"actual_sha256", check.actual_sha256}}
+                       .dump()
+                << "\n";
+    }
+    if (check.state == ops::FileState::mismatch) {
+      ++mismatched;
+      reporter.error(Error(ExitCode::integrity, "cached file does not match the lockfile",
+                           "expected sha256 " + check.expected_sha256 + " (" +
+                               std::to_string(check.expected_size) + " bytes), got " +
+                               check.actual_sha256 + " (" + std::to_string(check.actual_size) +
+                               " bytes)",
+                           "Delete the file and its blob, then run `hfmodels fetch`", subject));
+    } else if (check.state == ops::FileState::missing) {
+      ++missing;
+    }
+  }
+  say(options, "Verified " + count(checks.size(), "file") + " (" + util::format_bytes(bytes) +
+                   "): " + std::to_string(checks.size() - mismatched - missing) + " ok, " +
+                   std::to_string(mismatched) + " mismatched, " + std::to_string(missing) +
+                   " missing");
+  if (mismatched > 0) {
+    return static_cast<int>(ExitCode::integrity);
+  }
+  if (missing > 0) {
+    print_error(Error(ExitCode::failure, std::to_string(missing) + " locked file(s) not cached",
+                      "", "Run `hfmodels fetch`"));
+    return static_cast<int>(ExitCode::failure);
+  }
+  return 0;
+}
+
+// CLI11 reports an unknown command as an unexpected argument; say what was meant instead.
+std::optional<std::string> mistyped_command(int argc, char** argv) {
+  static const std::vector<std::string> takes_value = {"-m", "--manifest", "-l", "--lockfile",
+                                                       "--cache-dir", "--endpoint", "-j",
+                                                       "--jobs"};
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (std::find(takes_value.begin(), takes_value.end(), arg) != takes_value.end()) {
+      ++i;
+      continue;
+    }
+    if (arg.empty() || arg[0] == '-') {
+      continue;
+    }
+    if (std::find(k_commands.begin(), k_commands.end(), arg) != k_commands.end()) {
+      return std::nullopt;
+    }
+    const auto suggestion = util::closest_match(arg, k_commands);
+    return "unknown command '" + arg + "'" +
+           (suggestion ? ". Did you mean '" + *suggestion + "'?" : "");
+  }
+  return std::nullopt;
+}
+
+} // namespace
+
+int run(int argc, char** argv) {
+  const http::GlobalInit curl;
+  CLI::App app("hfmodels " HFMODELS_VERSION
+               ": Hugging Face models as pinned, verified, cached build dependencies",
+               "hfmodels");
+  app.footer(k_exit_codes);
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "hfmodels " HFMODELS_VERSION);
+
+  GlobalOptions options;
+  app.option_defaults()->always_capture_default(false);
+  app.add_option("-m,--manifest", options.manifest, "Manifest file (default: models.yaml)");
+  app.add_option("-l,--lockfile", options.lockfile,
+                 "Lockfile (default: models.lock beside the manifest)");
+  app.add_option("--cache-dir", options.cache_dir, "Hub cache folder (default: HF_HUB_CACHE)");
+  app.add_option("--endpoint", options.endpoint, "Hub URL (default: HF_ENDPOINT or huggingface.co)");
+  app.add_flag("--offline", options.overrides.offline, "Never touch the network");
+  app.add_option("-j,--jobs", options.jobs, "Parallel downloads (default: 8)");
+  app.add_flag("--json", options.json, "Machine-readable output: one JSON object per line");
+  app.add_flag("-q,--quiet", options.quiet, "Print errors only");
+  app.add_flag("-v,--verbose", options.overrides.verbose, "Say more (HTTP trace, token redacted)");
+  app.add_flag("--no-progress", options.no_progress, "Plain lines instead of progress bars");
+
+  std::vector<std::string> names;
+  bool update = false;
+  auto* lock = app.add_subcommand("lock", "Resolve models.yaml into models.lock");
+  lock->add_option("names", names, "Models to lock (default: all)");
+  lock->add_flag("--update", update, "Re-resolve branches to their current commit");
+  auto* fetch = app.add_subcommand("fetch", "Make the cache hold every locked file, verified");
+  fetch->add_option("names", names, "Models to fetch (default: all)");
+  auto* verify = app.add_subcommand("verify", "Re-hash cached files against the lockfile");
+  verify->add_option("names", names, "Models to verify (default: all)");
+  std::string path_model;
+  std::optional<std::string> path_file;
+  auto* path = app.add_subcommand("path", "Print a model's snapshot folder, or one file's path");
+  path->add_option("name", path_model, "Model name")->required();
+  path->add_option("file", path_file, "A locked file of the model");
+  auto* status = app.add_subcommand("status", "Table of models: commit, files, size, state");
+  std::string export_dir;
+  auto* export_command =
+      app.add_subcommand("export", "Copy real files (no symlinks) into DIR/<name>/...");
+  export_command->add_option("names", names, "Models to export")->required();
+  export_command->add_option("--to", export_dir, "Destination folder")->required();
+  std::string cmake_output;
+  bool cmake_fetch = false;
+  auto* cmake_info = app.add_subcommand(
+      "cmake-info", "For the CMake package: write the models' locations as a CMake script");
+  cmake_info->add_option("names", names, "Models (default: all)");
+  cmake_info->add_option("--output", cmake_output, "Script to write")->required();
+  cmake_info->add_flag("--fetch", cmake_fetch, "Fetch the models first");
+  for (auto* command : app.get_subcommands({})) {
+    command->fallthrough();
+  }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::cout << app.help();
+    return 0;
+  } catch (const CLI::CallForVersion&) {
+    std::cout << "hfmodels " HFMODELS_VERSION "\n";
+    return 0;
+  } catch (const CLI::ParseError& error) {
+    const auto typo = mistyped_command(argc, argv);
+    print_error(Error(ExitCode::usage, typo.value_or(error.what()), "",
+                      "Run `hfmodels --help` for usage"));
+    return static_cast<int>(ExitCode::usage);
+  }
+
+  auto reporter = make_reporter(OutputMode::quiet, false);
+  try {
+    const auto settings = settings_from(options);
+    reporter = make_reporter(output_mode(options), settings.verbose);
+    if (*lock) {
+      const auto result = ops::lock(settings, {names, update}, *reporter);
+      say(options, "Locked " + count(result.resolved.size() + result.kept.size(), "model") + " (" +
+                       std::to_string(result.resolved.size()) + " resolved, " +
+                       std::to_string(result.kept.size()) + " unchanged" +
+                       (result.removed.empty()
+                            ? ""
+                            : ", " + std::to_string(result.removed.size()) + " removed") +
+                       "): " + settings.lockfile_path.string() +
+                       (result.lockfile_changed ? " updated" : " unchanged"));
+    } else if (*fetch) {
+      const auto result = ops::fetch(settings, names, *reporter);
+      if (result.downloaded > 0 || settings.verbose) {
+        say(options, "Fetched " + count(result.downloaded, "file") + " (" +
+                         util::format_bytes(result.bytes_downloaded) + "); " +
+                         count(result.files, "locked file") + " cached");
+      }
+    } else if (*verify) {
+      return report_verify(options, ops::verify(settings, names, *reporter), *reporter);
+    } else if (*path) {
+      std::cout << ops::model_path(settings, path_model, path_file).string() << "\n";
+    } else if (*status) {
+      print_status(options, ops::status(settings));
+    } else if (*export_command) {
+      const auto result = ops::export_models(settings, names, export_dir, *reporter);
+      say(options, "Exported " + count(result.files, "file") + " (" +
+                       util::format_bytes(result.bytes) + ") to " + export_dir);
+    } else if (*cmake_info) {
+      if (cmake_fetch) {
+        ops::fetch(settings, names, *reporter);
+      }
+      const auto script = cmake_script(ops::locate_models(settings, names));
+      // Unchanged content keeps its timestamp, so nothing downstream reruns.
+      std::error_code error;
+      if (!std::filesystem::exists(cmake_output, error) ||
+          util::read_file(cmake_output) != script) {
+        util::write_file_atomic(cmake_output, script);
+      }
+    }
+    return 0;
+  } catch (const Error& error) {
+    reporter->error(error);
+    return static_cast<int>(error.code());
+  } catch (const std::exception& error) {
+    reporter->error(Error(ExitCode::failure, "unexpected failure", error.what()));
+    return static_cast<int>(ExitCode::failure);
+  }
+}
+
+} // namespace hfmodels::cli

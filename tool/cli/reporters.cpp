@@ -1,1 +1,379 @@
 // SPDX-License-Identifier: MIT
+#include "cli/reporters.hpp"
+
+#include "util/strings.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <iostream>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+namespace hfmodels::cli {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// What every reporter tracks per transfer. `bytes` is written by worker threads without a lock.
+struct Transfer {
+  std::string name;
+  std::uint64_t size = 0;
+  std::atomic<std::uint64_t> bytes{0};
+  Clock::time_point started;
+  std::atomic<bool> active{false};
+};
+
+class TransferTable {
+public:
+  void reset(std::size_t count) {
+    std::lock_guard lock(m_mutex);
+    m_transfers = std::vector<Transfer>(count);
+    m_started = Clock::now();
+  }
+  Transfer* get(std::size_t id) { return id < m_transfers.size() ? &m_transfers[id] : nullptr; }
+  std::vector<Transfer>& all() { return m_transfers; }
+  Clock::time_point started() const { return m_started; }
+  std::uint64_t total_bytes() const {
+    std::uint64_t total = 0;
+    for (const auto& transfer : m_transfers) {
+      total += transfer.bytes.load(std::memory_order_relaxed);
+    }
+    return total;
+  }
+  std::mutex& mutex() { return m_mutex; }
+
+private:
+  std::mutex m_mutex;
+  std::vector<Transfer> m_transfers;
+  Clock::time_point m_started = Clock::now();
+};
+
+std::string rate(std::uint64_t bytes, double seconds) {
+  return util::format_bytes(seconds > 0 ? static_cast<std::uint64_t>(bytes / seconds) : 0) + "/s";
+}
+
+class ErrorsToStderr : public ops::Reporter {
+public:
+  void error(const Error& error) override { print_error(error); }
+};
+
+class QuietReporter final : public ErrorsToStderr {
+public:
+  void transfers_planned(std::size_t, std::uint64_t) override {}
+  void transfer_started(std::size_t, std::string_view, std::string_view, std::uint64_t) override {}
+  void transfer_progress(std::size_t, std::uint64_t) override {}
+  void transfer_finished(std::size_t, bool) override {}
+  void transfers_done() override {}
+  void note(std::string_view, std::string_view, std::string_view) override {}
+};
+
+// Plain lines for logs that are not a terminal (CI): a total at most every k_interval, and one
+// line per finished file.
+class PlainReporter final : public ErrorsToStderr {
+public:
+  explicit PlainReporter(bool verbose) : m_verbose(verbose) {}
+
+  void transfers_planned(std::size_t files, std::uint64_t bytes) override {
+    m_table.reset(files);
+    m_planned_bytes = bytes;
+    m_last_line = Clock::now();
+    std::fprintf(stderr, "hfmodels: fetching %zu file(s), %s\n", files,
+                 util::format_bytes(bytes).c_str());
+  }
+  void transfer_started(std::size_t id, std::string_view model, std::string_view path,
+                        std::uint64_t size) override {
+    if (auto* transfer = m_table.get(id)) {
+      transfer->name = std::string(model) + "/" + std::string(path);
+      transfer->size = size;
+      transfer->started = Clock::now();
+    }
+  }
+  void transfer_progress(std::size_t id, std::uint64_t bytes) override {
+    if (auto* transfer = m_table.get(id)) {
+      transfer->bytes.store(bytes, std::memory_order_relaxed);
+    }
+    const auto now = Clock::now();
+    std::lock_guard lock(m_line_mutex);
+    if (now - m_last_line < k_interval) {
+      return;
+    }
+    m_last_line = now;
+    const auto done = m_table.total_bytes();
+    std::fprintf(stderr, "hfmodels: %s of %s (%d%%), %s\n", util::format_bytes(done).c_str(),
+                 util::format_bytes(m_planned_bytes).c_str(),
+                 m_planned_bytes ? static_cast<int>(done * 100 / m_planned_bytes) : 100,
+                 rate(done, seconds_since(m_table.started())).c_str());
+  }
+  void transfer_finished(std::size_t id, bool ok) override {
+    auto* transfer = m_table.get(id);
+    if (!transfer || !ok) {
+      return;
+    }
+    std::lock_guard lock(m_line_mutex);
+    std::fprintf(stderr, "hfmodels: fetched %s (%s in %s)\n", transfer->name.c_str(),
+                 util::format_bytes(transfer->size).c_str(),
+                 util::format_duration(seconds_since(transfer->started)).c_str());
+  }
+  void transfers_done() override {}
+  void note(std::string_view, std::string_view, std::string_view message) override {
+    if (m_verbose) {
+      std::fprintf(stderr, "hfmodels: %.*s\n", static_cast<int>(message.size()), message.data());
+    }
+  }
+
+private:
+  static constexpr auto k_interval = std::chrono::seconds(5);
+  bool m_verbose;
+  TransferTable m_table;
+  std::uint64_t m_planned_bytes = 0;
+  std::mutex m_line_mutex;
+  Clock::time_point m_last_line;
+};
+
+// Live bars on a terminal: a thread redraws the active transfers and a total ten times a second,
+// moving the cursor back over what it drew before.
+class TerminalReporter final : public ErrorsToStderr {
+public:
+  explicit TerminalReporter(bool verbose) : m_verbose(verbose) {}
+  ~TerminalReporter() override { stop(); }
+
+  void transfers_planned(std::size_t files, std::uint64_t bytes) override {
+    stop();
+    m_table.reset(files);
+    m_planned_bytes = bytes;
+    m_running = true;
+    m_thread = std::thread([this] { render_loop(); });
+  }
+  void transfer_started(std::size_t id, std::string_view model, std::string_view path,
+                        std::uint64_t size) override {
+    std::lock_guard lock(m_table.mutex());
+    if (auto* transfer = m_table.get(id)) {
+      transfer->name = std::string(model) + "/" + std::string(path);
+      transfer->size = size;
+      transfer->started = Clock::now();
+      transfer->active = true;
+    }
+  }
+  void transfer_progress(std::size_t id, std::uint64_t bytes) override {
+    if (auto* transfer = m_table.get(id)) {
+      transfer->bytes.store(bytes, std::memory_order_relaxed);
+    }
+  }
+  void transfer_finished(std::size_t id, bool) override {
+    if (auto* transfer = m_table.get(id)) {
+      transfer->active = false;
+      ++m_finished;
+    }
+  }
+  void transfers_done() override { stop(); }
+  void note(std::string_view, std::string_view, std::string_view message) override {
+    if (m_verbose) {
+      std::lock_guard lock(m_draw_mutex);
+      clear();
+      std::fprintf(stderr, "%.*s\n", static_cast<int>(message.size()), message.data());
+    }
+  }
+  void error(const Error& error) override {
+    std::lock_guard lock(m_draw_mutex);
+    clear();
+    print_error(error);
+  }
+
+private:
+  void stop() {
+    {
+      std::lock_guard lock(m_wake_mutex);
+      m_running = false;
+    }
+    m_wake.notify_all();
+    if (m_thread.joinable()) {
+      m_thread.join();
+      std::lock_guard lock(m_draw_mutex);
+      clear();
+    }
+  }
+
+  void render_loop() {
+    std::unique_lock lock(m_wake_mutex);
+    while (m_running) {
+      m_wake.wait_for(lock, std::chrono::milliseconds(100));
+      std::lock_guard draw(m_draw_mutex);
+      draw_frame();
+    }
+  }
+
+  static int terminal_width() {
+    winsize size{};
+    if (ioctl(STDERR_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 20) {
+      return size.ws_col;
+    }
+    return 80;
+  }
+
+  static std::string bar(std::uint64_t done, std::uint64_t total, int width) {
+    const int filled = total ? static_cast<int>(static_cast<double>(done) / total * width) : width;
+    return "[" + std::string(std::min(filled, width), '#') +
+           std::string(width - std::min(filled, width), '-') + "]";
+  }
+
+  static std::string fit(const std::string& text, std::size_t width) {
+    if (text.size() <= width) {
+      return text + std::string(width - text.size(), ' ');
+    }
+    return "..." + text.substr(text.size() - (width - 3));
+  }
+
+  static std::string eta(std::uint64_t done, std::uint64_t total, double seconds) {
+    if (done == 0 || done >= total) {
+      return "";
+    }
+    return "ETA " + util::format_duration(seconds * (total - done) / done);
+  }
+
+  void draw_frame() {
+    std::string frame;
+    const int width = terminal_width();
+    const auto name_width = static_cast<std::size_t>(std::max(16, width - 62));
+    int lines = 0;
+    std::lock_guard lock(m_table.mutex());
+    for (auto& transfer : m_table.all()) {
+      if (!transfer.active || lines >= k_max_bars) {
+        continue;
+      }
+      const auto done = transfer.bytes.load(std::memory_order_relaxed);
+      const double elapsed = seconds_since(transfer.started);
+      frame += fit(transfer.name, name_width) + " " + bar(done, transfer.size, 20) + " " +
+               util::format_bytes(done) + "/" + util::format_bytes(transfer.size) + " " +
+               rate(done, elapsed) + " " + eta(done, transfer.size, elapsed) + "\x1b[K\n";
+      ++lines;
+    }
+    const auto done = m_table.total_bytes();
+    const double elapsed = seconds_since(m_table.started());
+    frame += "Total " + std::to_string(m_finished.load()) + "/" +
+             std::to_string(m_table.all().size()) + " files " + bar(done, m_planned_bytes, 30) +
+             " " + util::format_bytes(done) + "/" + util::format_bytes(m_planned_bytes) + " " +
+             rate(done, elapsed) + " " + eta(done, m_planned_bytes, elapsed) + "\x1b[K\n";
+    ++lines;
+    clear();
+    std::fputs(frame.c_str(), stderr);
+    std::fflush(stderr);
+    m_drawn_lines = lines;
+  }
+
+  // Moves back to the first line drawn and erases to the end of the screen.
+  void clear() {
+    if (m_drawn_lines > 0) {
+      std::fprintf(stderr, "\x1b[%dF\x1b[J", m_drawn_lines);
+      m_drawn_lines = 0;
+    }
+  }
+
+  static constexpr int k_max_bars = 8;
+  bool m_verbose;
+  TransferTable m_table;
+  std::uint64_t m_planned_bytes = 0;
+  std::atomic<std::size_t> m_finished{0};
+  std::mutex m_wake_mutex;
+  std::condition_variable m_wake;
+  bool m_running = false;
+  std::thread m_thread;
+  std::mutex m_draw_mutex;
+  int m_drawn_lines = 0;
+};
+
+// One JSON object per line on stdout. Progress is throttled to one event per file per second.
+class JsonReporter final : public ops::Reporter {
+public:
+  void transfers_planned(std::size_t files, std::uint64_t bytes) override {
+    m_table.reset(files);
+    m_last_progress = std::vector<std::atomic<std::int64_t>>(files);
+    emit({{"event", "plan"}, {"files", files}, {"bytes", bytes}});
+  }
+  void transfer_started(std::size_t id, std::string_view model, std::string_view path,
+                        std::uint64_t size) override {
+    if (auto* transfer = m_table.get(id)) {
+      transfer->name = std::string(model) + "/" + std::string(path);
+      transfer->size = size;
+      transfer->started = Clock::now();
+    }
+    emit({{"event", "start"}, {"id", id}, {"model", model}, {"path", path}, {"size", size}});
+  }
+  void transfer_progress(std::size_t id, std::uint64_t bytes) override {
+    if (id >= m_last_progress.size()) {
+      return;
+    }
+    const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            Clock::now().time_since_epoch())
+                            .count();
+    auto last = m_last_progress[id].load();
+    if (now_ms - last >= 1000 && m_last_progress[id].compare_exchange_strong(last, now_ms)) {
+      emit({{"event", "progress"}, {"id", id}, {"bytes", bytes}});
+    }
+  }
+  void transfer_finished(std::size_t id, bool ok) override {
+    nlohmann::json event = {{"event", "done"}, {"id", id}, {"ok", ok}};
+    if (auto* transfer = m_table.get(id)) {
+      event["seconds"] = seconds_since(transfer->started);
+    }
+    emit(event);
+  }
+  void transfers_done() override {}
+  void note(std::string_view event, std::string_view model, std::string_view message) override {
+    emit({{"event", event}, {"model", model}, {"message", message}});
+  }
+  void error(const Error& error) override {
+    print_error(error);
+    emit({{"event", "error"},
+          {"code", static_cast<int>(error.code())},
+          {"subject", error.subject()},
+          {"message", error.what()}});
+  }
+
+private:
+  void emit(const nlohmann::json& event) {
+    const auto line = event.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    std::lock_guard lock(m_mutex);
+    std::fputs(line.c_str(), stdout);
+    std::fflush(stdout);
+  }
+
+  TransferTable m_table;
+  std::vector<std::atomic<std::int64_t>> m_last_progress;
+  std::mutex m_mutex;
+};
+
+} // namespace
+
+void print_error(const Error& error) {
+  std::fprintf(stderr, "hfmodels: error: %s\n", error.what());
+}
+
+std::unique_ptr<ops::Reporter> make_reporter(OutputMode mode, bool verbose) {
+  switch (mode) {
+  case OutputMode::terminal:
+    return std::make_unique<TerminalReporter>(verbose);
+  case OutputMode::plain:
+    return std::make_unique<PlainReporter>(verbose);
+  case OutputMode::json:
+    return std::make_unique<JsonReporter>();
+  case OutputMode::quiet:
+    return std::make_unique<QuietReporter>();
+  }
+  return std::make_unique<QuietReporter>();
+}
+
+} // namespace hfmodels::cli

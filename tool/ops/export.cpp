@@ -1,1 +1,60 @@
 // SPDX-License-Identifier: MIT
+#include "cache/cache.hpp"
+#include "ops/operations.hpp"
+#include "ops/project.hpp"
+#include "util/error.hpp"
+#include "util/fs.hpp"
+
+#include <filesystem>
+
+namespace hfmodels::ops {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// Copies `source` (a snapshot symlink, followed) to `destination` through a temporary and a
+// rename, so an interrupted export never leaves a short file under the final name. A file with
+// the same size and modification time as the source is taken as already exported, as
+// `cmake --install` does, so re-installing gigabytes costs nothing.
+bool copy_real_file(const fs::path& source, const fs::path& destination) {
+  const auto source_time = fs::last_write_time(source);
+  std::error_code error;
+  if (fs::is_regular_file(fs::symlink_status(destination, error)) &&
+      fs::file_size(destination) == fs::file_size(source) &&
+      fs::last_write_time(destination) == source_time) {
+    return false;
+  }
+  fs::create_directories(destination.parent_path());
+  const fs::path temp = destination.string() + "." + util::random_hex(8) + ".tmp";
+  if (!fs::copy_file(source, temp, fs::copy_options::overwrite_existing, error)) {
+    fs::remove(temp, error);
+    throw Error(ExitCode::failure, "cannot export file", error.message(), {}, destination.string());
+  }
+  fs::last_write_time(temp, source_time);
+  fs::rename(temp, destination);
+  return true;
+}
+
+} // namespace
+
+ExportResult export_models(const Settings& settings, const std::vector<std::string>& names,
+                           const fs::path& dir, Reporter& reporter) {
+  fetch(settings, names, reporter);
+  const auto project = load_project(settings);
+  const cache::HubCache cache(settings.cache_dir);
+  ExportResult result;
+  for (const auto* model : select_models(project.lockfile, names)) {
+    for (const auto& file : model->files) {
+      // Paths were validated when the lockfile was read: they cannot leave dir/<name>.
+      const auto source = cache.snapshot_path(model->repo, model->commit, file.path);
+      if (copy_real_file(source, dir / model->name / file.path)) {
+        ++result.files;
+        result.bytes += file.size;
+      }
+    }
+  }
+  return result;
+}
+
+} // namespace hfmodels::ops

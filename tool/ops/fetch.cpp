@@ -1,1 +1,94 @@
 // SPDX-License-Identifier: MIT
+#include "ops/operations.hpp"
+#include "ops/project.hpp"
+#include "ops/store.hpp"
+#include "util/error.hpp"
+#include "util/fs.hpp"
+#include "util/strings.hpp"
+
+namespace hfmodels::ops {
+
+namespace {
+
+std::vector<FileJob> jobs_for(const manifest::LockedModel& model) {
+  std::vector<FileJob> jobs;
+  jobs.reserve(model.files.size());
+  for (const auto& file : model.files) {
+    jobs.push_back({model.name, model.repo, model.revision, model.commit, file.path, file.size,
+                    file.etag, file.sha256});
+  }
+  return jobs;
+}
+
+std::string fetch_command(const std::vector<std::string>& names) {
+  std::string command = "hfmodels fetch";
+  for (const auto& name : names) {
+    command += " " + name;
+  }
+  return command;
+}
+
+void require_disk_space(const cache::HubCache& cache, const std::vector<FileJob>& missing) {
+  std::uint64_t needed = 0;
+  for (const auto& job : missing) {
+    needed += job.size;
+  }
+  const auto available = util::available_space(cache.root());
+  if (needed > available) {
+    throw Error(ExitCode::failure, "not enough disk space",
+                "need " + util::format_bytes(needed) + ", have " + util::format_bytes(available) +
+                    " on " + cache.root().string(),
+                "Free some space or point HF_HUB_CACHE at a larger disk");
+  }
+}
+
+} // namespace
+
+FetchResult fetch(const Settings& settings, const std::vector<std::string>& names,
+                  Reporter& reporter) {
+  const auto project = load_project(settings);
+  const auto models = select_models(project.lockfile, names);
+  require_fresh(project, models);
+
+  const cache::HubCache cache(settings.cache_dir);
+  FetchResult result;
+  std::vector<FileJob> cached;
+  std::vector<FileJob> missing;
+  for (const auto* model : models) {
+    for (auto& job : jobs_for(*model)) {
+      ++result.files;
+      // Presence and size only: a no-op fetch must not hash gigabytes.
+      if (cache.has_file(job.repo, job.commit, job.path, job.size)) {
+        cached.push_back(std::move(job));
+      } else {
+        missing.push_back(std::move(job));
+      }
+    }
+  }
+
+  if (!missing.empty() && settings.offline) {
+    std::string list;
+    for (const auto& job : missing) {
+      list += "\n  " + job.subject();
+    }
+    throw Error(ExitCode::offline_missing, "offline mode and files are missing from the cache",
+                std::to_string(missing.size()) + " file(s) not in " + cache.root().string() + ":" +
+                    list + "\n",
+                "Run `" + fetch_command(names) + "` with network access (HF_HUB_OFFLINE unset)");
+  }
+  if (!missing.empty()) {
+    require_disk_space(cache, missing);
+    const auto stored = store_files(settings, cache, missing, reporter);
+    result.downloaded = stored.downloaded;
+    result.bytes_downloaded = stored.bytes_downloaded;
+  }
+  // A cache filled by another client may lack the refs. Best effort: a read-only cache that
+  // holds every file is still a complete one.
+  try {
+    write_refs(cache, cached);
+  } catch (const Error&) {
+  }
+  return result;
+}
+
+} // namespace hfmodels::ops

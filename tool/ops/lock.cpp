@@ -1,1 +1,141 @@
 // SPDX-License-Identifier: MIT
+#include "hash/sha256.hpp"
+#include "hub/client.hpp"
+#include "manifest/selection.hpp"
+#include "ops/operations.hpp"
+#include "ops/project.hpp"
+#include "ops/store.hpp"
+#include "util/error.hpp"
+#include "util/strings.hpp"
+
+#include <algorithm>
+#include <filesystem>
+
+namespace hfmodels::ops {
+
+namespace {
+
+bool contains(const std::vector<std::string>& list, const std::string& value) {
+  return std::find(list.begin(), list.end(), value) != list.end();
+}
+
+// Whether `lock --update` should re-resolve an entry whose manifest entry did not change:
+// branches move, but a commit never does and a tag is a release the user chose to pin.
+bool follows_moving_ref(hub::HubClient& hub, const manifest::ModelSpec& spec) {
+  if (hub::is_commit_hash(spec.revision)) {
+    return false;
+  }
+  const auto refs = hub.list_refs(spec.repo);
+  return !(contains(refs.tags, spec.revision) && !contains(refs.branches, spec.revision));
+}
+
+// Resolves one manifest entry against the Hub: its commit and the selected files. Regular files
+// are left without sha256, to be hashed from their download; LFS files take it from the listing.
+manifest::LockedModel resolve(hub::HubClient& hub, const manifest::ModelSpec& spec) {
+  manifest::LockedModel model;
+  model.name = spec.name;
+  model.repo = spec.repo;
+  model.revision = spec.revision;
+  model.manifest_digest = spec.digest();
+  try {
+    model.commit = hub::is_commit_hash(spec.revision) ? spec.revision
+                                                      : hub.resolve_commit(spec.repo, spec.revision);
+    for (const auto& file : manifest::select_files(spec, hub.list_files(spec.repo, model.commit))) {
+      model.files.push_back(
+          {file.path, file.size, file.lfs_sha256.value_or(""), std::string(file.etag())});
+    }
+  } catch (const Error& error) {
+    throw error.subject().empty() ? error.with_subject(spec.name) : error;
+  }
+  return model;
+}
+
+} // namespace
+
+LockResult lock(const Settings& settings, const LockOptions& options, Reporter& reporter) {
+  const auto manifest = manifest::load_manifest(settings.manifest_path);
+  for (const auto& name : options.names) {
+    if (!manifest.find(name)) {
+      const auto suggestion = util::closest_match(name, manifest.names());
+      throw Error(ExitCode::usage, "unknown model",
+                  "'" + name + "' is not in " + settings.manifest_path.string(),
+                  suggestion ? "Did you mean '" + *suggestion + "'?" : "");
+    }
+  }
+  manifest::Lockfile previous;
+  if (std::filesystem::exists(settings.lockfile_path)) {
+    previous = manifest::load_lockfile(settings.lockfile_path);
+  }
+
+  http::Client http(client_options(settings));
+  hub::HubClient hub(http, settings.endpoint);
+  const auto hub_access = [&](const std::string& model) {
+    if (settings.offline) {
+      throw Error(ExitCode::offline_missing, "cannot resolve models offline",
+                  "'" + model + "' must be resolved against the Hub", "Unset HF_HUB_OFFLINE",
+                  model);
+    }
+    return &hub;
+  };
+
+  LockResult result;
+  manifest::Lockfile next;
+  std::vector<std::size_t> resolved_indices;
+  for (const auto& spec : manifest.models) {
+    const auto* old = previous.find(spec.name);
+    const bool named = options.names.empty() || contains(options.names, spec.name);
+    const bool unchanged = old && old->manifest_digest == spec.digest();
+    if (!named) {
+      // Outside the requested names the old entry stays as it is, even if stale.
+      if (old) {
+        next.models.push_back(*old);
+      }
+      continue;
+    }
+    if (unchanged && (!options.update || !follows_moving_ref(*hub_access(spec.name), spec))) {
+      next.models.push_back(*old);
+      result.kept.push_back(spec.name);
+      continue;
+    }
+    next.models.push_back(resolve(*hub_access(spec.name), spec));
+    resolved_indices.push_back(next.models.size() - 1);
+    result.resolved.push_back(spec.name);
+    reporter.note("resolved", spec.name,
+                  spec.name + ": " + spec.repo.id + "@" + spec.revision + " -> " +
+                      next.models.back().commit.substr(0, 12));
+  }
+  for (const auto& old : previous.models) {
+    if (!manifest.find(old.name)) {
+      result.removed.push_back(old.name);
+    }
+  }
+
+  // Regular files are small; download them into the cache to learn their sha256 (checked
+  // against their git blob id on the way), so a later fetch has them already.
+  std::vector<FileJob> jobs;
+  std::vector<manifest::LockedFile*> targets;
+  for (const auto index : resolved_indices) {
+    auto& model = next.models[index];
+    for (auto& file : model.files) {
+      if (file.sha256.empty()) {
+        jobs.push_back({model.name, model.repo, model.revision, model.commit, file.path, file.size,
+                        file.etag, std::nullopt});
+        targets.push_back(&file);
+      }
+    }
+  }
+  if (!jobs.empty()) {
+    const cache::HubCache cache(settings.cache_dir);
+    const auto stored = store_files(settings, cache, jobs, reporter);
+    for (std::size_t i = 0; i < jobs.size(); ++i) {
+      targets[i]->sha256 = stored.sha256[i];
+    }
+  }
+
+  std::sort(next.models.begin(), next.models.end(),
+            [](const auto& a, const auto& b) { return a.name < b.name; });
+  result.lockfile_changed = manifest::save_lockfile(settings.lockfile_path, next);
+  return result;
+}
+
+} // namespace hfmodels::ops

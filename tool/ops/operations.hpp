@@ -78,6 +78,20 @@ std::vector<ModelStatus> status(const Settings& settings);
 std::filesystem::path model_path(const Settings& settings, const std::string& name,
                                  const std::optional<std::string>& file);
 
+// Where a locked model lives in the cache; what the CMake package turns into a target.
+struct ModelLocation {
+  std::string name;
+  std::string repo;
+  std::string commit;
+  std::filesystem::path dir; // snapshots/<commit>
+  std::vector<std::string> files;
+};
+
+// The selected models' locations, after checking that the lockfile is fresh against the
+// manifest (Error(stale_lock) otherwise). Touches neither the network nor the files.
+std::vector<ModelLocation> locate_models(const Settings& settings,
+                                         const std::vector<std::string>& names);
+
 struct ExportResult {
   std::size_t files = 0;
   std::uint64_t bytes = 0;

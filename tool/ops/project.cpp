@@ -1,1 +1,98 @@
 // SPDX-License-Identifier: MIT
+#include "ops/project.hpp"
+
+#include "util/error.hpp"
+#include "util/strings.hpp"
+
+#include <algorithm>
+#include <filesystem>
+
+namespace hfmodels::ops {
+
+Project load_project(const Settings& settings) {
+  if (!std::filesystem::exists(settings.lockfile_path)) {
+    throw Error(ExitCode::usage, "no lockfile", settings.lockfile_path.string() + " does not exist",
+                "Run `hfmodels lock` to create it from models.yaml");
+  }
+  Project project;
+  project.lockfile = manifest::load_lockfile(settings.lockfile_path);
+  if (std::filesystem::exists(settings.manifest_path)) {
+    project.manifest = manifest::load_manifest(settings.manifest_path);
+  }
+  return project;
+}
+
+std::vector<const manifest::LockedModel*> select_models(const manifest::Lockfile& lockfile,
+                                                        const std::vector<std::string>& names) {
+  std::vector<const manifest::LockedModel*> selected;
+  if (names.empty()) {
+    for (const auto& model : lockfile.models) {
+      selected.push_back(&model);
+    }
+    return selected;
+  }
+  for (const auto& name : names) {
+    const auto* model = lockfile.find(name);
+    if (!model) {
+      const auto suggestion = util::closest_match(name, lockfile.names());
+      throw Error(ExitCode::usage, "unknown model", "'" + name + "' is not in the lockfile",
+                  suggestion ? "Did you mean '" + *suggestion + "'?"
+                             : "Locked models: " + [&] {
+                                 std::string list;
+                                 for (const auto& known : lockfile.names()) {
+                                   list += (list.empty() ? "" : ", ") + known;
+                                 }
+                                 return list.empty() ? std::string("none") : list;
+                               }());
+    }
+    if (std::find(selected.begin(), selected.end(), model) == selected.end()) {
+      selected.push_back(model);
+    }
+  }
+  return selected;
+}
+
+std::vector<StaleModel> stale_models(const Project& project,
+                                     const std::vector<const manifest::LockedModel*>& models) {
+  std::vector<StaleModel> stale;
+  if (!project.manifest) {
+    return stale;
+  }
+  for (const auto* model : models) {
+    const auto* spec = project.manifest->find(model->name);
+    if (!spec) {
+      stale.push_back({model->name, "no longer in " + project.manifest->path.filename().string()});
+    } else if (spec->digest() != model->manifest_digest) {
+      stale.push_back({model->name, "its entry in " + project.manifest->path.filename().string() +
+                                        " changed since it was locked"});
+    }
+  }
+  return stale;
+}
+
+void require_fresh(const Project& project,
+                   const std::vector<const manifest::LockedModel*>& models) {
+  const auto stale = stale_models(project, models);
+  if (stale.empty()) {
+    return;
+  }
+  std::string why;
+  for (const auto& model : stale) {
+    why += (why.empty() ? "" : "; ") + model.name + " " + model.reason;
+  }
+  throw Error(ExitCode::stale_lock, "the lockfile is stale", why,
+              "Run `hfmodels lock` and commit the new models.lock");
+}
+
+http::ClientOptions client_options(const Settings& settings) {
+  http::ClientOptions options;
+  options.user_agent = "hfmodels/" HFMODELS_VERSION "; hf_hub/none; cpp/libcurl";
+  options.token = settings.token;
+  options.token_origin = http::origin_of(settings.endpoint);
+  options.connect_timeout_seconds = settings.download_timeout_seconds;
+  options.idle_timeout_seconds = settings.download_timeout_seconds;
+  options.verbose = settings.verbose;
+  return options;
+}
+
+} // namespace hfmodels::ops

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "util/error.hpp"
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -26,6 +28,9 @@ public:
   // A step finished that the user may want to know of ("locked tinyllama at 1a2b3c4"): shown
   // with -v on a terminal, always as a JSON event. `event` is a short machine name.
   virtual void note(std::string_view event, std::string_view model, std::string_view message) = 0;
+
+  // One item failed (a file of many); the operation goes on and throws a summary at the end.
+  virtual void error(const Error& error) = 0;
 };
 
 // Says nothing; for tests and library use.
@@ -37,6 +42,7 @@ public:
   void transfer_finished(std::size_t, bool) override {}
   void transfers_done() override {}
   void note(std::string_view, std::string_view, std::string_view) override {}
+  void error(const Error&) override {}
 };
 
 } // namespace hfmodels::ops

@@ -1,1 +1,111 @@
 // SPDX-License-Identifier: MIT
+#include "ops/settings.hpp"
+
+#include "cache/cache.hpp"
+#include "util/error.hpp"
+#include "util/strings.hpp"
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+namespace hfmodels::ops {
+
+namespace {
+
+std::optional<std::string> non_empty(const std::optional<std::string>& value) {
+  if (value && !util::trim(*value).empty()) {
+    return std::string(util::trim(*value));
+  }
+  return std::nullopt;
+}
+
+long read_timeout(GetEnv getenv, const char* name, long fallback) {
+  const auto value = non_empty(getenv(name));
+  if (!value) {
+    return fallback;
+  }
+  char* end = nullptr;
+  const double seconds = std::strtod(value->c_str(), &end);
+  if (end == value->c_str() || *end != '\0' || seconds <= 0 || seconds > 86400) {
+    throw Error(ExitCode::usage, std::string("invalid ") + name,
+                "'" + *value + "' is not a number of seconds between 0 and 86400");
+  }
+  return std::max(1L, static_cast<long>(seconds + 0.5));
+}
+
+std::string read_token(GetEnv getenv) {
+  for (const char* name : {"HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"}) {
+    if (auto token = non_empty(getenv(name))) {
+      return *token;
+    }
+  }
+  const std::filesystem::path token_path = non_empty(getenv("HF_TOKEN_PATH"))
+                                               .value_or(cache::default_hf_home(getenv) / "token");
+  std::ifstream file(token_path);
+  if (!file) {
+    return {};
+  }
+  std::stringstream content;
+  content << file.rdbuf();
+  return std::string(util::trim(content.str()));
+}
+
+std::string normalize_endpoint(std::string endpoint) {
+  while (!endpoint.empty() && endpoint.back() == '/') {
+    endpoint.pop_back();
+  }
+  if (endpoint.rfind("http://", 0) != 0 && endpoint.rfind("https://", 0) != 0) {
+    throw Error(ExitCode::usage, "invalid endpoint", "'" + endpoint + "' is not an http(s) URL",
+                "Set HF_ENDPOINT or --endpoint to a URL such as https://huggingface.co");
+  }
+  return endpoint;
+}
+
+} // namespace
+
+std::optional<std::string> process_getenv(const char* name) {
+  const char* value = std::getenv(name);
+  return value ? std::optional<std::string>(value) : std::nullopt;
+}
+
+bool env_true(const std::optional<std::string>& value) {
+  if (!value) {
+    return false;
+  }
+  const std::string lowered = util::to_lower(util::trim(*value));
+  return lowered == "1" || lowered == "on" || lowered == "yes" || lowered == "true";
+}
+
+Settings resolve_settings(const SettingOverrides& overrides, GetEnv getenv) {
+  Settings settings;
+  if (overrides.manifest_path) {
+    settings.manifest_path = *overrides.manifest_path;
+  }
+  if (overrides.lockfile_path) {
+    settings.lockfile_path = *overrides.lockfile_path;
+  } else if (overrides.manifest_path) {
+    // A manifest elsewhere implies its lockfile beside it, as cargo does with Cargo.lock.
+    settings.lockfile_path = overrides.manifest_path->parent_path() / "models.lock";
+  }
+  settings.cache_dir = overrides.cache_dir.value_or(cache::default_cache_dir(getenv));
+  settings.endpoint = normalize_endpoint(
+      overrides.endpoint.value_or(non_empty(getenv("HF_ENDPOINT")).value_or(settings.endpoint)));
+  settings.token = read_token(getenv);
+  settings.offline = overrides.offline || env_true(getenv("HF_HUB_OFFLINE")) ||
+                     env_true(getenv("HFMODELS_OFFLINE"));
+  if (overrides.jobs) {
+    if (*overrides.jobs == 0 || *overrides.jobs > 64) {
+      throw Error(ExitCode::usage, "invalid --jobs", "it must be between 1 and 64");
+    }
+    settings.jobs = *overrides.jobs;
+  }
+  settings.download_timeout_seconds =
+      read_timeout(getenv, "HF_HUB_DOWNLOAD_TIMEOUT", settings.download_timeout_seconds);
+  settings.etag_timeout_seconds =
+      read_timeout(getenv, "HF_HUB_ETAG_TIMEOUT", settings.etag_timeout_seconds);
+  settings.verbose = overrides.verbose;
+  return settings;
+}
+
+} // namespace hfmodels::ops

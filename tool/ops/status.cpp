@@ -1,1 +1,48 @@
 // SPDX-License-Identifier: MIT
+#include "cache/cache.hpp"
+#include "ops/operations.hpp"
+#include "ops/project.hpp"
+
+#include <algorithm>
+
+namespace hfmodels::ops {
+
+std::vector<ModelStatus> status(const Settings& settings) {
+  const auto project = load_project(settings);
+  const auto models = select_models(project.lockfile, {});
+  const auto stale = stale_models(project, models);
+  const cache::HubCache cache(settings.cache_dir);
+
+  std::vector<ModelStatus> result;
+  for (const auto* model : models) {
+    ModelStatus entry;
+    entry.name = model->name;
+    entry.commit = model->commit;
+    entry.files = model->files.size();
+    entry.bytes = model->total_size();
+    for (const auto& file : model->files) {
+      if (!cache.has_file(model->repo, model->commit, file.path, file.size)) {
+        ++entry.files_missing;
+      }
+    }
+    const bool is_stale = std::any_of(stale.begin(), stale.end(),
+                                      [&](const auto& s) { return s.name == model->name; });
+    entry.state = is_stale                  ? ModelState::stale
+                  : entry.files_missing > 0 ? ModelState::missing
+                                            : ModelState::cached;
+    result.push_back(std::move(entry));
+  }
+  if (project.manifest) {
+    for (const auto& spec : project.manifest->models) {
+      if (!project.lockfile.find(spec.name)) {
+        ModelStatus entry;
+        entry.name = spec.name;
+        entry.state = ModelState::unlocked;
+        result.push_back(std::move(entry));
+      }
+    }
+  }
+  return result;
+}
+
+} // namespace hfmodels::ops

@@ -1,1 +1,157 @@
 // SPDX-License-Identifier: MIT
+#include "ops/store.hpp"
+
+#include "hash/sha256.hpp"
+#include "http/client.hpp"
+#include "ops/project.hpp"
+#include "transfer/download.hpp"
+#include "util/parallel.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <memory>
+#include <set>
+
+namespace hfmodels::ops {
+
+namespace {
+
+// Downloads one job's blob unless it is already cached, then links it into the snapshot.
+// Returns the sha256 computed from the downloaded bytes, or the expected one when nothing moved.
+std::string store_file(const Settings& settings, const cache::HubCache& cache,
+                       http::Client& http, const FileJob& job, const transfer::ProgressFn& progress,
+                       bool& downloaded) {
+  downloaded = false;
+  std::string sha256 = job.sha256.value_or("");
+  if (!cache.has_blob(job.repo, job.etag, job.size)) {
+    // The lock makes a second process wait for the first instead of downloading the same blob
+    // twice; it re-checks the blob once it holds the lock.
+    const cache::FileLock lock(cache.lock_path(job.repo, job.etag));
+    if (!cache.has_blob(job.repo, job.etag, job.size)) {
+      transfer::Expected expected;
+      expected.size = job.size;
+      expected.sha256 = job.sha256;
+      if (!job.sha256 && job.etag.size() == 40) {
+        expected.git_sha1 = job.etag;
+      }
+      auto temp = cache.create_temp_blob(job.repo, job.etag);
+      const auto url = hub::resolve_url(settings.endpoint, job.repo, job.commit, job.path);
+      const auto result =
+          transfer::download(http, url, temp, expected, job.subject(), progress);
+      cache.commit_blob(job.repo, job.etag, std::move(temp));
+      sha256 = result.sha256;
+      downloaded = true;
+    }
+  }
+  if (sha256.empty()) {
+    // Locking a regular file whose blob another tool already put in the cache: hash it once.
+    sha256 = hash::sha256_file(cache.blob_path(job.repo, job.etag));
+  }
+  cache.link_snapshot(job.repo, job.commit, job.path, job.etag);
+  return sha256;
+}
+
+// The most severe failure decides the exit code: integrity over network over the rest.
+int severity(ExitCode code) {
+  switch (code) {
+  case ExitCode::integrity:
+    return 3;
+  case ExitCode::network:
+    return 2;
+  default:
+    return 1;
+  }
+}
+
+} // namespace
+
+StoreResult store_files(const Settings& settings, const cache::HubCache& cache,
+                        const std::vector<FileJob>& jobs, Reporter& reporter) {
+  StoreResult result;
+  result.sha256.resize(jobs.size());
+  if (jobs.empty()) {
+    return result;
+  }
+  cache.ensure_cachedir_tag();
+
+  std::uint64_t planned_bytes = 0;
+  for (const auto& job : jobs) {
+    planned_bytes += job.size;
+  }
+  reporter.transfers_planned(jobs.size(), planned_bytes);
+
+  const std::size_t workers = std::min<std::size_t>(settings.jobs, jobs.size());
+  std::vector<std::unique_ptr<http::Client>> clients(workers);
+  std::atomic<std::size_t> downloaded{0};
+  std::atomic<std::uint64_t> bytes_downloaded{0};
+
+  const auto failures = util::run_parallel(workers, jobs.size(), [&](std::size_t worker,
+                                                                     std::size_t index) {
+    if (!clients[worker]) {
+      clients[worker] = std::make_unique<http::Client>(client_options(settings));
+    }
+    const auto& job = jobs[index];
+    reporter.transfer_started(index, job.model, job.path, job.size);
+    bool ok = false;
+    try {
+      bool moved = false;
+      result.sha256[index] = store_file(
+          settings, cache, *clients[worker], job,
+          [&](std::uint64_t bytes) { reporter.transfer_progress(index, bytes); }, moved);
+      if (moved) {
+        ++downloaded;
+        bytes_downloaded += job.size;
+      }
+      ok = true;
+    } catch (...) {
+      reporter.transfer_finished(index, false);
+      throw;
+    }
+    reporter.transfer_finished(index, ok);
+  });
+  reporter.transfers_done();
+
+  std::size_t failed = 0;
+  ExitCode worst = ExitCode::failure;
+  for (std::size_t i = 0; i < failures.size(); ++i) {
+    if (!failures[i]) {
+      continue;
+    }
+    ++failed;
+    try {
+      std::rethrow_exception(failures[i]);
+    } catch (const Error& error) {
+      const Error located = error.subject().empty() ? error.with_subject(jobs[i].subject()) : error;
+      reporter.error(located);
+      if (severity(error.code()) > severity(worst)) {
+        worst = error.code();
+      }
+    } catch (const std::exception& error) {
+      reporter.error(Error(ExitCode::failure, "cannot store file", error.what(), {},
+                           jobs[i].subject()));
+    }
+  }
+  if (failed > 0) {
+    throw Error(worst, std::to_string(failed) + " of " + std::to_string(jobs.size()) +
+                           " files could not be fetched",
+                "", "See the errors above; run the command again to retry");
+  }
+  write_refs(cache, jobs);
+  result.downloaded = downloaded;
+  result.bytes_downloaded = bytes_downloaded;
+  return result;
+}
+
+void write_refs(const cache::HubCache& cache, const std::vector<FileJob>& jobs) {
+  std::set<std::pair<std::string, std::string>> written;
+  for (const auto& job : jobs) {
+    const auto folder = hub::cache_folder_name(job.repo);
+    if (written.insert({folder, job.revision}).second &&
+        cache.read_ref(job.repo, job.revision) != job.commit) {
+      cache.write_ref(job.repo, job.revision, job.commit);
+    }
+  }
+}
+
+} // namespace hfmodels::ops

@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "http/client.hpp"
+#include "manifest/lockfile.hpp"
+#include "manifest/manifest.hpp"
+#include "ops/settings.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+// What the operations share: the lockfile and manifest they work on, model selection by name,
+// the staleness check and the HTTP client settings.
+namespace hfmodels::ops {
+
+struct Project {
+  manifest::Lockfile lockfile;
+  std::optional<manifest::Manifest> manifest; // absent when there is no models.yaml
+};
+
+// Loads the lockfile (Error(usage) with "run `hfmodels lock`" if it is missing) and the manifest
+// beside it when there is one.
+Project load_project(const Settings& settings);
+
+// The locked models called `names`, or all of them when `names` is empty. An unknown name
+// throws Error(usage) with a "did you mean".
+std::vector<const manifest::LockedModel*> select_models(const manifest::Lockfile& lockfile,
+                                                        const std::vector<std::string>& names);
+
+// The selected models that the manifest no longer matches, with the reason: edited since it was
+// locked, or gone from the manifest. Empty when there is no manifest.
+struct StaleModel {
+  std::string name;
+  std::string reason;
+};
+std::vector<StaleModel> stale_models(const Project& project,
+                                     const std::vector<const manifest::LockedModel*>& models);
+
+// Throws Error(stale_lock) naming every stale model and the command that fixes it.
+void require_fresh(const Project& project, const std::vector<const manifest::LockedModel*>& models);
+
+http::ClientOptions client_options(const Settings& settings);
+
+} // namespace hfmodels::ops
