@@ -1,0 +1,311 @@
+# SPDX-License-Identifier: MIT
+#[=======================================================================[.rst:
+HFModels
+--------
+
+Hugging Face models as pinned, verified, cached build dependencies.
+
+``models.yaml`` declares the models, ``hfmodels lock`` pins them in ``models.lock``, and the
+functions below turn every locked model into an imported target whose files are in the shared
+Hugging Face cache (``HF_HUB_CACHE``), the same bytes Python and JavaScript tools use.
+
+.. code-block:: cmake
+
+  find_package(HFModels 0.1 REQUIRED)
+  hfmodels_add_models()
+  target_link_libraries(app PRIVATE HFModels::tinyllama)
+
+This module is loaded by ``find_package(HFModels)``, or by ``add_subdirectory()`` /
+``FetchContent`` of the hfmodels source tree.
+
+Commands
+^^^^^^^^
+
+.. command:: hfmodels_add_models
+
+  .. code-block:: cmake
+
+    hfmodels_add_models(
+      [LOCKFILE <path>]
+      [MODELS <name>...]
+      [FETCH CONFIGURE | BUILD | INSTALL]
+      [OFFLINE])
+
+  Creates the target ``HFModels::<name>`` for each model of the lockfile.
+
+  ``LOCKFILE <path>``
+    The lockfile; default ``${CMAKE_CURRENT_SOURCE_DIR}/models.lock``. A relative path is taken
+    from ``CMAKE_CURRENT_SOURCE_DIR``. The ``models.yaml`` beside it, if any, is checked against
+    it: a lockfile that is stale (the manifest was edited and not re-locked) fails the
+    configure, naming the command to run. Both files are configure dependencies: editing them
+    re-runs the configure.
+
+  ``MODELS <name>...``
+    The models to add; default every locked model. An unknown name fails the configure.
+
+  ``FETCH CONFIGURE | BUILD | INSTALL``
+    When the bytes move. ``CONFIGURE`` (the default) downloads during the configure.
+    ``BUILD`` downloads during the build, before anything that links the model compiles (the
+    target ``hfmodels_fetch_<name>`` does it, once per build, with Ninja and Makefiles alike).
+    ``INSTALL`` downloads only at ``cmake --install``, so the configure and the build need no
+    network. A configure with everything cached costs milliseconds per model: it checks
+    presence and size, it does not re-hash.
+
+  ``OFFLINE``
+    Never touch the network; also set by ``-DHFMODELS_OFFLINE=ON`` or the environment variable
+    ``HF_HUB_OFFLINE=1``. With every file cached the configure and build succeed; with a file
+    missing the configure fails, naming the model, the file and the fetch command.
+
+  Linking ``HFModels::<name>`` gives the consumer the compile definition
+  ``HFMODELS_<NAME>_DIR="<snapshot folder>"`` (``<NAME>`` upper-cased). The target has the
+  properties ``HFMODELS_DIR``, ``HFMODELS_COMMIT`` and ``HFMODELS_FILES`` (the locked paths,
+  relative to the folder), and the variable ``HFModels_<name>_DIR`` holds the folder.
+
+.. command:: hfmodels_install
+
+  .. code-block:: cmake
+
+    hfmodels_install(MODELS <name>... DESTINATION <dir> [COMPONENT <component>])
+
+  Installs the real files of the models (symlinks dereferenced) into ``<dir>/<name>/``,
+  fetching them first if needed. ``<dir>`` is relative to the install prefix unless absolute.
+  The models must have been added with :command:`hfmodels_add_models` first.
+
+Variables
+^^^^^^^^^
+
+.. variable:: HFMODELS_OFFLINE
+
+  Cache variable; when ``ON``, every ``hfmodels_add_models`` call behaves as if ``OFFLINE``
+  were given. Defaults to the environment variable of the same name.
+
+.. variable:: HFMODELS_CACHE_DIR
+
+  Cache variable; the Hugging Face hub cache to use instead of the one the environment names
+  (``HF_HUB_CACHE``, ``HF_HOME``, ...). Defaults to the environment variable of the same name.
+
+The token comes from the environment (``HF_TOKEN``) or the token file, as for the command line
+tool; it is never stored in the CMake cache.
+#]=======================================================================]
+
+include_guard(GLOBAL)
+
+if(NOT DEFINED HFMODELS_OFFLINE)
+  set(_hfmodels_offline_default OFF)
+  if("$ENV{HFMODELS_OFFLINE}" MATCHES "^(1|[Oo][Nn]|[Yy][Ee][Ss]|[Tt][Rr][Uu][Ee])$")
+    set(_hfmodels_offline_default ON)
+  endif()
+  option(HFMODELS_OFFLINE "Never let hfmodels touch the network" ${_hfmodels_offline_default})
+endif()
+set(HFMODELS_CACHE_DIR "$ENV{HFMODELS_CACHE_DIR}" CACHE PATH
+    "Hugging Face hub cache for hfmodels (empty: from the environment)")
+
+# The source tree this module belongs to, for the nested build of the tool in subproject mode.
+set(_HFMODELS_MODULE_SOURCE_DIR "${CMAKE_CURRENT_LIST_DIR}/..")
+
+# The hfmodels executable to run at configure time. An installed or build-tree package provides
+# it as the imported HFModels::hfmodels. As a subproject the tool is a target of this very build
+# and does not exist yet, so it is built once, in a nested build under the binary dir.
+function(_hfmodels_configure_tool out_var)
+  get_property(tool GLOBAL PROPERTY _HFMODELS_CONFIGURE_TOOL)
+  if(tool)
+    set(${out_var} "${tool}" PARENT_SCOPE)
+    return()
+  endif()
+  if(NOT TARGET HFModels::hfmodels)
+    message(FATAL_ERROR "hfmodels: the HFModels::hfmodels target is missing; load this module "
+                        "with find_package(HFModels) or add_subdirectory() of hfmodels")
+  endif()
+  get_target_property(imported HFModels::hfmodels IMPORTED)
+  if(imported)
+    get_target_property(tool HFModels::hfmodels LOCATION)
+  else()
+    set(tool_build "${CMAKE_BINARY_DIR}/_hfmodels_tool")
+    if(NOT EXISTS "${tool_build}/CMakeCache.txt")
+      message(STATUS "hfmodels: building the hfmodels tool for configure-time use")
+      execute_process(
+        COMMAND "${CMAKE_COMMAND}" -S "${_HFMODELS_MODULE_SOURCE_DIR}" -B "${tool_build}"
+                -G "${CMAKE_GENERATOR}" -DCMAKE_BUILD_TYPE=Release -DHFMODELS_BUILD_TESTS=OFF
+                "-DCMAKE_CXX_COMPILER=${CMAKE_CXX_COMPILER}"
+        RESULT_VARIABLE result OUTPUT_QUIET)
+      if(NOT result EQUAL 0)
+        message(FATAL_ERROR "hfmodels: configuring the nested build of the tool in "
+                            "${tool_build} failed")
+      endif()
+    endif()
+    execute_process(COMMAND "${CMAKE_COMMAND}" --build "${tool_build}" --target hfmodels
+                    RESULT_VARIABLE result OUTPUT_VARIABLE output ERROR_VARIABLE output)
+    if(NOT result EQUAL 0)
+      message(FATAL_ERROR "hfmodels: building the tool in ${tool_build} failed:\n${output}")
+    endif()
+    set(tool "${tool_build}/tool/hfmodels")
+  endif()
+  set_property(GLOBAL PROPERTY _HFMODELS_CONFIGURE_TOOL "${tool}")
+  set(${out_var} "${tool}" PARENT_SCOPE)
+endfunction()
+
+# The tool's global options for a lockfile: files, cache, offline.
+function(_hfmodels_common_args out_var lockfile offline)
+  get_filename_component(dir "${lockfile}" DIRECTORY)
+  set(args --lockfile "${lockfile}" --manifest "${dir}/models.yaml")
+  if(HFMODELS_CACHE_DIR)
+    list(APPEND args --cache-dir "${HFMODELS_CACHE_DIR}")
+  endif()
+  if(offline)
+    list(APPEND args --offline)
+  endif()
+  set(${out_var} "${args}" PARENT_SCOPE)
+endfunction()
+
+# `args` as one string of quoted CMake arguments, for install(CODE) scripts.
+function(_hfmodels_quote out_var)
+  set(quoted "")
+  foreach(arg IN LISTS ARGN)
+    string(APPEND quoted " [==[${arg}]==]")
+  endforeach()
+  set(${out_var} "${quoted}" PARENT_SCOPE)
+endfunction()
+
+function(hfmodels_add_models)
+  cmake_parse_arguments(PARSE_ARGV 0 arg "OFFLINE" "LOCKFILE;FETCH" "MODELS")
+  if(arg_UNPARSED_ARGUMENTS)
+    message(FATAL_ERROR "hfmodels_add_models: unknown argument(s) ${arg_UNPARSED_ARGUMENTS}. "
+                        "Valid: LOCKFILE <path>, MODELS <name>..., FETCH CONFIGURE|BUILD|INSTALL, "
+                        "OFFLINE")
+  endif()
+  if(NOT arg_FETCH)
+    set(arg_FETCH CONFIGURE)
+  elseif(NOT arg_FETCH MATCHES "^(CONFIGURE|BUILD|INSTALL)$")
+    message(FATAL_ERROR "hfmodels_add_models: FETCH must be CONFIGURE, BUILD or INSTALL, "
+                        "not '${arg_FETCH}'")
+  endif()
+  if(NOT arg_LOCKFILE)
+    set(arg_LOCKFILE models.lock)
+  endif()
+  get_filename_component(lockfile "${arg_LOCKFILE}" ABSOLUTE BASE_DIR "${CMAKE_CURRENT_SOURCE_DIR}")
+  get_filename_component(lock_dir "${lockfile}" DIRECTORY)
+  if(NOT EXISTS "${lockfile}")
+    message(FATAL_ERROR "hfmodels_add_models: the lockfile ${lockfile} does not exist. "
+                        "Write ${lock_dir}/models.yaml and run `hfmodels lock` in ${lock_dir}, "
+                        "or pass LOCKFILE <path>.")
+  endif()
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${lockfile}")
+  if(EXISTS "${lock_dir}/models.yaml")
+    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${lock_dir}/models.yaml")
+  endif()
+
+  set(offline OFF)
+  if(arg_OFFLINE OR HFMODELS_OFFLINE
+     OR "$ENV{HF_HUB_OFFLINE}" MATCHES "^(1|[Oo][Nn]|[Yy][Ee][Ss]|[Tt][Rr][Uu][Ee])$")
+    set(offline ON)
+  endif()
+
+  _hfmodels_configure_tool(tool)
+  _hfmodels_common_args(common "${lockfile}" ${offline})
+  string(SHA1 key "${lockfile};${arg_MODELS}")
+  set(script "${CMAKE_BINARY_DIR}/hfmodels/${key}.cmake")
+  # Offline, the configure always checks that every file is there: a missing file must fail now,
+  # not at some later build or install step.
+  set(fetch_now "")
+  if(arg_FETCH STREQUAL "CONFIGURE" OR offline)
+    set(fetch_now --fetch)
+  endif()
+  execute_process(
+    COMMAND "${tool}" ${common} --no-progress cmake-info ${arg_MODELS} --output "${script}"
+            ${fetch_now}
+    RESULT_VARIABLE result ERROR_VARIABLE errors ECHO_ERROR_VARIABLE)
+  if(NOT result EQUAL 0)
+    if(result EQUAL 6)
+      set(why "the lockfile is stale: models.yaml changed since it was locked. Run "
+              "`hfmodels lock` in ${lock_dir} and commit models.lock")
+    elseif(result EQUAL 5)
+      set(why "offline, and files are missing from the cache (listed above). Run "
+              "`hfmodels fetch --lockfile ${lockfile}` with network access")
+    else()
+      set(why "hfmodels failed (exit code ${result}); see its error above")
+    endif()
+    string(STRIP "${errors}" errors)
+    message(FATAL_ERROR "hfmodels_add_models(${lockfile}): " ${why} "\n${errors}")
+  endif()
+  include("${script}")
+
+  foreach(name IN LISTS _HFMODELS_MODELS)
+    if(TARGET HFModels::${name})
+      get_target_property(previous HFModels::${name} HFMODELS_LOCKFILE)
+      if(NOT previous STREQUAL lockfile)
+        message(FATAL_ERROR "hfmodels_add_models: model '${name}' is already defined by "
+                            "${previous}")
+      endif()
+      continue()
+    endif()
+    set(dir "${_HFMODELS_${name}_DIR}")
+    string(TOUPPER "${name}" upper)
+    # A real INTERFACE target (with an alias) rather than an imported one, so that FETCH BUILD
+    # can hang the download on it: everything that links it then compiles after the fetch.
+    add_library(_hfmodels_model_${name} INTERFACE)
+    add_library(HFModels::${name} ALIAS _hfmodels_model_${name})
+    target_compile_definitions(_hfmodels_model_${name} INTERFACE "HFMODELS_${upper}_DIR=\"${dir}\"")
+    set_target_properties(_hfmodels_model_${name} PROPERTIES
+      HFMODELS_DIR "${dir}"
+      HFMODELS_COMMIT "${_HFMODELS_${name}_COMMIT}"
+      HFMODELS_REPO "${_HFMODELS_${name}_REPO}"
+      HFMODELS_FILES "${_HFMODELS_${name}_FILES}"
+      HFMODELS_LOCKFILE "${lockfile}"
+      HFMODELS_OFFLINE "${offline}")
+    set(HFModels_${name}_DIR "${dir}" PARENT_SCOPE)
+
+    if(arg_FETCH STREQUAL "BUILD")
+      add_custom_target(hfmodels_fetch_${name}
+        COMMAND HFModels::hfmodels ${common} --no-progress fetch ${name}
+        COMMENT "Fetching model ${name}"
+        VERBATIM)
+      add_dependencies(_hfmodels_model_${name} hfmodels_fetch_${name})
+    elseif(arg_FETCH STREQUAL "INSTALL")
+      _hfmodels_quote(quoted ${common})
+      install(CODE "
+        execute_process(COMMAND \"$<TARGET_FILE:HFModels::hfmodels>\" ${quoted} --no-progress
+                                fetch ${name} RESULT_VARIABLE result)
+        if(NOT result EQUAL 0)
+          message(FATAL_ERROR \"hfmodels: fetching model ${name} failed (exit code \${result})\")
+        endif()")
+    endif()
+  endforeach()
+endfunction()
+
+function(hfmodels_install)
+  cmake_parse_arguments(PARSE_ARGV 0 arg "" "DESTINATION;COMPONENT" "MODELS")
+  if(arg_UNPARSED_ARGUMENTS)
+    message(FATAL_ERROR "hfmodels_install: unknown argument(s) ${arg_UNPARSED_ARGUMENTS}. "
+                        "Valid: MODELS <name>..., DESTINATION <dir>, COMPONENT <component>")
+  endif()
+  if(NOT arg_MODELS OR NOT arg_DESTINATION)
+    message(FATAL_ERROR "hfmodels_install: MODELS and DESTINATION are required")
+  endif()
+  set(component "")
+  if(arg_COMPONENT)
+    set(component COMPONENT "${arg_COMPONENT}")
+  endif()
+  foreach(name IN LISTS arg_MODELS)
+    if(NOT TARGET HFModels::${name})
+      message(FATAL_ERROR "hfmodels_install: unknown model '${name}'. Add it with "
+                          "hfmodels_add_models() first")
+    endif()
+    get_target_property(lockfile HFModels::${name} HFMODELS_LOCKFILE)
+    get_target_property(offline HFModels::${name} HFMODELS_OFFLINE)
+    _hfmodels_common_args(common "${lockfile}" ${offline})
+    _hfmodels_quote(quoted ${common})
+    # Resolved at install time so DESTDIR and a CPack staging prefix are honoured.
+    if(IS_ABSOLUTE "${arg_DESTINATION}")
+      set(destination "\$ENV{DESTDIR}${arg_DESTINATION}")
+    else()
+      set(destination "\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/${arg_DESTINATION}")
+    endif()
+    install(CODE "
+      message(STATUS \"Installing model ${name}: ${destination}/${name}\")
+      execute_process(COMMAND \"$<TARGET_FILE:HFModels::hfmodels>\" ${quoted} --no-progress -q
+                              export ${name} --to \"${destination}\" RESULT_VARIABLE result)
+      if(NOT result EQUAL 0)
+        message(FATAL_ERROR \"hfmodels: installing model ${name} failed (exit code \${result})\")
+      endif()" ${component})
+  endforeach()
+endfunction()
