@@ -1,1 +1,566 @@
 // SPDX-License-Identifier: MIT
+#include "cache/cache.hpp"
+
+#include "util/error.hpp"
+#include "util/fs.hpp"
+#include "util/strings.hpp"
+
+#include <fcntl.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <string>
+#include <sys/stat.h>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+namespace hfmodels::cache {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Content as huggingface_hub writes it (byte for byte), so whichever tool creates it first, the
+// cache looks the same. https://bford.info/cachedir/
+constexpr std::string_view k_cachedir_tag = "Signature: 8a477f597d28d172789f06886806bc55\n"
+                                            "# This file is a cache directory tag created by "
+                                            "huggingface_hub.\n"
+                                            "# For information about cache directory tags, see:\n"
+                                            "#\thttps://bford.info/cachedir/\n";
+
+// Attempts at a fresh random temporary name before giving up; a collision of 8 random hex
+// digits is already improbable, several in a row means something else is wrong.
+constexpr int k_temp_name_attempts = 8;
+
+void validate_etag(std::string_view etag) {
+  if (!util::is_lower_hex(etag, 40) && !util::is_lower_hex(etag, 64)) {
+    throw Error(ExitCode::usage, "invalid blob etag '" + std::string(etag) + "'",
+                "a blob name is a 40-hex git sha1 or a 64-hex sha256");
+  }
+}
+
+void validate_commit(std::string_view commit) {
+  if (!hub::is_commit_hash(commit)) {
+    throw Error(ExitCode::usage, "invalid commit '" + std::string(commit) + "'",
+                "a commit is 40 lowercase hex digits");
+  }
+}
+
+// A revision becomes folders under refs/ ("refs/pr/1" → refs/refs/pr/1), so it must not be able
+// to climb out of refs/ or name something odd. Returns its segments.
+std::vector<std::string> revision_segments(std::string_view revision) {
+  const auto refuse = [&](const char* why) {
+    return Error(ExitCode::usage, "invalid revision '" + std::string(revision) + "'", why);
+  };
+  if (revision.empty()) {
+    throw refuse("it is empty");
+  }
+  if (revision.find('\\') != std::string_view::npos ||
+      revision.find('\0') != std::string_view::npos) {
+    throw refuse("it contains a backslash or a NUL byte");
+  }
+  if (revision.front() == '/' || revision.back() == '/') {
+    throw refuse("it starts or ends with '/'");
+  }
+  std::vector<std::string> segments = util::split(revision, '/');
+  for (const std::string& segment : segments) {
+    if (segment.empty() || segment == "." || segment == "..") {
+      throw refuse("it has an empty, '.' or '..' path segment");
+    }
+  }
+  return segments;
+}
+
+// The umask without changing it: umask(2) can only be read by setting it, which would race with
+// other threads creating files. Linux ≥ 4.7 reports it in /proc/self/status; the racy way is
+// only a fallback for systems without /proc.
+mode_t read_umask() {
+  try {
+    const std::string status = util::read_file("/proc/self/status");
+    const std::size_t at = status.find("\nUmask:");
+    if (at != std::string::npos) {
+      return static_cast<mode_t>(std::stoul(status.substr(at + 7, 16), nullptr, 8)) & 0777;
+    }
+  } catch (...) {
+    // No /proc (some containers): fall back to the set-and-restore dance below.
+  }
+  const mode_t mask = ::umask(022);
+  ::umask(mask);
+  return mask & 0777;
+}
+
+// An owned directory descriptor: writes below the repo folder go through *at() calls relative to
+// descriptors opened with O_NOFOLLOW, so a symlink swapped in after a check still cannot redirect
+// them.
+class DirFd {
+public:
+  explicit DirFd(int fd) : m_fd(fd) {}
+  ~DirFd() {
+    if (m_fd >= 0) {
+      ::close(m_fd);
+    }
+  }
+  DirFd(DirFd&& other) noexcept : m_fd(std::exchange(other.m_fd, -1)) {}
+  DirFd& operator=(DirFd&& other) noexcept {
+    std::swap(m_fd, other.m_fd);
+    return *this;
+  }
+  DirFd(const DirFd&) = delete;
+  DirFd& operator=(const DirFd&) = delete;
+
+  int get() const { return m_fd; }
+
+private:
+  int m_fd;
+};
+
+[[noreturn]] void refuse_symlink(const fs::path& path) {
+  throw Error(ExitCode::failure, "refusing to write through " + path.string(),
+              "it is a symbolic link or not a folder, so writing below it could leave the cache",
+              "Remove it; hfmodels recreates it on the next fetch");
+}
+
+// Opens `base`, creating it if missing, then each of `components` below it, creating missing ones
+// and refusing any that is not a real directory. `base` (the cache root or a repo folder) may be a
+// symlink: users move whole caches or large repos to other disks that way. Below it, Hugging Face
+// clients only ever create real folders, so a symlink there was planted.
+DirFd open_dirs(const fs::path& base, const std::vector<std::string>& components) {
+  std::error_code error;
+  fs::create_directories(base, error);
+  if (error) {
+    util::throw_io_error("cannot create the folder", base, error.value());
+  }
+  DirFd dir(::open(base.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dir.get() < 0) {
+    util::throw_io_error("cannot open the folder", base, errno);
+  }
+
+  fs::path shown = base;
+  for (const std::string& component : components) {
+    shown /= component;
+    for (int attempt = 0;; ++attempt) {
+      const int fd =
+          ::openat(dir.get(), component.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (fd >= 0) {
+        dir = DirFd(fd);
+        break;
+      }
+      const int open_error = errno;
+      if (open_error == ELOOP || open_error == ENOTDIR) {
+        refuse_symlink(shown);
+      }
+      if (open_error != ENOENT || attempt == 1) {
+        util::throw_io_error("cannot open the folder", shown, open_error);
+      }
+      // EEXIST: another process created it first, which is just as good.
+      if (::mkdirat(dir.get(), component.c_str(), 0777) != 0 && errno != EEXIST) {
+        util::throw_io_error("cannot create the folder", shown, errno);
+      }
+    }
+  }
+  return dir;
+}
+
+std::string temp_name(const std::string& name, std::string_view suffix) {
+  std::string temp = name + "." + util::random_hex(8) + std::string(suffix);
+  if (temp.size() > NAME_MAX) {
+    // A 250-byte file name leaves no room for a suffix; the temporary need not resemble it.
+    temp = "." + util::random_hex(16) + std::string(suffix);
+  }
+  return temp;
+}
+
+// write_file_atomic's scheme relative to a verified directory descriptor.
+void write_atomic_at(const DirFd& dir, const std::string& name, std::string_view content,
+                     const fs::path& shown) {
+  std::string temp;
+  int fd = -1;
+  for (int attempt = 0; fd < 0; ++attempt) {
+    temp = temp_name(name, ".tmp");
+    fd = ::openat(dir.get(), temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                  0666);
+    if (fd < 0 && (errno != EEXIST || attempt == k_temp_name_attempts)) {
+      util::throw_io_error("cannot create", shown.parent_path() / temp, errno);
+    }
+  }
+  try {
+    try {
+      util::write_all(fd, content.data(), content.size(), shown.parent_path() / temp);
+    } catch (...) {
+      ::close(fd);
+      throw;
+    }
+    if (::close(fd) != 0 && errno != EINTR) {
+      util::throw_io_error("cannot write", shown.parent_path() / temp, errno);
+    }
+    if (::renameat(dir.get(), temp.c_str(), dir.get(), name.c_str()) != 0) {
+      util::throw_io_error("cannot replace", shown, errno);
+    }
+  } catch (...) {
+    ::unlinkat(dir.get(), temp.c_str(), 0);
+    throw;
+  }
+}
+
+// The folder part and the last segment of a validated repo path.
+std::pair<std::vector<std::string>, std::string> split_repo_path(std::string_view repo_path) {
+  hub::validate_repo_path(repo_path);
+  std::vector<std::string> folders = util::split(repo_path, '/');
+  std::string name = std::move(folders.back());
+  folders.pop_back();
+  return {std::move(folders), std::move(name)};
+}
+
+bool is_regular_file_of_size(const fs::path& path, std::uint64_t size) {
+  struct stat info {};
+  return ::stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode) &&
+         static_cast<std::uint64_t>(info.st_size) == size;
+}
+
+// A non-empty variable; an empty one counts as unset (an empty HF_HOME would otherwise put the
+// cache in the working folder).
+std::optional<std::string> non_empty(GetEnv getenv, const char* name) {
+  std::optional<std::string> value = getenv(name);
+  if (value && value->empty()) {
+    value.reset();
+  }
+  return value;
+}
+
+std::optional<std::string> home_of_user(const std::string& user) {
+  struct passwd entry {};
+  struct passwd* result = nullptr;
+  std::vector<char> buffer(16 * 1024);
+  const int error = user.empty()
+                        ? ::getpwuid_r(::getuid(), &entry, buffer.data(), buffer.size(), &result)
+                        : ::getpwnam_r(user.c_str(), &entry, buffer.data(), buffer.size(), &result);
+  if (error != 0 || result == nullptr || entry.pw_dir == nullptr || *entry.pw_dir == '\0') {
+    return std::nullopt;
+  }
+  return std::string(entry.pw_dir);
+}
+
+// Python's os.path.expanduser: `~` and `~/…` are $HOME (else the password database), `~user/…`
+// that user's home; anything else, or an unknown user, is left as it is.
+std::string expand_user(const std::string& text, GetEnv getenv) {
+  if (text.empty() || text.front() != '~') {
+    return text;
+  }
+  const std::size_t slash = text.find('/');
+  const std::string user = text.substr(1, slash == std::string::npos ? slash : slash - 1);
+  std::optional<std::string> home = user.empty() ? non_empty(getenv, "HOME") : std::nullopt;
+  if (!home) {
+    home = home_of_user(user);
+  }
+  if (!home) {
+    return text;
+  }
+  while (!home->empty() && home->back() == '/') {
+    home->pop_back();
+  }
+  const std::string expanded =
+      *home + (slash == std::string::npos ? std::string() : text.substr(slash));
+  return expanded.empty() ? "/" : expanded;
+}
+
+bool is_name_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+// Python's os.path.expandvars: `$NAME` and `${NAME}` are replaced when set, left as they are when
+// not.
+std::string expand_vars(const std::string& text, GetEnv getenv) {
+  std::string out;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    if (text[i] != '$') {
+      out += text[i++];
+      continue;
+    }
+    std::size_t end = i + 1;
+    std::string name;
+    if (end < text.size() && text[end] == '{') {
+      const std::size_t close = text.find('}', end);
+      if (close == std::string::npos) {
+        out += text[i++];
+        continue;
+      }
+      name = text.substr(end + 1, close - end - 1);
+      end = close + 1;
+    } else {
+      while (end < text.size() && is_name_char(text[end])) {
+        ++end;
+      }
+      name = text.substr(i + 1, end - i - 1);
+    }
+    std::optional<std::string> value = name.empty() ? std::nullopt : getenv(name.c_str());
+    if (value) {
+      out += *value;
+    } else {
+      out.append(text, i, end - i);
+    }
+    i = end;
+  }
+  return out;
+}
+
+fs::path expand(const std::string& text, GetEnv getenv) {
+  return expand_vars(expand_user(text, getenv), getenv);
+}
+
+} // namespace
+
+// --- TempBlob -----------------------------------------------------------------------------------
+
+TempBlob::TempBlob(fs::path path, int fd) : m_path(std::move(path)), m_fd(fd) {}
+
+TempBlob::~TempBlob() {
+  if (m_fd >= 0) {
+    ::close(m_fd);
+  }
+  if (!m_path.empty()) {
+    ::unlink(m_path.c_str());
+  }
+}
+
+TempBlob::TempBlob(TempBlob&& other) noexcept
+    : m_path(std::exchange(other.m_path, {})), m_fd(std::exchange(other.m_fd, -1)) {}
+
+void TempBlob::write(const char* data, std::size_t size) {
+  util::write_all(m_fd, data, size, m_path);
+}
+
+void TempBlob::truncate() {
+  if (::ftruncate(m_fd, 0) != 0) {
+    util::throw_io_error("cannot truncate", m_path, errno);
+  }
+  if (::lseek(m_fd, 0, SEEK_SET) < 0) {
+    util::throw_io_error("cannot rewind", m_path, errno);
+  }
+}
+
+fs::path TempBlob::release() {
+  if (m_fd >= 0) {
+    const int fd = std::exchange(m_fd, -1);
+    // close(2) is where NFS reports a failed write-back; the path is kept on failure so the
+    // destructor removes the damaged file. Linux frees the descriptor even on EINTR.
+    if (::close(fd) != 0 && errno != EINTR) {
+      util::throw_io_error("cannot write", m_path, errno);
+    }
+  }
+  return std::exchange(m_path, {});
+}
+
+// --- HubCache paths -----------------------------------------------------------------------------
+
+HubCache::HubCache(fs::path root) : m_root(std::move(root)), m_file_mode(0666 & ~read_umask()) {}
+
+fs::path HubCache::repo_dir(const hub::RepoRef& repo) const {
+  hub::validate_repo_id(repo.id);
+  return m_root / hub::cache_folder_name(repo);
+}
+
+fs::path HubCache::blob_path(const hub::RepoRef& repo, std::string_view etag) const {
+  validate_etag(etag);
+  return repo_dir(repo) / "blobs" / std::string(etag);
+}
+
+fs::path HubCache::snapshot_dir(const hub::RepoRef& repo, std::string_view commit) const {
+  validate_commit(commit);
+  return repo_dir(repo) / "snapshots" / std::string(commit);
+}
+
+fs::path HubCache::snapshot_path(const hub::RepoRef& repo, std::string_view commit,
+                                 std::string_view repo_path) const {
+  hub::validate_repo_path(repo_path);
+  return snapshot_dir(repo, commit) / std::string(repo_path);
+}
+
+fs::path HubCache::lock_path(const hub::RepoRef& repo, std::string_view etag) const {
+  validate_etag(etag);
+  hub::validate_repo_id(repo.id);
+  return m_root / ".locks" / hub::cache_folder_name(repo) / (std::string(etag) + ".lock");
+}
+
+// --- HubCache reads -----------------------------------------------------------------------------
+
+bool HubCache::has_file(const hub::RepoRef& repo, std::string_view commit,
+                        std::string_view repo_path, std::uint64_t size) const {
+  return is_regular_file_of_size(snapshot_path(repo, commit, repo_path), size);
+}
+
+bool HubCache::has_blob(const hub::RepoRef& repo, std::string_view etag, std::uint64_t size) const {
+  return is_regular_file_of_size(blob_path(repo, etag), size);
+}
+
+std::optional<std::string> HubCache::read_ref(const hub::RepoRef& repo,
+                                              std::string_view revision) const {
+  revision_segments(revision);
+  const fs::path path = repo_dir(repo) / "refs" / std::string(revision);
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) {
+      return std::nullopt;
+    }
+    util::throw_io_error("cannot read", path, errno);
+  }
+  if (!S_ISREG(info.st_mode)) {
+    return std::nullopt;
+  }
+  // Trimmed: other tools may end the line with a newline (hub-protocol.md §5.7). A ref that does
+  // not hold a commit is as good as no ref: nothing can be looked up through it.
+  const std::string content = util::read_file(path);
+  const std::string_view commit = util::trim(content);
+  if (!hub::is_commit_hash(commit)) {
+    return std::nullopt;
+  }
+  return std::string(commit);
+}
+
+// --- HubCache writes ----------------------------------------------------------------------------
+
+void HubCache::write_ref(const hub::RepoRef& repo, std::string_view revision,
+                         std::string_view commit) const {
+  std::vector<std::string> folders = revision_segments(revision);
+  validate_commit(commit);
+  if (hub::is_commit_hash(revision)) {
+    return;
+  }
+  // Python's scan_cache_dir rejects the whole repo if a ref names a commit without a snapshot
+  // folder (§5.7), so the folder comes first, even when the ref is already right.
+  open_dirs(repo_dir(repo), {"snapshots", std::string(commit)});
+  if (read_ref(repo, revision) == commit) {
+    return;
+  }
+  const std::string name = std::move(folders.back());
+  folders.pop_back();
+  folders.insert(folders.begin(), "refs");
+  const DirFd dir = open_dirs(repo_dir(repo), folders);
+  // No trailing newline: Python compares the raw content with commit hashes.
+  write_atomic_at(dir, name, commit, repo_dir(repo) / "refs" / std::string(revision));
+}
+
+TempBlob HubCache::create_temp_blob(const hub::RepoRef& repo, std::string_view etag) const {
+  const fs::path blob = blob_path(repo, etag);
+  const DirFd dir = open_dirs(repo_dir(repo), {"blobs"});
+  for (int attempt = 0;; ++attempt) {
+    // Unique per attempt, so two processes racing on one blob never write into the same file.
+    const std::string name = temp_name(std::string(etag), ".incomplete");
+    const int fd = ::openat(dir.get(), name.c_str(),
+                            O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+      return TempBlob(blob.parent_path() / name, fd);
+    }
+    if (errno != EEXIST || attempt == k_temp_name_attempts) {
+      util::throw_io_error("cannot create", blob.parent_path() / name, errno);
+    }
+  }
+}
+
+void HubCache::commit_blob(const hub::RepoRef& repo, std::string_view etag, TempBlob&& temp) const {
+  const fs::path blob = blob_path(repo, etag);
+  if (temp.path().parent_path() != blob.parent_path()) {
+    throw Error(ExitCode::failure, "cannot commit " + temp.path().string(),
+                "it is not a temporary of " + blob.parent_path().string());
+  }
+  const DirFd dir = open_dirs(repo_dir(repo), {"blobs"});
+  // The temporary was created 0644 at most; a shared cache with umask 002 wants 0664, like every
+  // other new file there (Python's _chmod_and_move).
+  if (::fchmod(temp.fd(), static_cast<mode_t>(m_file_mode)) != 0) {
+    util::throw_io_error("cannot set the mode of", temp.path(), errno);
+  }
+  const std::string name = temp.path().filename().string();
+  temp.release();
+  // Replacing an existing blob is harmless: a blob's name is the hash of its content, so a
+  // concurrent writer put the same bytes there.
+  if (::renameat(dir.get(), name.c_str(), dir.get(), std::string(etag).c_str()) != 0) {
+    const int error = errno;
+    ::unlinkat(dir.get(), name.c_str(), 0);
+    util::throw_io_error("cannot rename " + blob.parent_path().string() + "/" + name + " to", blob,
+                         error);
+  }
+}
+
+void HubCache::link_snapshot(const hub::RepoRef& repo, std::string_view commit,
+                             std::string_view repo_path, std::string_view etag) const {
+  const fs::path link = snapshot_path(repo, commit, repo_path);
+  validate_etag(etag);
+  auto [folders, name] = split_repo_path(repo_path);
+  folders.insert(folders.begin(), {"snapshots", std::string(commit)});
+
+  // Relative to the link's own folder, so the cache can be moved; from snapshots/<commit>/a/b/
+  // that is four levels up to the repo folder.
+  std::string target;
+  for (std::size_t i = 0; i < folders.size(); ++i) {
+    target += "../";
+  }
+  target += "blobs/" + std::string(etag);
+
+  const DirFd dir = open_dirs(repo_dir(repo), folders);
+  char existing[PATH_MAX];
+  const ssize_t length = ::readlinkat(dir.get(), name.c_str(), existing, sizeof existing);
+  if (length >= 0 && std::string_view(existing, static_cast<std::size_t>(length)) == target) {
+    return; // already right, perhaps made by another process that won the race
+  }
+
+  // A link beside the destination, renamed over it: readers see the old entry or the new link.
+  std::string temp;
+  for (int attempt = 0;; ++attempt) {
+    temp = temp_name(name, ".tmp");
+    if (::symlinkat(target.c_str(), dir.get(), temp.c_str()) == 0) {
+      break;
+    }
+    if (errno != EEXIST || attempt == k_temp_name_attempts) {
+      util::throw_io_error("cannot create the link", link.parent_path() / temp, errno);
+    }
+  }
+  if (::renameat(dir.get(), temp.c_str(), dir.get(), name.c_str()) != 0) {
+    const int error = errno;
+    ::unlinkat(dir.get(), temp.c_str(), 0);
+    util::throw_io_error("cannot create the link", link, error);
+  }
+}
+
+void HubCache::ensure_cachedir_tag() const {
+  const fs::path tag = m_root / "CACHEDIR.TAG";
+  struct stat info {};
+  if (::lstat(tag.c_str(), &info) == 0) {
+    return; // whoever wrote it, it is not ours to rewrite
+  }
+  util::write_file_atomic(tag, k_cachedir_tag);
+}
+
+// --- Location -----------------------------------------------------------------------------------
+
+fs::path default_hf_home(GetEnv getenv) {
+  if (std::optional<std::string> home = non_empty(getenv, "HF_HOME")) {
+    return expand(*home, getenv);
+  }
+  if (std::optional<std::string> xdg = non_empty(getenv, "XDG_CACHE_HOME")) {
+    return expand(*xdg + "/huggingface", getenv);
+  }
+  std::optional<std::string> home = non_empty(getenv, "HOME");
+  if (!home) {
+    home = home_of_user("");
+  }
+  if (!home) {
+    throw Error(ExitCode::failure, "cannot locate the Hugging Face cache",
+                "HOME is not set and the user has no home folder",
+                "Set HF_HOME or HF_HUB_CACHE, or pass --cache-dir");
+  }
+  return fs::path(*home) / ".cache" / "huggingface";
+}
+
+fs::path default_cache_dir(GetEnv getenv) {
+  for (const char* name : {"HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"}) {
+    if (std::optional<std::string> value = non_empty(getenv, name)) {
+      return expand(*value, getenv);
+    }
+  }
+  return default_hf_home(getenv) / "hub";
+}
+
+} // namespace hfmodels::cache

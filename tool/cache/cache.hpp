@@ -78,6 +78,8 @@ public:
 
 private:
   std::filesystem::path m_root;
+  // 0666 minus the umask, read when the cache is opened: the mode commit_blob gives blobs.
+  unsigned m_file_mode;
 };
 
 // The cache location from the environment (SPEC.md "The cache"): HF_HUB_CACHE, else

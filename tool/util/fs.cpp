@@ -1,1 +1,192 @@
 // SPDX-License-Identifier: MIT
+#include "util/fs.hpp"
+
+#include "util/error.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <random>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <system_error>
+
+namespace hfmodels::util {
+
+namespace {
+
+// Closes a descriptor on scope exit unless the caller closed it (and checked the result) first.
+class FdGuard {
+public:
+  explicit FdGuard(int fd) : m_fd(fd) {}
+  ~FdGuard() {
+    if (m_fd >= 0) {
+      ::close(m_fd);
+    }
+  }
+  FdGuard(const FdGuard&) = delete;
+  FdGuard& operator=(const FdGuard&) = delete;
+
+  int get() const { return m_fd; }
+  // Returns close(2)'s errno, or 0. Linux releases the descriptor even when close fails, so it is
+  // never retried.
+  int close() {
+    const int fd = m_fd;
+    m_fd = -1;
+    return ::close(fd) == 0 ? 0 : errno;
+  }
+
+private:
+  int m_fd;
+};
+
+} // namespace
+
+void throw_io_error(std::string_view action, const std::filesystem::path& path, int error_number) {
+  std::string hint;
+  if (error_number == ENOSPC || error_number == EDQUOT) {
+    hint = "Free some disk space, or point HF_HUB_CACHE or --cache-dir to a larger disk";
+  }
+  // std::error_code gives strerror's text without strerror's shared buffer (threads).
+  throw Error(ExitCode::failure, std::string(action) + " " + path.string(),
+              std::error_code(error_number, std::generic_category()).message(), hint);
+}
+
+void write_all(int fd, const void* data, std::size_t size, const std::filesystem::path& path) {
+  const char* next = static_cast<const char*>(data);
+  while (size != 0) {
+    const ssize_t written = ::write(fd, next, size);
+    if (written < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      throw_io_error("cannot write", path, errno);
+    }
+    if (written == 0) {
+      // Not expected from a file; looping would spin forever.
+      throw_io_error("cannot write", path, EIO);
+    }
+    next += written;
+    size -= static_cast<std::size_t>(written);
+  }
+}
+
+std::string read_file(const std::filesystem::path& path) {
+  FdGuard fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) {
+    throw_io_error("cannot read", path, errno);
+  }
+  std::string content;
+  struct stat info {};
+  if (::fstat(fd.get(), &info) == 0 && S_ISREG(info.st_mode) && info.st_size > 0) {
+    content.reserve(static_cast<std::size_t>(info.st_size));
+  }
+  char buffer[64 * 1024];
+  for (;;) {
+    const ssize_t got = ::read(fd.get(), buffer, sizeof buffer);
+    if (got == 0) {
+      break;
+    }
+    if (got < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      throw_io_error("cannot read", path, errno);
+    }
+    content.append(buffer, static_cast<std::size_t>(got));
+  }
+  return content;
+}
+
+void write_file_atomic(const std::filesystem::path& path, std::string_view content) {
+  const std::filesystem::path parent = path.parent_path();
+  if (!parent.empty()) {
+    std::error_code error;
+    std::filesystem::create_directories(parent, error);
+    if (error) {
+      throw_io_error("cannot create the folder", parent, error.value());
+    }
+  }
+
+  // A unique name, so concurrent writers (two processes, two threads) never share a temporary.
+  std::filesystem::path temp;
+  int raw_fd = -1;
+  for (int attempt = 0; raw_fd < 0; ++attempt) {
+    temp = path;
+    temp += "." + random_hex(8) + ".tmp";
+    raw_fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (raw_fd < 0 && (errno != EEXIST || attempt == 8)) {
+      throw_io_error("cannot create", temp, errno);
+    }
+  }
+  FdGuard fd(raw_fd);
+
+  try {
+    write_all(fd.get(), content.data(), content.size(), temp);
+    // close(2) is where NFS and some FUSE filesystems report a failed write-back.
+    if (const int error = fd.close(); error != 0) {
+      throw_io_error("cannot write", temp, error);
+    }
+    if (::rename(temp.c_str(), path.c_str()) != 0) {
+      throw_io_error("cannot replace", path, errno);
+    }
+  } catch (...) {
+    ::unlink(temp.c_str());
+    throw;
+  }
+}
+
+std::string random_hex(std::size_t length) {
+  static constexpr char k_digits[] = "0123456789abcdef";
+  std::string bytes((length + 1) / 2, '\0');
+  std::size_t filled = 0;
+  while (filled < bytes.size()) {
+    const ssize_t got = ::getrandom(bytes.data() + filled, bytes.size() - filled, 0);
+    if (got < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      break; // no getrandom (old kernel, seccomp): std::random_device below
+    }
+    filled += static_cast<std::size_t>(got);
+  }
+  if (filled < bytes.size()) {
+    std::random_device device;
+    for (; filled < bytes.size(); ++filled) {
+      bytes[filled] = static_cast<char>(device() & 0xff);
+    }
+  }
+
+  std::string hex(length, '\0');
+  for (std::size_t i = 0; i < length; ++i) {
+    const auto byte = static_cast<unsigned char>(bytes[i / 2]);
+    hex[i] = k_digits[i % 2 == 0 ? byte >> 4 : byte & 0x0f];
+  }
+  return hex;
+}
+
+std::uintmax_t available_space(const std::filesystem::path& path) {
+  // The target folder usually does not exist yet (a first download); its nearest existing
+  // ancestor is on the same filesystem unless a mount point is created later, which is rare.
+  std::filesystem::path probe = path.empty() ? std::filesystem::path(".") : path;
+  struct statvfs info {};
+  while (::statvfs(probe.c_str(), &info) != 0) {
+    const int error = errno;
+    if (error != ENOENT && error != ENOTDIR) {
+      throw_io_error("cannot query the free space of", probe, error);
+    }
+    std::filesystem::path parent = probe.parent_path();
+    if (parent.empty() && probe != ".") {
+      parent = "."; // a relative path's last ancestor is the working folder
+    }
+    if (parent.empty() || parent == probe) {
+      throw_io_error("cannot query the free space of", probe, error);
+    }
+    probe = std::move(parent);
+  }
+  return static_cast<std::uintmax_t>(info.f_bavail) * static_cast<std::uintmax_t>(info.f_frsize);
+}
+
+} // namespace hfmodels::util

@@ -1,11 +1,21 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
 
 namespace hfmodels::util {
+
+// Throws Error(failure) "<action> <path>: <strerror(error_number)>", with a hint for a full disk.
+// The one way I/O failures are reported, e.g. throw_io_error("cannot write", path, errno).
+[[noreturn]] void throw_io_error(std::string_view action, const std::filesystem::path& path,
+                                 int error_number);
+
+// Writes all `size` bytes to `fd`, looping over partial writes and EINTR; a failure throws
+// through throw_io_error naming `path`.
+void write_all(int fd, const void* data, std::size_t size, const std::filesystem::path& path);
 
 // Whole-file read; throws Error(failure) naming the path.
 std::string read_file(const std::filesystem::path& path);
