@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "util/error.hpp"
+
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -32,9 +34,9 @@ private:
 
 struct Response {
   long status = 0;
-  Headers headers; // of the final hop
+  Headers headers;  // of the final hop
   std::string body; // empty for streamed downloads
-  std::string url; // the final URL, after redirects
+  std::string url;  // the final URL, after redirects
 };
 
 struct ClientOptions {
@@ -50,8 +52,21 @@ struct ClientOptions {
 };
 
 // Called with each block of body bytes of a successful (2xx) final response. Return false to
-// abort the transfer.
+// abort the transfer. An exception thrown here aborts the transfer and is rethrown by the
+// request that called it (it never crosses libcurl).
 using BodySink = std::function<bool(const char* data, std::size_t size)>;
+
+// Called once the headers of a 2xx final response are in, before its first body byte, so a
+// caller can check 200-vs-206 and Content-Range before any byte reaches the sink. Return false
+// (or throw) to abort, as for BodySink.
+using ResponseStart = std::function<bool(long status, const Headers& headers)>;
+
+// The transfer itself failed (DNS, connect, TLS, reset, timeout, truncated body): worth a retry
+// or a Range resume, unlike an HTTP status. Always ExitCode::network.
+class TransportError : public Error {
+public:
+  using Error::Error;
+};
 
 // One libcurl easy handle, reused across requests so connections are kept alive. Not
 // thread-safe: use one Client per thread. Redirects are followed here, not by libcurl, so the
@@ -65,12 +80,14 @@ public:
 
   // GET with the body collected in memory (API calls). Bodies over `max_body` bytes abort with
   // Error(network). Non-2xx statuses are returned, not thrown; transport failures throw
-  // Error(network).
+  // TransportError (an Error(network)).
   Response get(const std::string& url, std::size_t max_body = 64u << 20);
 
   // GET with the 2xx body streamed to `sink`; `range_from` > 0 sends `Range: bytes=N-`.
   // The body of an error status is collected into Response::body (capped) instead.
-  Response download(const std::string& url, std::uint64_t range_from, const BodySink& sink);
+  // Transport failures throw TransportError, even after part of the body was delivered.
+  Response download(const std::string& url, std::uint64_t range_from, const BodySink& sink,
+                    const ResponseStart& on_start = {});
 
 private:
   struct Impl;

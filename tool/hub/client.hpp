@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace hfmodels::hub {
@@ -15,7 +16,7 @@ namespace hfmodels::hub {
 struct RepoFile {
   std::string path;
   std::uint64_t size = 0;
-  std::string blob_id; // git blob sha1 (of the LFS pointer, for LFS files)
+  std::string blob_id;                   // git blob sha1 (of the LFS pointer, for LFS files)
   std::optional<std::string> lfs_sha256; // set for LFS files
 
   bool is_lfs() const { return lfs_sha256.has_value(); }
@@ -50,7 +51,9 @@ private:
 
 // Throws the Error that a non-2xx Hub response means (hub-protocol.md §7.3): repo not found,
 // gated, revision not found, entry not found, bad token, rate limited, ... `subject` names what
-// was asked for ("org/name@main"). Returns normally for 2xx.
-void throw_for_status(const http::Response& response, const std::string& subject);
+// was asked for ("org/name@main"). Returns normally for 2xx. `repo_page` (repo_page_url) is
+// named in the gated-repo hint; when empty it is taken from a `/resolve/` response URL.
+void throw_for_status(const http::Response& response, const std::string& subject,
+                      std::string_view repo_page = {});
 
 } // namespace hfmodels::hub

@@ -42,6 +42,8 @@ std::string revision_info_url(std::string_view endpoint, const RepoRef& repo,
                               std::string_view revision);
 std::string tree_url(std::string_view endpoint, const RepoRef& repo, std::string_view revision);
 std::string refs_url(std::string_view endpoint, const RepoRef& repo);
+// The repo's web page ("https://huggingface.co/org/name", ".../datasets/org/name"), for hints.
+std::string repo_page_url(std::string_view endpoint, const RepoRef& repo);
 
 // Cache folder name: "models--org--name", "datasets--org--name".
 std::string cache_folder_name(const RepoRef& repo);
