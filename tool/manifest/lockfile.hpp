@@ -15,7 +15,7 @@ struct LockedFile {
   std::string path;
   std::uint64_t size = 0;
   std::string sha256; // of the content, 64 hex
-  std::string etag; // cache blob name: git sha1 (40 hex) or LFS sha256 (64 hex)
+  std::string etag;   // cache blob name: git sha1 (40 hex) or LFS sha256 (64 hex)
 
   bool operator==(const LockedFile&) const = default;
 };
@@ -23,9 +23,9 @@ struct LockedFile {
 struct LockedModel {
   std::string name;
   hub::RepoRef repo;
-  std::string revision; // as requested in the manifest
-  std::string commit; // 40 hex
-  std::string manifest_digest; // ModelSpec::digest() of the entry it was locked from
+  std::string revision;          // as requested in the manifest
+  std::string commit;            // 40 hex
+  std::string manifest_digest;   // ModelSpec::digest() of the entry it was locked from
   std::vector<LockedFile> files; // sorted by path
 
   std::uint64_t total_size() const;

@@ -35,6 +35,14 @@ struct Manifest {
   std::vector<std::string> names() const;
 };
 
+// True for a valid model name, `[A-Za-z][A-Za-z0-9_]*`: it becomes the CMake target
+// HFModels::<name> and part of variable names.
+bool is_valid_model_name(std::string_view name);
+
+// Why `revision` cannot be a branch, tag, `refs/pr/N` or commit (empty, whitespace or control
+// characters, anything git refuses in a ref name), or nothing if it can.
+std::optional<std::string> revision_error(std::string_view revision);
+
 // Parses and validates models.yaml. Every rule of SPEC.md is checked; a violation throws
 // Error(usage) whose message names the file, line, model and key, with "did you mean" for
 // near-miss keys.

@@ -1,1 +1,230 @@
 // SPDX-License-Identifier: MIT
+#include "manifest/selection.hpp"
+
+#include "util/error.hpp"
+#include "util/glob.hpp"
+#include "util/strings.hpp"
+
+#include <algorithm>
+#include <map>
+#include <regex>
+#include <set>
+
+namespace hfmodels::manifest {
+
+namespace {
+
+bool is_ascii_alnum(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+std::string backticked(std::string_view text) {
+  return "`" + std::string(text) + "`";
+}
+
+std::string join(const std::vector<std::string>& items, std::string_view separator) {
+  std::string text;
+  for (const auto& item : items) {
+    if (!text.empty()) {
+      text += separator;
+    }
+    text += item;
+  }
+  return text;
+}
+
+bool is_gguf(std::string_view path) {
+  return path.size() >= 5 && util::to_lower(path.substr(path.size() - 5)) == ".gguf";
+}
+
+// The quantization names that appear in the repo's .gguf paths (Q4_K_M, IQ2_XXS, F16, ...), to
+// list when a requested quant matches nothing. A heuristic for the message only; matching itself
+// is matches_quant.
+std::vector<std::string> available_quants(const std::vector<hub::RepoFile>& files) {
+  static const std::regex quant_form(
+      "(I?Q[0-9]+(_[A-Z0-9]+)*|TQ[0-9]_[0-9]|B?F(16|32)|FP(8|16|32)|MXFP4(_MOE)?)",
+      std::regex::icase);
+  std::set<std::string> quants;
+  for (const auto& file : files) {
+    if (!is_gguf(file.path)) {
+      continue;
+    }
+    const std::string path = util::to_lower(file.path.substr(0, file.path.size() - 5));
+    // Tokens are separated by anything but letters, digits and `_`, as in matches_quant.
+    std::string token;
+    for (std::size_t i = 0; i <= path.size(); ++i) {
+      if (i < path.size() && (is_ascii_alnum(path[i]) || path[i] == '_')) {
+        token += path[i];
+        continue;
+      }
+      if (!token.empty() && std::regex_match(token, quant_form)) {
+        std::string upper = token;
+        std::transform(upper.begin(), upper.end(), upper.begin(), [](char c) {
+          return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
+        });
+        quants.insert(upper);
+      }
+      token.clear();
+    }
+  }
+  return {quants.begin(), quants.end()};
+}
+
+[[noreturn]] void fail_selection(const ModelSpec& spec, std::string why, std::string hint) {
+  throw Error(ExitCode::usage, "no matching file", std::move(why), std::move(hint), spec.name);
+}
+
+// The likely intended path for a missing exact file: a near-miss spelling, or the same file name
+// in a folder.
+std::optional<std::string> suggest_path(std::string_view wanted,
+                                        const std::vector<hub::RepoFile>& files) {
+  std::vector<std::string> paths;
+  paths.reserve(files.size());
+  for (const auto& file : files) {
+    paths.push_back(file.path);
+  }
+  if (auto close = util::closest_match(wanted, paths)) {
+    return close;
+  }
+  const std::string suffix = "/" + std::string(wanted);
+  for (const auto& path : paths) {
+    if (path.ends_with(suffix)) {
+      return path;
+    }
+  }
+  const std::string lower = util::to_lower(wanted);
+  for (const auto& path : paths) {
+    if (util::to_lower(path) == lower) {
+      return path;
+    }
+  }
+  return std::nullopt;
+}
+
+std::vector<hub::RepoFile> select_exact(const ModelSpec& spec,
+                                        const std::vector<hub::RepoFile>& files) {
+  std::map<std::string_view, const hub::RepoFile*> by_path;
+  for (const auto& file : files) {
+    by_path.emplace(file.path, &file);
+  }
+  std::map<std::string_view, const hub::RepoFile*> selected;
+  for (const auto& wanted : spec.files) {
+    const auto it = by_path.find(wanted);
+    if (it == by_path.end()) {
+      const auto suggestion = suggest_path(wanted, files);
+      throw Error(ExitCode::usage, "file not found in repository",
+                  backticked(wanted) + " listed in `files` is not in " + spec.repo.id + " at " +
+                      spec.revision,
+                  suggestion ? "Did you mean " + backticked(*suggestion) + "?"
+                             : "Check the path on the repository's \"Files\" page",
+                  spec.name + "/" + wanted);
+    }
+    selected.emplace(it->first, it->second);
+  }
+  std::vector<hub::RepoFile> result;
+  for (const auto& [path, file] : selected) {
+    result.push_back(*file);
+  }
+  return result;
+}
+
+} // namespace
+
+bool matches_quant(std::string_view path, std::string_view quant) {
+  if (quant.empty() || !is_gguf(path)) {
+    return false;
+  }
+  const std::string haystack = util::to_lower(path);
+  const std::string needle = util::to_lower(quant);
+  for (auto at = haystack.find(needle); at != std::string::npos;
+       at = haystack.find(needle, at + 1)) {
+    const std::size_t after = at + needle.size();
+    const bool starts = at == 0 || !is_ascii_alnum(haystack[at - 1]);
+    // `_` continues a quant name (Q4_K -> Q4_K_M); `-` and `.` end it.
+    const bool ends =
+        after == haystack.size() || (!is_ascii_alnum(haystack[after]) && haystack[after] != '_');
+    if (starts && ends) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::vector<hub::RepoFile> select_files(const ModelSpec& spec,
+                                        const std::vector<hub::RepoFile>& files) {
+  if (!spec.files.empty()) {
+    return select_exact(spec, files);
+  }
+
+  std::vector<bool> chosen(files.size(), spec.include.empty() && !spec.quant);
+  // Each selector must earn its place: one that matches nothing is a typo or a stale manifest.
+  for (const auto& pattern : spec.include) {
+    bool matched = false;
+    for (std::size_t i = 0; i < files.size(); ++i) {
+      if (util::glob_match(pattern, files[i].path)) {
+        chosen[i] = true;
+        matched = true;
+      }
+    }
+    if (!matched) {
+      fail_selection(spec,
+                     "include pattern " + backticked(pattern) + " matched no file in " +
+                         spec.repo.id + " at " + spec.revision,
+                     "`*` stays within a folder; use `**/` to match in any folder");
+    }
+  }
+  if (spec.quant) {
+    bool matched = false;
+    for (std::size_t i = 0; i < files.size(); ++i) {
+      if (matches_quant(files[i].path, *spec.quant)) {
+        chosen[i] = true;
+        matched = true;
+      }
+    }
+    if (!matched) {
+      const auto quants = available_quants(files);
+      const bool has_gguf = std::any_of(
+          files.begin(), files.end(), [](const hub::RepoFile& file) { return is_gguf(file.path); });
+      std::string hint = "Available quants: " + join(quants, ", ");
+      if (!has_gguf) {
+        hint = "`quant` selects .gguf files and this repository has none; use `include` instead";
+      } else if (quants.empty()) {
+        hint = "Check the .gguf file names on the repository's \"Files\" page";
+      }
+      fail_selection(spec,
+                     "quant " + backticked(*spec.quant) + " matched no .gguf file in " +
+                         spec.repo.id + " at " + spec.revision,
+                     hint);
+    }
+  }
+  // A pattern that excludes nothing is fine: it may guard against files the repo does not have
+  // (yet), and failing on it would break locking whenever upstream removes such a file.
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    if (chosen[i] &&
+        std::any_of(spec.exclude.begin(), spec.exclude.end(), [&](const std::string& pattern) {
+          return util::glob_match(pattern, files[i].path);
+        })) {
+      chosen[i] = false;
+    }
+  }
+
+  std::vector<hub::RepoFile> result;
+  std::set<std::string_view> seen;
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    if (chosen[i] && seen.insert(files[i].path).second) {
+      result.push_back(files[i]);
+    }
+  }
+  if (result.empty()) {
+    fail_selection(spec,
+                   files.empty() ? spec.repo.id + " has no file at " + spec.revision
+                                 : "`exclude` removes every selected file",
+                   files.empty() ? "Check the repository and revision"
+                                 : "Narrow the `exclude` patterns");
+  }
+  std::sort(result.begin(), result.end(),
+            [](const hub::RepoFile& a, const hub::RepoFile& b) { return a.path < b.path; });
+  return result;
+}
+
+} // namespace hfmodels::manifest

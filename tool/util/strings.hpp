@@ -9,7 +9,8 @@
 
 namespace hfmodels::util {
 
-// Levenshtein distance, for "did you mean" suggestions.
+// Edit distance for "did you mean" suggestions: Levenshtein, with a swap of two adjacent
+// characters counting as one edit (optimal string alignment).
 std::size_t edit_distance(std::string_view a, std::string_view b);
 
 // The candidate closest to `word` if it is close enough to be a likely typo (distance at most
@@ -22,7 +23,13 @@ bool is_lower_hex(std::string_view text, std::size_t length);
 
 std::string to_lower(std::string_view text);
 std::string_view trim(std::string_view text);
+// Every piece between separators, empty ones included: split("a,,b", ',') is {"a", "", "b"} and
+// split("", ',') is {""}.
 std::vector<std::string> split(std::string_view text, char separator);
+
+// Byte offset of the first byte of `text` that is not part of well-formed UTF-8 (overlong forms,
+// surrogates and code points above U+10FFFF count as malformed), or nothing if it is all valid.
+std::optional<std::size_t> find_invalid_utf8(std::string_view text);
 
 // "1.5 GiB", "512 B": binary units, one decimal.
 std::string format_bytes(std::uint64_t bytes);
