@@ -64,7 +64,14 @@ LockResult lock(const Settings& settings, const LockOptions& options, Reporter& 
   }
   manifest::Lockfile previous;
   if (std::filesystem::exists(settings.lockfile_path)) {
-    previous = manifest::load_lockfile(settings.lockfile_path);
+    try {
+      previous = manifest::load_lockfile(settings.lockfile_path);
+    } catch (const Error& error) {
+      // Other commands tell the user to re-run `hfmodels lock` on a damaged lockfile, so this
+      // one must not refuse: it resolves every entry afresh instead of keeping pins.
+      reporter.note("lockfile-ignored", "", std::string("ignoring the damaged lockfile: ") +
+                                                error.what());
+    }
   }
 
   http::Client http(client_options(settings));
