@@ -234,7 +234,12 @@ private:
     if (text.size() <= width) {
       return text + std::string(width - text.size(), ' ');
     }
-    return "..." + text.substr(text.size() - (width - 3));
+    // Keep the end of the path (the file name); never start inside a UTF-8 sequence.
+    std::size_t start = text.size() - (width - 3);
+    while (start < text.size() && (static_cast<unsigned char>(text[start]) & 0xC0) == 0x80) {
+      ++start;
+    }
+    return "..." + text.substr(start);
   }
 
   static std::string eta(std::uint64_t done, std::uint64_t total, double seconds) {
@@ -244,29 +249,38 @@ private:
     return "ETA " + util::format_duration(seconds * (total - done) / done);
   }
 
+  // One line per active transfer and a total, each cut to the terminal's width: a line that
+  // wrapped would take two rows and break the cursor arithmetic of clear().
+  static std::string status_line(const std::string& name, std::uint64_t done, std::uint64_t total,
+                                 double elapsed, int bar_width, std::size_t width) {
+    const std::string right = " " + bar(done, total, bar_width) + " " + util::format_bytes(done) +
+                              "/" + util::format_bytes(total) + " " + rate(done, elapsed) + " " +
+                              eta(done, total, elapsed);
+    const std::size_t name_width = width > right.size() + 12 ? width - right.size() - 1 : 12;
+    std::string line = fit(name, name_width) + right;
+    if (line.size() >= width) {
+      line.resize(width - 1);
+    }
+    return line + "\x1b[K\n";
+  }
+
   void draw_frame() {
     std::string frame;
-    const int width = terminal_width();
-    const auto name_width = static_cast<std::size_t>(std::max(16, width - 62));
+    const auto width = static_cast<std::size_t>(terminal_width());
     int lines = 0;
     std::lock_guard lock(m_table.mutex());
     for (auto& transfer : m_table.all()) {
       if (!transfer.active || lines >= k_max_bars) {
         continue;
       }
-      const auto done = transfer.bytes.load(std::memory_order_relaxed);
-      const double elapsed = seconds_since(transfer.started);
-      frame += fit(transfer.name, name_width) + " " + bar(done, transfer.size, 20) + " " +
-               util::format_bytes(done) + "/" + util::format_bytes(transfer.size) + " " +
-               rate(done, elapsed) + " " + eta(done, transfer.size, elapsed) + "\x1b[K\n";
+      frame += status_line(transfer.name, transfer.bytes.load(std::memory_order_relaxed),
+                           transfer.size, seconds_since(transfer.started), 20, width);
       ++lines;
     }
-    const auto done = m_table.total_bytes();
-    const double elapsed = seconds_since(m_table.started());
-    frame += "Total " + std::to_string(m_finished.load()) + "/" +
-             std::to_string(m_table.all().size()) + " files " + bar(done, m_planned_bytes, 30) +
-             " " + util::format_bytes(done) + "/" + util::format_bytes(m_planned_bytes) + " " +
-             rate(done, elapsed) + " " + eta(done, m_planned_bytes, elapsed) + "\x1b[K\n";
+    frame += status_line("Total: " + std::to_string(m_finished.load()) + "/" +
+                             std::to_string(m_table.all().size()) + " files",
+                         m_table.total_bytes(), m_planned_bytes, seconds_since(m_table.started()),
+                         30, width);
     ++lines;
     clear();
     std::fputs(frame.c_str(), stderr);
