@@ -18,6 +18,30 @@ Hugging Face cache (``HF_HUB_CACHE``), the same bytes Python and JavaScript tool
 This module is loaded by ``find_package(HFModels)``, or by ``add_subdirectory()`` /
 ``FetchContent`` of the hfmodels source tree.
 
+Where the tool comes from
+^^^^^^^^^^^^^^^^^^^^^^^^^
+
+The functions run the ``hfmodels`` tool during the configure, so it must exist before the
+consumer's build does.
+
+* Installed (``cmake --install``): ``find_package(HFModels)`` with ``CMAKE_PREFIX_PATH`` or
+  ``HFModels_DIR`` naming the prefix. The package is relocatable: every path in it is relative
+  to ``<prefix>/lib/cmake/HFModels``, so a moved or unpacked prefix keeps working.
+  ``HFModels::hfmodels`` is an imported executable.
+* From an hfmodels build tree: ``-DHFModels_DIR=<hfmodels build dir>``.
+* As a subproject (``add_subdirectory()`` or ``FetchContent_MakeAvailable()`` of this source
+  tree): the tool is a target of the consumer's own build, which does not exist yet when the
+  consumer configures. The first configure therefore builds it in a nested build, under
+  ``<consumer build dir>/_hfmodels_tool`` (Release, the consumer's generator and compiler; a
+  minute or two, once). Later configures reuse it; an up-to-date check costs a fraction of a
+  second and rebuilds it only when the hfmodels sources changed. The build-time and
+  install-time steps (``FETCH BUILD``, ``FETCH INSTALL``, :command:`hfmodels_install`) run that
+  same binary, so the consumer's ``all`` does not build the tool a second time: as a
+  subproject, hfmodels's own targets are excluded from ``all`` and it installs nothing of its
+  own (``-DHFMODELS_INSTALL=ON`` to install the tool and the package with the consumer).
+  The tool's dependencies (libcurl, OpenSSL, yaml-cpp, nlohmann_json, CLI11) must be findable,
+  as for any build of hfmodels.
+
 Commands
 ^^^^^^^^
 
@@ -49,7 +73,8 @@ Commands
     target ``hfmodels_fetch_<name>`` does it, once per build, with Ninja and Makefiles alike).
     ``INSTALL`` downloads only at ``cmake --install``, so the configure and the build need no
     network. A configure with everything cached costs milliseconds per model: it checks
-    presence and size, it does not re-hash.
+    presence and size, it does not re-hash. The bytes always go to the cache the configure
+    saw, the one ``HFMODELS_<NAME>_DIR`` points into, whatever the build's environment says.
 
   ``OFFLINE``
     Never touch the network; also set by ``-DHFMODELS_OFFLINE=ON`` or the environment variable
@@ -68,8 +93,12 @@ Commands
     hfmodels_install(MODELS <name>... DESTINATION <dir> [COMPONENT <component>])
 
   Installs the real files of the models (symlinks dereferenced) into ``<dir>/<name>/``,
-  fetching them first if needed. ``<dir>`` is relative to the install prefix unless absolute.
-  The models must have been added with :command:`hfmodels_add_models` first.
+  fetching them first if needed (this is ``hfmodels export``). ``<dir>`` is relative to the
+  install prefix unless absolute; ``DESTDIR`` and CPack's staging are honoured, so a CPack
+  archive holds regular files. The installed files are listed in ``install_manifest.txt``.
+  The models must have been added with :command:`hfmodels_add_models` first. A program finds
+  them at run time relative to its own executable (``<exe dir>/../<dir>/<name>`` for a program
+  installed in ``bin``); ``examples/packaging`` shows it.
 
 Variables
 ^^^^^^^^^
@@ -83,6 +112,11 @@ Variables
 
   Cache variable; the Hugging Face hub cache to use instead of the one the environment names
   (``HF_HUB_CACHE``, ``HF_HOME``, ...). Defaults to the environment variable of the same name.
+
+.. variable:: HFMODELS_INSTALL
+
+  Option of the hfmodels project itself: install the tool and this package. ``ON`` when
+  hfmodels is the top-level project, ``OFF`` as a subproject.
 
 The token comes from the environment (``HF_TOKEN``) or the token file, as for the command line
 tool; it is never stored in the CMake cache.
@@ -100,12 +134,10 @@ endif()
 set(HFMODELS_CACHE_DIR "$ENV{HFMODELS_CACHE_DIR}" CACHE PATH
     "Hugging Face hub cache for hfmodels (empty: from the environment)")
 
-# The source tree this module belongs to, for the nested build of the tool in subproject mode.
-set(_HFMODELS_MODULE_SOURCE_DIR "${CMAKE_CURRENT_LIST_DIR}/..")
-
-# The hfmodels executable to run at configure time. An installed or build-tree package provides
-# it as the imported HFModels::hfmodels. As a subproject the tool is a target of this very build
-# and does not exist yet, so it is built once, in a nested build under the binary dir.
+# The hfmodels executable to run at configure, build and install time. An installed or
+# build-tree package provides it as the imported HFModels::hfmodels. As a subproject the tool is
+# a target of this very build and does not exist yet, so it is built once, in a nested build
+# under the binary dir, and that binary serves every later step as well.
 function(_hfmodels_configure_tool out_var)
   get_property(tool GLOBAL PROPERTY _HFMODELS_CONFIGURE_TOOL)
   if(tool)
@@ -120,36 +152,67 @@ function(_hfmodels_configure_tool out_var)
   if(imported)
     get_target_property(tool HFModels::hfmodels LOCATION)
   else()
+    # This file is <hfmodels source>/cmake/HFModels.cmake.
+    get_filename_component(source_dir "${CMAKE_CURRENT_FUNCTION_LIST_DIR}" DIRECTORY)
     set(tool_build "${CMAKE_BINARY_DIR}/_hfmodels_tool")
+    get_property(multi_config GLOBAL PROPERTY GENERATOR_IS_MULTI_CONFIG)
     if(NOT EXISTS "${tool_build}/CMakeCache.txt")
-      message(STATUS "hfmodels: building the hfmodels tool for configure-time use")
+      message(STATUS "hfmodels: building the hfmodels tool for configure-time use, once, "
+                     "in ${tool_build}")
+      set(args -G "${CMAKE_GENERATOR}" -DCMAKE_BUILD_TYPE=Release -DHFMODELS_BUILD_TESTS=OFF
+               -DHFMODELS_INSTALL=OFF "-DCMAKE_RUNTIME_OUTPUT_DIRECTORY_RELEASE=${tool_build}/bin")
+      if(CMAKE_GENERATOR_PLATFORM)
+        list(APPEND args -A "${CMAKE_GENERATOR_PLATFORM}")
+      endif()
+      if(CMAKE_GENERATOR_TOOLSET)
+        list(APPEND args -T "${CMAKE_GENERATOR_TOOLSET}")
+      endif()
+      if(CMAKE_MAKE_PROGRAM)
+        list(APPEND args "-DCMAKE_MAKE_PROGRAM=${CMAKE_MAKE_PROGRAM}")
+      endif()
+      # The tool runs on this machine: when cross-compiling, the host's default compiler builds
+      # it, not the target's.
+      if(NOT CMAKE_CROSSCOMPILING)
+        list(APPEND args "-DCMAKE_CXX_COMPILER=${CMAKE_CXX_COMPILER}")
+      endif()
+      if(CMAKE_PREFIX_PATH)
+        string(REPLACE ";" "\\;" prefix_path "${CMAKE_PREFIX_PATH}")
+        list(APPEND args "-DCMAKE_PREFIX_PATH=${prefix_path}")
+      endif()
       execute_process(
-        COMMAND "${CMAKE_COMMAND}" -S "${_HFMODELS_MODULE_SOURCE_DIR}" -B "${tool_build}"
-                -G "${CMAKE_GENERATOR}" -DCMAKE_BUILD_TYPE=Release -DHFMODELS_BUILD_TESTS=OFF
-                "-DCMAKE_CXX_COMPILER=${CMAKE_CXX_COMPILER}"
-        RESULT_VARIABLE result OUTPUT_QUIET)
+        COMMAND "${CMAKE_COMMAND}" -S "${source_dir}" -B "${tool_build}" ${args}
+        RESULT_VARIABLE result OUTPUT_VARIABLE output ERROR_VARIABLE output)
       if(NOT result EQUAL 0)
+        file(REMOVE "${tool_build}/CMakeCache.txt")
         message(FATAL_ERROR "hfmodels: configuring the nested build of the tool in "
-                            "${tool_build} failed")
+                            "${tool_build} failed:\n${output}")
       endif()
     endif()
-    execute_process(COMMAND "${CMAKE_COMMAND}" --build "${tool_build}" --target hfmodels
+    set(build_args --build "${tool_build}" --target hfmodels --config Release)
+    if(CMAKE_GENERATOR MATCHES "Makefiles")
+      cmake_host_system_information(RESULT jobs QUERY NUMBER_OF_LOGICAL_CORES)
+      list(APPEND build_args --parallel ${jobs})
+    endif()
+    execute_process(COMMAND "${CMAKE_COMMAND}" ${build_args}
                     RESULT_VARIABLE result OUTPUT_VARIABLE output ERROR_VARIABLE output)
     if(NOT result EQUAL 0)
       message(FATAL_ERROR "hfmodels: building the tool in ${tool_build} failed:\n${output}")
     endif()
-    set(tool "${tool_build}/tool/hfmodels")
+    set(tool "${tool_build}/bin/hfmodels${CMAKE_EXECUTABLE_SUFFIX}")
+    if(NOT EXISTS "${tool}")
+      message(FATAL_ERROR "hfmodels: the nested build in ${tool_build} did not produce ${tool}")
+    endif()
   endif()
   set_property(GLOBAL PROPERTY _HFMODELS_CONFIGURE_TOOL "${tool}")
   set(${out_var} "${tool}" PARENT_SCOPE)
 endfunction()
 
 # The tool's global options for a lockfile: files, cache, offline.
-function(_hfmodels_common_args out_var lockfile offline)
+function(_hfmodels_common_args out_var lockfile cache_dir offline)
   get_filename_component(dir "${lockfile}" DIRECTORY)
   set(args --lockfile "${lockfile}" --manifest "${dir}/models.yaml")
-  if(HFMODELS_CACHE_DIR)
-    list(APPEND args --cache-dir "${HFMODELS_CACHE_DIR}")
+  if(cache_dir)
+    list(APPEND args --cache-dir "${cache_dir}")
   endif()
   if(offline)
     list(APPEND args --offline)
@@ -173,13 +236,18 @@ function(hfmodels_add_models)
                         "Valid: LOCKFILE <path>, MODELS <name>..., FETCH CONFIGURE|BUILD|INSTALL, "
                         "OFFLINE")
   endif()
-  if(NOT arg_FETCH)
+  foreach(keyword IN ITEMS LOCKFILE FETCH MODELS)
+    if(keyword IN_LIST arg_KEYWORDS_MISSING_VALUES)
+      message(FATAL_ERROR "hfmodels_add_models: ${keyword} needs a value")
+    endif()
+  endforeach()
+  if(NOT DEFINED arg_FETCH)
     set(arg_FETCH CONFIGURE)
   elseif(NOT arg_FETCH MATCHES "^(CONFIGURE|BUILD|INSTALL)$")
     message(FATAL_ERROR "hfmodels_add_models: FETCH must be CONFIGURE, BUILD or INSTALL, "
                         "not '${arg_FETCH}'")
   endif()
-  if(NOT arg_LOCKFILE)
+  if(NOT DEFINED arg_LOCKFILE)
     set(arg_LOCKFILE models.lock)
   endif()
   get_filename_component(lockfile "${arg_LOCKFILE}" ABSOLUTE BASE_DIR "${CMAKE_CURRENT_SOURCE_DIR}")
@@ -189,6 +257,7 @@ function(hfmodels_add_models)
                         "Write ${lock_dir}/models.yaml and run `hfmodels lock` in ${lock_dir}, "
                         "or pass LOCKFILE <path>.")
   endif()
+  # Editing either file re-runs the configure.
   set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${lockfile}")
   if(EXISTS "${lock_dir}/models.yaml")
     set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${lock_dir}/models.yaml")
@@ -201,7 +270,7 @@ function(hfmodels_add_models)
   endif()
 
   _hfmodels_configure_tool(tool)
-  _hfmodels_common_args(common "${lockfile}" ${offline})
+  _hfmodels_common_args(common "${lockfile}" "${HFMODELS_CACHE_DIR}" ${offline})
   string(SHA1 key "${lockfile};${arg_MODELS}")
   set(script "${CMAKE_BINARY_DIR}/hfmodels/${key}.cmake")
   # Offline, the configure always checks that every file is there: a missing file must fail now,
@@ -213,19 +282,22 @@ function(hfmodels_add_models)
   execute_process(
     COMMAND "${tool}" ${common} --no-progress cmake-info ${arg_MODELS} --output "${script}"
             ${fetch_now}
-    RESULT_VARIABLE result ERROR_VARIABLE errors ECHO_ERROR_VARIABLE)
+    RESULT_VARIABLE result)
+  # The tool's own lines (progress of a configure-time download, its error naming the model and
+  # the file) are echoed as they come; the message below adds the lockfile and the fix.
   if(NOT result EQUAL 0)
     if(result EQUAL 6)
-      set(why "the lockfile is stale: models.yaml changed since it was locked. Run "
-              "`hfmodels lock` in ${lock_dir} and commit models.lock")
+      set(why "the lockfile is stale: ${lock_dir}/models.yaml changed since it was locked. "
+              "Run `hfmodels lock` in ${lock_dir} and commit models.lock")
     elseif(result EQUAL 5)
-      set(why "offline, and files are missing from the cache (listed above). Run "
-              "`hfmodels fetch --lockfile ${lockfile}` with network access")
+      set(why "offline, and files are missing from the cache (listed above). Fetch them with "
+              "network access: `hfmodels fetch --lockfile ${lockfile}`")
+    elseif(result EQUAL 2)
+      set(why "bad arguments, manifest or lockfile (see the error above)")
     else()
-      set(why "hfmodels failed (exit code ${result}); see its error above")
+      set(why "hfmodels failed with exit code ${result} (see the error above)")
     endif()
-    string(STRIP "${errors}" errors)
-    message(FATAL_ERROR "hfmodels_add_models(${lockfile}): " ${why} "\n${errors}")
+    message(FATAL_ERROR "hfmodels_add_models(${lockfile}): ${why}")
   endif()
   include("${script}")
 
@@ -233,12 +305,18 @@ function(hfmodels_add_models)
     if(TARGET HFModels::${name})
       get_target_property(previous HFModels::${name} HFMODELS_LOCKFILE)
       if(NOT previous STREQUAL lockfile)
-        message(FATAL_ERROR "hfmodels_add_models: model '${name}' is already defined by "
-                            "${previous}")
+        message(FATAL_ERROR "hfmodels_add_models: model '${name}' of ${lockfile} is already "
+                            "defined by ${previous}")
       endif()
       continue()
     endif()
     set(dir "${_HFMODELS_${name}_DIR}")
+    # <cache>/models--org--name/snapshots/<commit>: the build and install steps use this very
+    # cache, whatever their environment says, so the bytes land where the definition points.
+    get_filename_component(cache_dir "${dir}" DIRECTORY)
+    get_filename_component(cache_dir "${cache_dir}" DIRECTORY)
+    get_filename_component(cache_dir "${cache_dir}" DIRECTORY)
+    _hfmodels_common_args(pinned "${lockfile}" "${cache_dir}" ${offline})
     string(TOUPPER "${name}" upper)
     # A real INTERFACE target (with an alias) rather than an imported one, so that FETCH BUILD
     # can hang the download on it: everything that links it then compiles after the fetch.
@@ -251,20 +329,22 @@ function(hfmodels_add_models)
       HFMODELS_REPO "${_HFMODELS_${name}_REPO}"
       HFMODELS_FILES "${_HFMODELS_${name}_FILES}"
       HFMODELS_LOCKFILE "${lockfile}"
+      HFMODELS_CACHE "${cache_dir}"
       HFMODELS_OFFLINE "${offline}")
     set(HFModels_${name}_DIR "${dir}" PARENT_SCOPE)
 
     if(arg_FETCH STREQUAL "BUILD")
+      # Always run (a no-op without network when cached); Ninja and Make run it once per build
+      # however many targets link the model, before any of them compiles.
       add_custom_target(hfmodels_fetch_${name}
-        COMMAND HFModels::hfmodels ${common} --no-progress fetch ${name}
-        COMMENT "Fetching model ${name}"
+        COMMAND "${tool}" ${pinned} --no-progress fetch ${name}
+        COMMENT "hfmodels: fetching model ${name}"
         VERBATIM)
       add_dependencies(_hfmodels_model_${name} hfmodels_fetch_${name})
     elseif(arg_FETCH STREQUAL "INSTALL")
-      _hfmodels_quote(quoted ${common})
+      _hfmodels_quote(quoted "${tool}" ${pinned} --no-progress fetch ${name})
       install(CODE "
-        execute_process(COMMAND \"$<TARGET_FILE:HFModels::hfmodels>\" ${quoted} --no-progress
-                                fetch ${name} RESULT_VARIABLE result)
+        execute_process(COMMAND ${quoted} RESULT_VARIABLE result)
         if(NOT result EQUAL 0)
           message(FATAL_ERROR \"hfmodels: fetching model ${name} failed (exit code \${result})\")
         endif()")
@@ -285,16 +365,20 @@ function(hfmodels_install)
   if(arg_COMPONENT)
     set(component COMPONENT "${arg_COMPONENT}")
   endif()
+  _hfmodels_configure_tool(tool)
   foreach(name IN LISTS arg_MODELS)
     if(NOT TARGET HFModels::${name})
       message(FATAL_ERROR "hfmodels_install: unknown model '${name}'. Add it with "
                           "hfmodels_add_models() first")
     endif()
     get_target_property(lockfile HFModels::${name} HFMODELS_LOCKFILE)
+    get_target_property(cache_dir HFModels::${name} HFMODELS_CACHE)
     get_target_property(offline HFModels::${name} HFMODELS_OFFLINE)
-    _hfmodels_common_args(common "${lockfile}" ${offline})
-    _hfmodels_quote(quoted ${common})
-    # Resolved at install time so DESTDIR and a CPack staging prefix are honoured.
+    get_target_property(files HFModels::${name} HFMODELS_FILES)
+    _hfmodels_common_args(common "${lockfile}" "${cache_dir}" ${offline})
+    _hfmodels_quote(quoted "${tool}" ${common} --no-progress -q export ${name} --to)
+    _hfmodels_quote(quoted_files ${files})
+    # Resolved at install time so `--prefix`, DESTDIR and CPack's staging prefix are honoured.
     if(IS_ABSOLUTE "${arg_DESTINATION}")
       set(destination "\$ENV{DESTDIR}${arg_DESTINATION}")
     else()
@@ -302,10 +386,12 @@ function(hfmodels_install)
     endif()
     install(CODE "
       message(STATUS \"Installing model ${name}: ${destination}/${name}\")
-      execute_process(COMMAND \"$<TARGET_FILE:HFModels::hfmodels>\" ${quoted} --no-progress -q
-                              export ${name} --to \"${destination}\" RESULT_VARIABLE result)
+      execute_process(COMMAND ${quoted} \"${destination}\" RESULT_VARIABLE result)
       if(NOT result EQUAL 0)
         message(FATAL_ERROR \"hfmodels: installing model ${name} failed (exit code \${result})\")
-      endif()" ${component})
+      endif()
+      foreach(file IN ITEMS ${quoted_files})
+        list(APPEND CMAKE_INSTALL_MANIFEST_FILES \"${destination}/${name}/\${file}\")
+      endforeach()" ${component})
   endforeach()
 endfunction()

@@ -60,7 +60,9 @@ SafetensorsSummary read_safetensors(const std::filesystem::path& path) {
   std::string header(header_size, '\0');
   in.read(header.data(), static_cast<std::streamsize>(header_size));
   SafetensorsSummary summary;
-  for (const auto& [name, tensor] : nlohmann::json::parse(header).items()) {
+  // A named object: items() of a temporary would dangle inside the loop.
+  const auto table = nlohmann::json::parse(header);
+  for (const auto& [name, tensor] : table.items()) {
     if (name == "__metadata__") {
       continue;
     }

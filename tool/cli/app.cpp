@@ -45,7 +45,7 @@ struct GlobalOptions {
   std::string lockfile;
   std::string cache_dir;
   std::string endpoint;
-  unsigned jobs = 0;
+  std::optional<unsigned> jobs;
   bool json = false;
   bool quiet = false;
   bool no_progress = false;
@@ -79,8 +79,8 @@ ops::Settings settings_from(GlobalOptions& options) {
   if (!options.endpoint.empty()) {
     overrides.endpoint = options.endpoint;
   }
-  if (options.jobs != 0) {
-    overrides.jobs = options.jobs;
+  if (options.jobs) {
+    overrides.jobs = *options.jobs;
   }
   return ops::resolve_settings(overrides);
 }
@@ -147,6 +147,7 @@ int report_verify(const GlobalOptions& options, const std::vector<ops::FileCheck
                   ops::Reporter& reporter) {
   std::size_t mismatched = 0;
   std::size_t missing = 0;
+  std::string missing_list;
   std::uint64_t bytes = 0;
   for (const auto& check : checks) {
     const auto subject = check.model + "/" + check.path;
@@ -173,6 +174,7 @@ int report_verify(const GlobalOptions& options, const std::vector<ops::FileCheck
                            "Delete the file and its blob, then run `hfmodels fetch`", subject));
     } else if (check.state == ops::FileState::missing) {
       ++missing;
+      missing_list += "\n  " + subject;
     }
   }
   say(options, "Verified " + count(checks.size(), "file") + " (" + util::format_bytes(bytes) +
@@ -184,7 +186,7 @@ int report_verify(const GlobalOptions& options, const std::vector<ops::FileCheck
   }
   if (missing > 0) {
     print_error(Error(ExitCode::failure, std::to_string(missing) + " locked file(s) not cached",
-                      "", "Run `hfmodels fetch`"));
+                      "missing from the cache:" + missing_list + "\n", "Run `hfmodels fetch`"));
     return static_cast<int>(ExitCode::failure);
   }
   return 0;
@@ -195,6 +197,14 @@ std::optional<std::string> mistyped_command(int argc, char** argv) {
   static const std::vector<std::string> takes_value = {"-m", "--manifest", "-l", "--lockfile",
                                                        "--cache-dir", "--endpoint", "-j",
                                                        "--jobs"};
+  // `--token VALUE` would otherwise be echoed back as an unknown command or argument.
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--token" || arg.rfind("--token=", 0) == 0) {
+      return std::string("a token is never accepted on the command line (it would show in `ps`); "
+                         "set HF_TOKEN or write it to $HF_HOME/token");
+    }
+  }
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (std::find(takes_value.begin(), takes_value.end(), arg) != takes_value.end()) {

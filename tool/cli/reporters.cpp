@@ -71,14 +71,9 @@ public:
   void error(const Error& error) override { print_error(error); }
 };
 
-class QuietReporter final : public ErrorsToStderr {
+class QuietReporter final : public ops::SilentReporter {
 public:
-  void transfers_planned(std::size_t, std::uint64_t) override {}
-  void transfer_started(std::size_t, std::string_view, std::string_view, std::uint64_t) override {}
-  void transfer_progress(std::size_t, std::uint64_t) override {}
-  void transfer_finished(std::size_t, bool) override {}
-  void transfers_done() override {}
-  void note(std::string_view, std::string_view, std::string_view) override {}
+  void error(const Error& error) override { print_error(error); }
 };
 
 // Plain lines for logs that are not a terminal (CI): a total at most every k_interval, and one

@@ -34,7 +34,7 @@ public:
 };
 
 // Says nothing; for tests and library use.
-class SilentReporter final : public Reporter {
+class SilentReporter : public Reporter {
 public:
   void transfers_planned(std::size_t, std::uint64_t) override {}
   void transfer_started(std::size_t, std::string_view, std::string_view, std::uint64_t) override {}

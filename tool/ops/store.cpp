@@ -44,9 +44,20 @@ std::string store_file(const Settings& settings, const cache::HubCache& cache,
       downloaded = true;
     }
   }
-  if (sha256.empty()) {
-    // Locking a regular file whose blob another tool already put in the cache: hash it once.
-    sha256 = hash::sha256_file(cache.blob_path(job.repo, job.etag));
+  if (!downloaded) {
+    // A blob already in the cache (another revision, another tool, an interrupted run) becomes
+    // visible under snapshots/ only once its bytes match the lock (SPEC.md "The cache"). When
+    // locking a regular file this is also where its sha256 comes from.
+    const std::string actual = hash::sha256_file(cache.blob_path(job.repo, job.etag));
+    if (job.sha256 && actual != *job.sha256) {
+      throw Error(ExitCode::integrity, "cached file does not match the lockfile",
+                  "expected sha256 " + *job.sha256 + ", the cached blob " +
+                      cache.blob_path(job.repo, job.etag).filename().string() + " has " + actual,
+                  "Nothing was linked. If the lockfile was edited by hand, re-create it with "
+                  "`hfmodels lock`; otherwise delete the blob and run `hfmodels fetch` again",
+                  job.subject());
+    }
+    sha256 = actual;
   }
   cache.link_snapshot(job.repo, job.commit, job.path, job.etag);
   return sha256;

@@ -13,10 +13,15 @@ std::string format_error(const std::string& what, const std::string& subject,
     message += ": " + why;
   }
   if (!hint.empty()) {
-    if (message.back() != '.') {
-      message += '.';
+    if (message.back() == '\n') {
+      // A `why` that ends with a list: the hint goes on its own line.
+      message += hint;
+    } else {
+      if (message.back() != '.' && message.back() != '?' && message.back() != '!') {
+        message += '.';
+      }
+      message += " " + hint;
     }
-    message += " " + hint;
   }
   return message;
 }
