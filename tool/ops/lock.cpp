@@ -63,10 +63,12 @@ LockResult lock(const Settings& settings, const LockOptions& options, Reporter& 
     }
   }
   manifest::Lockfile previous;
+  bool previous_damaged = false;
   if (std::filesystem::exists(settings.lockfile_path)) {
     try {
       previous = manifest::load_lockfile(settings.lockfile_path);
     } catch (const Error& error) {
+      previous_damaged = true;
       // Other commands tell the user to re-run `hfmodels lock` on a damaged lockfile, so this
       // one must not refuse: it resolves every entry afresh instead of keeping pins.
       reporter.note("lockfile-ignored", "", std::string("ignoring the damaged lockfile: ") +
@@ -90,7 +92,10 @@ LockResult lock(const Settings& settings, const LockOptions& options, Reporter& 
   std::vector<std::size_t> resolved_indices;
   for (const auto& spec : manifest.models) {
     const auto* old = previous.find(spec.name);
-    const bool named = options.names.empty() || contains(options.names, spec.name);
+    // Over a damaged lockfile every entry is resolved, `lock NAME` included: there is no old
+    // entry to keep for the others, and leaving them out would silently unlock them.
+    const bool named =
+        previous_damaged || options.names.empty() || contains(options.names, spec.name);
     const bool unchanged = old && old->manifest_digest == spec.digest();
     if (!named) {
       // Outside the requested names the old entry stays as it is, even if stale.
