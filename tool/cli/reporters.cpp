@@ -66,8 +66,14 @@ std::string rate(std::uint64_t bytes, double seconds) {
   return util::format_bytes(seconds > 0 ? static_cast<std::uint64_t>(bytes / seconds) : 0) + "/s";
 }
 
+void print_warning(std::string_view message) {
+  std::fprintf(stderr, "hfmodels: warning: %.*s\n", static_cast<int>(message.size()),
+               message.data());
+}
+
 class ErrorsToStderr : public ops::Reporter {
 public:
+  void warning(std::string_view message) override { print_warning(message); }
   void error(const Error& error) override { print_error(error); }
 };
 
@@ -181,6 +187,11 @@ public:
       clear();
       std::fprintf(stderr, "%.*s\n", static_cast<int>(message.size()), message.data());
     }
+  }
+  void warning(std::string_view message) override {
+    std::lock_guard lock(m_draw_mutex);
+    clear();
+    print_warning(message);
   }
   void error(const Error& error) override {
     std::lock_guard lock(m_draw_mutex);
@@ -343,6 +354,10 @@ public:
   void transfers_done() override {}
   void note(std::string_view event, std::string_view model, std::string_view message) override {
     emit({{"event", event}, {"model", model}, {"message", message}});
+  }
+  void warning(std::string_view message) override {
+    print_warning(message);
+    emit({{"event", "warning"}, {"message", message}});
   }
   void error(const Error& error) override {
     print_error(error);

@@ -48,7 +48,7 @@ FetchResult fetch(const Settings& settings, const std::vector<std::string>& name
                   Reporter& reporter) {
   const auto project = load_project(settings);
   const auto models = select_models(project.lockfile, names);
-  require_fresh(project, models);
+  require_fresh(project, models, names.empty());
 
   const cache::HubCache cache(settings.cache_dir);
   FetchResult result;

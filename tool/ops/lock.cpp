@@ -71,8 +71,8 @@ LockResult lock(const Settings& settings, const LockOptions& options, Reporter& 
       previous_damaged = true;
       // Other commands tell the user to re-run `hfmodels lock` on a damaged lockfile, so this
       // one must not refuse: it resolves every entry afresh instead of keeping pins.
-      reporter.note("lockfile-ignored", "", std::string("ignoring the damaged lockfile: ") +
-                                                error.what());
+      reporter.warning(std::string("re-resolving every model, the lockfile cannot be read: ") +
+                       error.what());
     }
   }
 

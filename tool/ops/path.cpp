@@ -35,7 +35,7 @@ std::vector<ModelLocation> locate_models(const Settings& settings,
                                          const std::vector<std::string>& names) {
   const auto project = load_project(settings);
   const auto models = select_models(project.lockfile, names);
-  require_fresh(project, models);
+  require_fresh(project, models, names.empty());
   const cache::HubCache cache(settings.cache_dir);
   std::vector<ModelLocation> locations;
   for (const auto* model : models) {

@@ -70,9 +70,27 @@ std::vector<StaleModel> stale_models(const Project& project,
   return stale;
 }
 
-void require_fresh(const Project& project,
-                   const std::vector<const manifest::LockedModel*>& models) {
-  const auto stale = stale_models(project, models);
+std::vector<std::string> unlocked_models(const Project& project) {
+  std::vector<std::string> names;
+  if (project.manifest) {
+    for (const auto& spec : project.manifest->models) {
+      if (!project.lockfile.find(spec.name)) {
+        names.push_back(spec.name);
+      }
+    }
+  }
+  return names;
+}
+
+void require_fresh(const Project& project, const std::vector<const manifest::LockedModel*>& models,
+                   bool whole_lockfile) {
+  auto stale = stale_models(project, models);
+  if (whole_lockfile) {
+    for (const auto& name : unlocked_models(project)) {
+      stale.push_back({name, "is in " + project.manifest->path.filename().string() +
+                                 " but was never locked"});
+    }
+  }
   if (stale.empty()) {
     return;
   }

@@ -37,8 +37,14 @@ struct StaleModel {
 std::vector<StaleModel> stale_models(const Project& project,
                                      const std::vector<const manifest::LockedModel*>& models);
 
-// Throws Error(stale_lock) naming every stale model and the command that fixes it.
-void require_fresh(const Project& project, const std::vector<const manifest::LockedModel*>& models);
+// Models of the manifest that the lockfile lacks (added to models.yaml, never locked).
+std::vector<std::string> unlocked_models(const Project& project);
+
+// Throws Error(stale_lock) naming every stale model and the command that fixes it. With
+// `whole_lockfile` (no model named on the command line), a model of the manifest that was never
+// locked makes the lockfile stale too.
+void require_fresh(const Project& project, const std::vector<const manifest::LockedModel*>& models,
+                   bool whole_lockfile);
 
 http::ClientOptions client_options(const Settings& settings);
 

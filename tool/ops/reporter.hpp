@@ -29,6 +29,9 @@ public:
   // with -v on a terminal, always as a JSON event. `event` is a short machine name.
   virtual void note(std::string_view event, std::string_view model, std::string_view message) = 0;
 
+  // Something the user must know even without -v (shown as `hfmodels: warning: ...`).
+  virtual void warning(std::string_view message) = 0;
+
   // One item failed (a file of many); the operation goes on and throws a summary at the end.
   virtual void error(const Error& error) = 0;
 };
@@ -42,6 +45,7 @@ public:
   void transfer_finished(std::size_t, bool) override {}
   void transfers_done() override {}
   void note(std::string_view, std::string_view, std::string_view) override {}
+  void warning(std::string_view) override {}
   void error(const Error&) override {}
 };
 

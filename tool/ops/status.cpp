@@ -32,15 +32,11 @@ std::vector<ModelStatus> status(const Settings& settings) {
                                             : ModelState::cached;
     result.push_back(std::move(entry));
   }
-  if (project.manifest) {
-    for (const auto& spec : project.manifest->models) {
-      if (!project.lockfile.find(spec.name)) {
-        ModelStatus entry;
-        entry.name = spec.name;
-        entry.state = ModelState::unlocked;
-        result.push_back(std::move(entry));
-      }
-    }
+  for (const auto& name : unlocked_models(project)) {
+    ModelStatus entry;
+    entry.name = name;
+    entry.state = ModelState::unlocked;
+    result.push_back(std::move(entry));
   }
   return result;
 }
