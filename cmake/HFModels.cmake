@@ -6,8 +6,8 @@ HFModels
 Hugging Face models as pinned, verified, cached build dependencies.
 
 ``models.yaml`` declares the models, ``hfmodels lock`` pins them in ``models.lock``, and the
-functions below turn every locked model into an imported target whose files are in the shared
-Hugging Face cache (``HF_HUB_CACHE``), the same bytes Python and JavaScript tools use.
+functions below turn every locked model into a target, ``HFModels::<name>``, whose files are in
+the shared Hugging Face cache (``HF_HUB_CACHE``), the same bytes Python and JavaScript tools use.
 
 .. code-block:: cmake
 
@@ -70,7 +70,8 @@ Commands
   ``FETCH CONFIGURE | BUILD | INSTALL``
     When the bytes move. ``CONFIGURE`` (the default) downloads during the configure.
     ``BUILD`` downloads during the build, before anything that links the model compiles (the
-    target ``hfmodels_fetch_<name>`` does it, once per build, with Ninja and Makefiles alike).
+    target ``hfmodels_fetch_<name>`` does it, once per build however many targets link the
+    model, with Ninja and Makefiles alike; with everything cached it costs milliseconds).
     ``INSTALL`` downloads only at ``cmake --install``, so the configure and the build need no
     network. A configure with everything cached costs milliseconds per model: it checks
     presence and size, it does not re-hash. The bytes always go to the cache the configure
@@ -155,7 +156,6 @@ function(_hfmodels_configure_tool out_var)
     # This file is <hfmodels source>/cmake/HFModels.cmake.
     get_filename_component(source_dir "${CMAKE_CURRENT_FUNCTION_LIST_DIR}" DIRECTORY)
     set(tool_build "${CMAKE_BINARY_DIR}/_hfmodels_tool")
-    get_property(multi_config GLOBAL PROPERTY GENERATOR_IS_MULTI_CONFIG)
     if(NOT EXISTS "${tool_build}/CMakeCache.txt")
       message(STATUS "hfmodels: building the hfmodels tool for configure-time use, once, "
                      "in ${tool_build}")
@@ -171,9 +171,13 @@ function(_hfmodels_configure_tool out_var)
         list(APPEND args "-DCMAKE_MAKE_PROGRAM=${CMAKE_MAKE_PROGRAM}")
       endif()
       # The tool runs on this machine: when cross-compiling, the host's default compiler builds
-      # it, not the target's.
+      # it, not the target's. Otherwise the same compiler, and the same toolchain file (a
+      # package manager's, such as vcpkg's, finds the tool's dependencies).
       if(NOT CMAKE_CROSSCOMPILING)
         list(APPEND args "-DCMAKE_CXX_COMPILER=${CMAKE_CXX_COMPILER}")
+        if(CMAKE_TOOLCHAIN_FILE)
+          list(APPEND args "-DCMAKE_TOOLCHAIN_FILE=${CMAKE_TOOLCHAIN_FILE}")
+        endif()
       endif()
       if(CMAKE_PREFIX_PATH)
         string(REPLACE ";" "\\;" prefix_path "${CMAKE_PREFIX_PATH}")
@@ -205,6 +209,21 @@ function(_hfmodels_configure_tool out_var)
   endif()
   set_property(GLOBAL PROPERTY _HFMODELS_CONFIGURE_TOOL "${tool}")
   set(${out_var} "${tool}" PARENT_SCOPE)
+endfunction()
+
+# How to name `tool` in a command for people to run: `hfmodels` if that is what PATH finds.
+function(_hfmodels_command_name out_var tool)
+  find_program(on_path NAMES hfmodels NO_CACHE NO_PACKAGE_ROOT_PATH NO_CMAKE_PATH
+               NO_CMAKE_ENVIRONMENT_PATH NO_CMAKE_SYSTEM_PATH NO_CMAKE_INSTALL_PREFIX)
+  if(on_path)
+    file(REAL_PATH "${on_path}" on_path)
+    file(REAL_PATH "${tool}" real_tool)
+  endif()
+  if(on_path AND on_path STREQUAL real_tool)
+    set(${out_var} hfmodels PARENT_SCOPE)
+  else()
+    set(${out_var} "${tool}" PARENT_SCOPE)
+  endif()
 endfunction()
 
 # The tool's global options for a lockfile: files, cache, offline.
@@ -284,19 +303,28 @@ function(hfmodels_add_models)
             ${fetch_now}
     RESULT_VARIABLE result)
   # The tool's own lines (progress of a configure-time download, its error naming the model and
-  # the file) are echoed as they come; the message below adds the lockfile and the fix.
+  # the file) are echoed as they come; the message below adds the lockfile and the fix, the
+  # command on a line of its own (indented, so CMake does not wrap it).
   if(NOT result EQUAL 0)
+    _hfmodels_command_name(command "${tool}")
+    set(in_dir "cd ${lock_dir} && ${command}")
+    get_filename_component(lock_name "${lockfile}" NAME)
+    set(lock_arg "")
+    if(NOT lock_name STREQUAL "models.lock")
+      set(lock_arg " --lockfile ${lock_name}")
+    endif()
     if(result EQUAL 6)
       set(why "the lockfile is stale: ${lock_dir}/models.yaml changed since it was locked. "
-              "Run `hfmodels lock` in ${lock_dir} and commit models.lock")
+              "Re-lock it and commit ${lock_name}:\n    ${in_dir} lock${lock_arg}\n")
     elseif(result EQUAL 5)
       set(why "offline, and files are missing from the cache (listed above). Fetch them with "
-              "network access: `hfmodels fetch --lockfile ${lockfile}`")
+              "network access:\n    ${in_dir} fetch${lock_arg}\n")
     elseif(result EQUAL 2)
       set(why "bad arguments, manifest or lockfile (see the error above)")
     else()
       set(why "hfmodels failed with exit code ${result} (see the error above)")
     endif()
+    string(CONCAT why ${why})
     message(FATAL_ERROR "hfmodels_add_models(${lockfile}): ${why}")
   endif()
   include("${script}")
@@ -308,6 +336,7 @@ function(hfmodels_add_models)
         message(FATAL_ERROR "hfmodels_add_models: model '${name}' of ${lockfile} is already "
                             "defined by ${previous}")
       endif()
+      set(HFModels_${name}_DIR "${_HFMODELS_${name}_DIR}" PARENT_SCOPE)
       continue()
     endif()
     set(dir "${_HFMODELS_${name}_DIR}")

@@ -14,9 +14,8 @@ int main() {
     for (const auto& entry : fs::recursive_directory_iterator(HFMODELS_ENCODER_DIR)) {
       if (entry.path().extension() == ".safetensors") {
         const auto summary = read_safetensors(entry.path());
-        std::printf("encoder: %s: %zu tensors, %llu parameters\n",
-                    entry.path().filename().c_str(), summary.tensors,
-                    static_cast<unsigned long long>(summary.parameters));
+        std::printf("encoder: %s: %zu tensors, %llu parameters\n", entry.path().filename().c_str(),
+                    summary.tensors, static_cast<unsigned long long>(summary.parameters));
         for (const auto& [dtype, count] : summary.tensors_per_dtype) {
           std::printf("  %s: %zu tensors\n", dtype.c_str(), count);
         }
@@ -28,8 +27,7 @@ int main() {
         const auto summary = read_gguf(entry.path());
         std::printf("chat: %s: GGUF v%u, %llu tensors, %zu metadata keys\n",
                     entry.path().filename().c_str(), summary.version,
-                    static_cast<unsigned long long>(summary.tensors),
-                    summary.metadata_keys.size());
+                    static_cast<unsigned long long>(summary.tensors), summary.metadata_keys.size());
         for (const auto& [key, value] : summary.strings) {
           std::printf("  %s = %s\n", key.c_str(), value.c_str());
         }

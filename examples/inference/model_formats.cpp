@@ -8,7 +8,7 @@
 
 namespace {
 
-template <typename T>
+template<typename T>
 T read_le(std::ifstream& in) {
   T value{};
   in.read(reinterpret_cast<char*>(&value), sizeof value); // x86 and ARM are little-endian
