@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -12,11 +14,9 @@
 #include <iostream>
 #include <mutex>
 #include <string>
+#include <sys/ioctl.h>
 #include <thread>
 #include <vector>
-
-#include <sys/ioctl.h>
-#include <unistd.h>
 
 namespace hfmodels::cli {
 
@@ -336,9 +336,9 @@ public:
     if (id >= m_last_progress.size()) {
       return;
     }
-    const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            Clock::now().time_since_epoch())
-                            .count();
+    const auto now_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch())
+            .count();
     auto last = m_last_progress[id].load();
     if (now_ms - last >= 1000 && m_last_progress[id].compare_exchange_strong(last, now_ms)) {
       emit({{"event", "progress"}, {"id", id}, {"bytes", bytes}});

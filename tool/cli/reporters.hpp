@@ -9,9 +9,9 @@ namespace hfmodels::cli {
 
 enum class OutputMode {
   terminal, // live bars per transfer and a total, redrawn in place on stderr
-  plain, // CI logs: a line at most every few seconds, and one per finished file
-  json, // one JSON object per line on stdout
-  quiet, // errors only
+  plain,    // CI logs: a line at most every few seconds, and one per finished file
+  json,     // one JSON object per line on stdout
+  quiet,    // errors only
 };
 
 // Errors always go to stderr in the SPEC.md format; in JSON mode they are also emitted as

@@ -22,8 +22,8 @@ struct LockOptions {
 
 struct LockResult {
   std::vector<std::string> resolved; // models resolved against the Hub
-  std::vector<std::string> kept; // models whose pin was kept
-  std::vector<std::string> removed; // models no longer in the manifest
+  std::vector<std::string> kept;     // models whose pin was kept
+  std::vector<std::string> removed;  // models no longer in the manifest
   bool lockfile_changed = false;
 };
 

@@ -39,8 +39,11 @@ std::vector<ModelLocation> locate_models(const Settings& settings,
   const cache::HubCache cache(settings.cache_dir);
   std::vector<ModelLocation> locations;
   for (const auto* model : models) {
-    ModelLocation location{model->name, model->repo.id, model->commit,
-                           cache.snapshot_dir(model->repo, model->commit), {}};
+    ModelLocation location{model->name,
+                           model->repo.id,
+                           model->commit,
+                           cache.snapshot_dir(model->repo, model->commit),
+                           {}};
     for (const auto& file : model->files) {
       location.files.push_back(file.path);
     }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-#include "hash/sha256.hpp"
 #include "cache/cache.hpp"
+#include "hash/sha256.hpp"
 #include "ops/operations.hpp"
 #include "ops/project.hpp"
 #include "util/parallel.hpp"
@@ -32,21 +32,21 @@ std::vector<FileCheck> verify(const Settings& settings, const std::vector<std::s
 
   // Hashing is CPU-bound: one file per core, whatever -j says about connections.
   const auto workers = std::max(1u, std::thread::hardware_concurrency());
-  const auto failures = util::run_parallel(workers, checks.size(), [&](std::size_t,
-                                                                       std::size_t index) {
-    auto& check = checks[index];
-    std::error_code error;
-    const auto size = std::filesystem::file_size(paths[index], error);
-    if (error) {
-      check.state = FileState::missing;
-      return;
-    }
-    check.actual_size = size;
-    check.actual_sha256 = hash::sha256_file(paths[index]);
-    check.state = check.actual_sha256 == check.expected_sha256 && size == check.expected_size
-                      ? FileState::ok
-                      : FileState::mismatch;
-  });
+  const auto failures =
+      util::run_parallel(workers, checks.size(), [&](std::size_t, std::size_t index) {
+        auto& check = checks[index];
+        std::error_code error;
+        const auto size = std::filesystem::file_size(paths[index], error);
+        if (error) {
+          check.state = FileState::missing;
+          return;
+        }
+        check.actual_size = size;
+        check.actual_sha256 = hash::sha256_file(paths[index]);
+        check.state = check.actual_sha256 == check.expected_sha256 && size == check.expected_size
+                          ? FileState::ok
+                          : FileState::mismatch;
+      });
   for (std::size_t i = 0; i < failures.size(); ++i) {
     if (failures[i]) {
       // An unreadable file cannot be vouched for.

@@ -10,11 +10,11 @@ namespace hfmodels {
 enum class ExitCode : int {
   ok = 0,
   failure = 1,
-  usage = 2, // bad usage, bad manifest or bad lockfile
-  network = 3, // network or Hub error
-  integrity = 4, // hash or size mismatch
+  usage = 2,           // bad usage, bad manifest or bad lockfile
+  network = 3,         // network or Hub error
+  integrity = 4,       // hash or size mismatch
   offline_missing = 5, // offline and something is missing
-  stale_lock = 6, // lockfile stale against the manifest
+  stale_lock = 6,      // lockfile stale against the manifest
 };
 
 // The one error type of the code base. Every layer throws it; cli::run catches it once and
