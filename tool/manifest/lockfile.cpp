@@ -82,7 +82,7 @@ std::map<std::string, YAML::Node> LockfileReader::read_keys(const YAML::Node& ma
     if (!key_node.IsScalar()) {
       fail(key_node, model, "a key of " + std::string(what) + " is " + ys::describe(key_node));
     }
-    const std::string key = key_node.Scalar();
+    const std::string& key = key_node.Scalar();
     if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
       const auto suggestion = util::closest_match(key, allowed);
       fail(key_node, model,
@@ -251,7 +251,7 @@ Lockfile LockfileReader::read(std::string_view text) const {
     if (!key_node.IsScalar()) {
       fail(key_node, "", "a model name is " + ys::describe(key_node));
     }
-    const std::string name = key_node.Scalar();
+    const std::string& name = key_node.Scalar();
     if (const auto [seen, inserted] = lines_by_name.emplace(name, ys::line_of(key_node));
         !inserted) {
       fail(key_node, name,

@@ -198,7 +198,7 @@ inline int line_at_offset(std::string_view text, std::size_t offset) {
 // Returns a null node for an empty document.
 inline YAML::Node load(std::string_view text, const std::string& file, const std::string& what,
                        const std::string& hint, std::size_t max_size) {
-  const auto fail = [&](int line, std::string why, std::string default_hint) {
+  const auto fail = [&](int line, std::string why, const std::string& default_hint) {
     throw Error(ExitCode::usage, what, std::move(why), hint.empty() ? default_hint : hint,
                 location(file, line));
   };
