@@ -830,6 +830,10 @@ class FaultRule:
       corrupt  flip one byte at file offset `offset` (default: first byte sent)
       stall    send `after` body bytes, then hang for `seconds` (default 3600), then close
       drop     close the connection without any answer
+      replace_body  answer `status` (default 200) with `body` (text, repeated `repeat` times) or
+               `body_base64` instead, as `content_type`: a hostile or malformed Hub answer
+      ignore_range  answer as if the request had no Range header (a full 200), like a CDN that
+               ignores Range when the request also offers gzip
     """
     action: str
     match: str = ""
@@ -842,9 +846,14 @@ class FaultRule:
     bytes_per_sec: int = 0
     after: int = 0
     offset: Optional[int] = None
+    body: Optional[str] = None
+    body_base64: Optional[str] = None
+    repeat: int = 1
+    content_type: str = "application/json; charset=utf-8"
     fired: int = 0
 
-    ACTIONS = ("status", "latency", "bandwidth", "cut", "corrupt", "stall", "drop")
+    ACTIONS = ("status", "latency", "bandwidth", "cut", "corrupt", "stall", "drop", "replace_body",
+               "ignore_range")
 
     @classmethod
     def from_json(cls, d: dict) -> "FaultRule":
@@ -854,6 +863,8 @@ class FaultRule:
             raise ValueError(f"fault action must be one of {cls.ACTIONS}, got {action!r}")
         if "stall" == action and "seconds" not in d:
             d["seconds"] = 3600.0
+        if "replace_body" == action and "status" not in d:
+            d["status"] = 200
         known = {f for f in cls.__dataclass_fields__ if f not in ("action", "fired")}
         unknown = set(d) - known
         if unknown:
@@ -865,7 +876,15 @@ class FaultRule:
                 and self.match in url and self.times != 0)
 
     def to_json(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if v is not None}
+        out = {k: v for k, v in self.__dict__.items() if v is not None}
+        if self.body is not None and len(self.body) * self.repeat > 4096:
+            out["body"] = f"<{len(self.body) * self.repeat} characters>"
+        return out
+
+    def replacement(self) -> bytes:
+        if self.body_base64 is not None:
+            return base64.b64decode(self.body_base64) * self.repeat
+        return (self.body or "").encode("utf-8", "surrogatepass") * self.repeat
 
 
 # ---------------------------------------------------------------------------------------------
@@ -974,6 +993,12 @@ class _Server(http.server.ThreadingHTTPServer):
         self.conn_lock = threading.Lock()
         super().__init__(addr, _Handler)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hangs up mid-answer (a fault test, a killed process) is not a server bug.
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            return
+        super().handle_error(request, client_address)
+
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive; every answer carries Content-Length
@@ -987,6 +1012,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        # Headers and body go out in separate writes: without TCP_NODELAY, Nagle holds the body
+        # back until the client's delayed ACK (40 ms on Linux) of the headers, on every answer.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         with self.server.conn_lock:
             self.server.connections.add(self.connection)
 
@@ -1047,9 +1075,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
             self._hard_close()
             return
+        if any(r.action == "ignore_range" for r in rules):
+            del self.headers["Range"]
         status_rule = next((r for r in rules if r.action == "status"), None)
+        body_rule = next((r for r in rules if r.action == "replace_body"), None)
         if status_rule is not None:
             resp = self._fault_status(status_rule)
+        elif body_rule is not None:
+            resp = Response(body_rule.status, [("Content-Type", body_rule.content_type)],
+                            body_rule.replacement())
         else:
             try:
                 resp = self._route_hub() if listener == "hub" else self._route_cdn()
@@ -1585,11 +1619,15 @@ class FakeHub:
     """Two listeners (Hub + CDN) over a World.  Usable in-process or via the CLI below."""
 
     def __init__(self, world: Any, data_dir: Optional[str] = None, port: int = 0, cdn_port: int = 0,
-                 page_size: Optional[int] = None, verbose: bool = False, host: str = "127.0.0.1"):
+                 page_size: Optional[int] = None, verbose: bool = False, host: str = "127.0.0.1",
+                 cdn_base: Optional[str] = None):
         self.world = world if isinstance(world, World) else World.load(world, data_dir)
         self.host = host
         self.port = port
         self.cdn_port = cdn_port
+        # LFS redirects point here instead of the built-in CDN listener (bench/: nginx serving
+        # the same /repos/.../<sha256> paths from disk). Query parameters stay the same.
+        self.cdn_base = cdn_base.rstrip("/") if cdn_base else None
         self.page_size = page_size  # overrides world and repo page sizes when set
         self.verbose = verbose
         self._secret = secrets.token_bytes(16)
@@ -1785,7 +1823,7 @@ class FakeHub:
                                     ("Expires", expires), ("Policy", policy),
                                     ("Signature", self._cdn_sign(f.sha256, expires)),
                                     ("Key-Pair-Id", "KFAKEHUB0000000")])
-        return f"{self.cdn_endpoint}/repos/{rh[:2]}/{rh[2:4]}/{rh}/{f.sha256}?{q}"
+        return f"{self.cdn_base or self.cdn_endpoint}/repos/{rh[:2]}/{rh[2:4]}/{rh}/{f.sha256}?{q}"
 
     def _control(self, method: str, path: str, body: bytes) -> Response:
         payload = json.loads(body) if body.strip() else None
@@ -1833,10 +1871,12 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--data-dir", help="where generated large files are kept (default: $TMPDIR/hfmodels-fakehub-data)")
     ap.add_argument("--page-size", type=int, help="tree page size for every repo (default: world/1000)")
     ap.add_argument("-v", "--verbose", action="store_true", help="log every request to stderr")
+    ap.add_argument("--cdn-base", help="redirect LFS downloads to this base URL instead of the built-in CDN "
+                    "(an external server that serves /repos/<h>/<h>/<repo hash>/<sha256>; bench/ uses nginx)")
     args = ap.parse_args(argv)
 
     hub = FakeHub(args.world, data_dir=args.data_dir, port=args.port, cdn_port=args.cdn_port,
-                  page_size=args.page_size, verbose=args.verbose)
+                  page_size=args.page_size, verbose=args.verbose, cdn_base=args.cdn_base)
     hub.start()
     done = threading.Event()
 

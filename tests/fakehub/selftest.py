@@ -471,6 +471,16 @@ def faults(hub: fakehub.FakeHub) -> None:
         check(True, "drop closes without answer")
     eq(request("HEAD", url).status, 307, "normal again after faults")
     check(hub.requests()["requests"][-2]["faults"] == ["drop"], "fault recorded in the request log")
+    hub.add_fault({"action": "replace_body", "match": "/tree/", "body": "[1", "repeat": 3})
+    r = request("GET", f"{e}/api/models/test-org/tiny-model/tree/main")
+    eq((r.status, r.body), (200, b"[1[1[1"), "replace_body serves the given body")
+    hub.add_fault({"action": "replace_body", "status": 404, "match": "/tree/", "body_base64": "/w=="})
+    r = request("GET", f"{e}/api/models/test-org/tiny-model/tree/main")
+    eq((r.status, r.body), (404, b"\xff"), "replace_body with a status and raw bytes")
+    hub.add_fault({"action": "ignore_range", "listener": "cdn"})
+    r = request("GET", loc, {"Range": "bytes=1000-"})
+    eq((r.status, len(r.body)), (200, size), "ignore_range answers the whole file")
+    eq(hub.requests()["requests"][-1]["range"], "bytes=1000-", "the log keeps the Range sent")
 
 
 @test

@@ -68,6 +68,14 @@ TEST(HubClient, ResolvesACommit) {
   EXPECT_EQ(server.requests().at(1).target, "/api/datasets/d/revision/main");
 }
 
+TEST(HubClient, RefusesDeeplyNestedAnswersBeforeParsing) {
+  const Error deep = list_error(std::string(100000, '[') + std::string(100000, ']'));
+  EXPECT_NE(deep.why().find("nested more than 64 levels"), std::string::npos) << deep.why();
+  // Brackets inside strings do not count.
+  const Error quoted = list_error("[" + file_entry(std::string(100, '[') + "x") + ", 1]");
+  EXPECT_NE(quoted.why().find("not an object"), std::string::npos) << quoted.why();
+}
+
 TEST(HubClient, RejectsBadCommitIds) {
   for (const std::string& body :
        {std::string(R"({"sha":"abc"})"), std::string(R"({"sha":null})"), std::string("{}"),

@@ -5,12 +5,19 @@
 #include "util/fs.hpp"
 #include "util/strings.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <pwd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <charconv>
+#include <chrono>
 #include <climits>
+#include <csignal>
+#include <cstdio>
+#include <functional>
 #include <string>
 #include <sys/stat.h>
 #include <system_error>
@@ -34,6 +41,81 @@ constexpr std::string_view k_cachedir_tag = "Signature: 8a477f597d28d172789f0688
 // Attempts at a fresh random temporary name before giving up; a collision of 8 random hex
 // digits is already improbable, several in a row means something else is wrong.
 constexpr int k_temp_name_attempts = 8;
+
+// Partial downloads: `<etag>.incomplete` (parked, Python <= 1.17) or `<etag>.<hex>.incomplete`.
+constexpr std::string_view k_partial_suffix = ".incomplete";
+// hub-protocol.md §3.6: delete stray temporaries "older than a day or so".
+constexpr std::chrono::hours k_stale_temporary_age{24};
+// A partial download whose owner cannot be known to be dead is only taken over once nobody has
+// written to it for this long: far beyond any stall timeout or back-off of a live download.
+constexpr std::chrono::minutes k_foreign_partial_age{10};
+
+// This machine, as 8 hex digits (FNV-1a of the host name): part of a partial download's name, so
+// that a process on the same machine can tell whether its writer is still alive.
+const std::string& host_tag() {
+  static const std::string tag = [] {
+    char name[256] = {};
+    if (::gethostname(name, sizeof name - 1) != 0) {
+      name[0] = '\0';
+    }
+    std::uint32_t hash = 2166136261u;
+    for (const char* c = name; *c != '\0'; ++c) {
+      hash = (hash ^ static_cast<unsigned char>(*c)) * 16777619u;
+    }
+    char hex[9];
+    std::snprintf(hex, sizeof hex, "%08x", hash);
+    return std::string(hex);
+  }();
+  return tag;
+}
+
+// `<host>-<pid>-<random>`: the middle of `<etag>.<owner>.incomplete` for partial downloads
+// written under the blob's lock.
+std::string owner_tag() {
+  return host_tag() + "-" + std::to_string(::getpid()) + "-" + util::random_hex(8);
+}
+
+// False once process `pid` has ended: gone, or a zombie (killed, not yet reaped by its parent).
+bool process_alive(pid_t pid) {
+  if (::kill(pid, 0) != 0 && errno == ESRCH) {
+    return false;
+  }
+  try {
+    // "pid (comm) S ...": the state follows the last ')', as comm may contain anything.
+    const std::string stat = util::read_file("/proc/" + std::to_string(pid) + "/stat");
+    const auto close = stat.rfind(')');
+    return close == std::string::npos || stat.compare(close, 3, ") Z") != 0;
+  } catch (const Error&) {
+    return true; // no /proc: kill(2) said it exists
+  }
+}
+
+// Whether the partial download named by `owner` (empty for the parked `<etag>.incomplete`) may
+// be taken over. Holding the blob's lock, every partial is a leftover, since its writer would
+// hold the lock; but some network filesystems grant flock to everyone, and taking over a live
+// download there would make its writer fail. So: a parked one always (its writer closed it);
+// one of a process of this machine once that process is gone (so `kill -9` and a rerun
+// resume at once); any other (another machine's, Python's, a lockless temporary) once idle for
+// k_foreign_partial_age.
+bool abandoned(std::string_view owner, std::chrono::system_clock::duration age) {
+  if (owner.empty()) {
+    return true;
+  }
+  const std::string host = host_tag() + "-";
+  if (owner.starts_with(host)) {
+    const std::string_view rest = owner.substr(host.size());
+    const std::string_view pid_text = rest.substr(0, rest.find('-'));
+    long pid = 0;
+    const auto [end, error] =
+        std::from_chars(pid_text.data(), pid_text.data() + pid_text.size(), pid);
+    if (error == std::errc() && end == pid_text.data() + pid_text.size() && pid > 0 &&
+        static_cast<pid_t>(pid) != ::getpid() && !process_alive(static_cast<pid_t>(pid))) {
+      return true;
+    }
+  }
+  // Alive, or a reused pid: only its silence can tell.
+  return age > k_foreign_partial_age;
+}
 
 void validate_etag(std::string_view etag) {
   if (!util::is_lower_hex(etag, 40) && !util::is_lower_hex(etag, 64)) {
@@ -333,6 +415,44 @@ void TempBlob::write(const char* data, std::size_t size) {
   util::write_all(m_fd, data, size, m_path);
 }
 
+std::uint64_t TempBlob::size() const {
+  struct stat info {};
+  if (::fstat(m_fd, &info) != 0) {
+    util::throw_io_error("cannot read the size of", m_path, errno);
+  }
+  return static_cast<std::uint64_t>(info.st_size);
+}
+
+std::size_t TempBlob::read_at(char* data, std::size_t size, std::uint64_t offset) const {
+  for (;;) {
+    const ssize_t got = ::pread(m_fd, data, size, static_cast<off_t>(offset));
+    if (got >= 0) {
+      return static_cast<std::size_t>(got);
+    }
+    if (errno != EINTR) {
+      util::throw_io_error("cannot read", m_path, errno);
+    }
+  }
+}
+
+void TempBlob::write_at(const char* data, std::size_t size, std::uint64_t offset) {
+  while (size != 0) {
+    const ssize_t written = ::pwrite(m_fd, data, size, static_cast<off_t>(offset));
+    if (written < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      util::throw_io_error("cannot write", m_path, errno);
+    }
+    if (written == 0) {
+      util::throw_io_error("cannot write", m_path, EIO);
+    }
+    data += written;
+    size -= static_cast<std::size_t>(written);
+    offset += static_cast<std::uint64_t>(written);
+  }
+}
+
 void TempBlob::truncate() {
   if (::ftruncate(m_fd, 0) != 0) {
     util::throw_io_error("cannot truncate", m_path, errno);
@@ -449,8 +569,8 @@ TempBlob HubCache::create_temp_blob(const hub::RepoRef& repo, std::string_view e
   for (int attempt = 0;; ++attempt) {
     // Unique per attempt, so two processes racing on one blob never write into the same file.
     const std::string name = temp_name(std::string(etag), ".incomplete");
-    const int fd = ::openat(dir.get(), name.c_str(),
-                            O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    const int fd =
+        ::openat(dir.get(), name.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd >= 0) {
       return TempBlob(blob.parent_path() / name, fd);
     }
@@ -460,11 +580,120 @@ TempBlob HubCache::create_temp_blob(const hub::RepoRef& repo, std::string_view e
   }
 }
 
-void HubCache::commit_blob(const hub::RepoRef& repo, std::string_view etag, TempBlob&& temp) const {
+TempBlob HubCache::open_partial_blob(const hub::RepoRef& repo, std::string_view etag,
+                                     std::uint64_t max_size) const {
+  const fs::path blob = blob_path(repo, etag);
+  const DirFd dir = open_dirs(repo_dir(repo), {"blobs"});
+  const std::string suffix(k_partial_suffix);
+  const std::string parked = std::string(etag) + suffix;
+  const std::string prefix = std::string(etag) + ".";
+
+  // One pass over blobs/: the candidates for this blob, and stray temporaries to clean up.
+  std::vector<std::pair<std::uint64_t, std::string>> candidates;
+  {
+    const int list_fd = ::dup(dir.get());
+    DIR* listing = list_fd < 0 ? nullptr : ::fdopendir(list_fd);
+    if (listing == nullptr) {
+      if (list_fd >= 0) {
+        ::close(list_fd);
+      }
+      util::throw_io_error("cannot list", blob.parent_path(), errno);
+    }
+    const auto now = std::chrono::system_clock::now();
+    while (const dirent* entry = ::readdir(listing)) {
+      const std::string name = entry->d_name;
+      const bool temporary = name.ends_with(suffix) || name.ends_with(".part");
+      struct stat info {};
+      if (!temporary || ::fstatat(dir.get(), name.c_str(), &info, AT_SYMLINK_NOFOLLOW) != 0 ||
+          !S_ISREG(info.st_mode)) {
+        continue;
+      }
+      const auto age = now - std::chrono::system_clock::from_time_t(info.st_mtime);
+      const bool of_this_blob =
+          name == parked || (name.starts_with(prefix) && name.ends_with(suffix));
+      if (of_this_blob && static_cast<std::uint64_t>(info.st_size) <= max_size) {
+        const std::string_view owner =
+            name == parked ? std::string_view()
+                           : std::string_view(name).substr(
+                                 prefix.size(), name.size() - prefix.size() - suffix.size());
+        if (abandoned(owner, age)) {
+          candidates.emplace_back(static_cast<std::uint64_t>(info.st_size), name);
+        }
+      } else if (age > k_stale_temporary_age) {
+        // A temporary nobody has written to for a day was left by a crash; the space is
+        // worth more than the bytes. Best effort: another process may remove it first.
+        ::unlinkat(dir.get(), name.c_str(), 0);
+      }
+    }
+    ::closedir(listing);
+  }
+  // The longest partial saves the most; ties don't matter.
+  std::sort(candidates.begin(), candidates.end(), std::greater<>());
+
+  for (const auto& [size, name] : candidates) {
+    // Renaming it to a name of this process is the claim: of several processes trying, exactly
+    // one succeeds, the others get ENOENT and look further.
+    const std::string claimed = prefix + owner_tag() + suffix;
+    if (::renameat(dir.get(), name.c_str(), dir.get(), claimed.c_str()) != 0) {
+      continue;
+    }
+    const int fd = ::openat(dir.get(), claimed.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+      ::unlinkat(dir.get(), claimed.c_str(), 0);
+      continue;
+    }
+    return TempBlob(blob.parent_path() / claimed, fd);
+  }
+  for (int attempt = 0;; ++attempt) {
+    const std::string name = prefix + owner_tag() + suffix;
+    const int fd =
+        ::openat(dir.get(), name.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+      return TempBlob(blob.parent_path() / name, fd);
+    }
+    if (errno != EEXIST || attempt == k_temp_name_attempts) {
+      util::throw_io_error("cannot create", blob.parent_path() / name, errno);
+    }
+  }
+}
+
+void HubCache::park_partial_blob(const hub::RepoRef& repo, std::string_view etag,
+                                 TempBlob&& temp) const noexcept {
+  try {
+    TempBlob owned = std::move(temp);
+    if (owned.path().empty() || owned.size() == 0) {
+      return; // nothing worth keeping; the destructor removes it
+    }
+    const fs::path blob = blob_path(repo, etag);
+    if (owned.path().parent_path() != blob.parent_path()) {
+      return;
+    }
+    const DirFd dir = open_dirs(repo_dir(repo), {"blobs"});
+    const std::string name = owned.path().filename().string();
+    owned.release();
+    // Under the name Python <= 1.17 resumes too. If the rename fails the file stays under its
+    // own name, where open_partial_blob finds it once this process has ended.
+    const std::string parked = std::string(etag) + std::string(k_partial_suffix);
+    ::renameat(dir.get(), name.c_str(), dir.get(), parked.c_str());
+  } catch (...) {
+    // Losing a partial download costs a re-download, never correctness.
+  }
+}
+
+void HubCache::commit_blob(const hub::RepoRef& repo, std::string_view etag, TempBlob&& temp,
+                           std::optional<std::uint64_t> size) const {
   const fs::path blob = blob_path(repo, etag);
   if (temp.path().parent_path() != blob.parent_path()) {
     throw Error(ExitCode::failure, "cannot commit " + temp.path().string(),
                 "it is not a temporary of " + blob.parent_path().string());
+  }
+  if (size && temp.size() != *size) {
+    // The download checked every byte it wrote; this guards the file itself, whatever happened
+    // to it on the way.
+    throw Error(ExitCode::integrity, "refusing to add a blob of the wrong size",
+                temp.path().string() + " has " + std::to_string(temp.size()) + " bytes, not " +
+                    std::to_string(*size),
+                "Run the command again");
   }
   const DirFd dir = open_dirs(repo_dir(repo), {"blobs"});
   // The temporary was created 0644 at most; a shared cache with umask 002 wants 0664, like every
@@ -478,6 +707,14 @@ void HubCache::commit_blob(const hub::RepoRef& repo, std::string_view etag, Temp
   // concurrent writer put the same bytes there.
   if (::renameat(dir.get(), name.c_str(), dir.get(), std::string(etag).c_str()) != 0) {
     const int error = errno;
+    if (error == ENOENT) {
+      // Only another process renames our temporaries: one that took the lock while this one
+      // held it, which a filesystem whose locks do not work allows. It checks the bytes itself.
+      throw Error(ExitCode::failure, "another process took over the download of " + blob.string(),
+                  "the cache's filesystem does not seem to lock files (flock)",
+                  "Run the command again; avoid fetching into this cache from several machines at "
+                  "once");
+    }
     ::unlinkat(dir.get(), name.c_str(), 0);
     util::throw_io_error("cannot rename " + blob.parent_path().string() + "/" + name + " to", blob,
                          error);
@@ -522,6 +759,24 @@ void HubCache::link_snapshot(const hub::RepoRef& repo, std::string_view commit,
     ::unlinkat(dir.get(), temp.c_str(), 0);
     util::throw_io_error("cannot create the link", link, error);
   }
+}
+
+FileLock HubCache::lock_blob(const hub::RepoRef& repo, std::string_view etag) const {
+  const fs::path path = lock_path(repo, etag);
+  const DirFd dir = open_dirs(m_root, {".locks", hub::cache_folder_name(repo)});
+  const std::string name = path.filename().string();
+  int fd = ::openat(dir.get(), name.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0664);
+  if (fd < 0 && errno == EACCES) {
+    // Another user's lock file without group write: flock works on a read-only descriptor too.
+    fd = ::openat(dir.get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  }
+  if (fd < 0) {
+    if (errno == ELOOP) {
+      refuse_symlink(path);
+    }
+    util::throw_io_error("cannot open the lock file", path, errno);
+  }
+  return FileLock(fd, path);
 }
 
 void HubCache::ensure_cachedir_tag() const {

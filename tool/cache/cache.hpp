@@ -12,7 +12,7 @@
 namespace hfmodels::cache {
 
 // A temporary blob being written: `blobs/<etag>.<8 hex>.incomplete`, private to this process.
-// Removed on destruction unless it was committed.
+// Removed on destruction unless it was committed or parked.
 class TempBlob {
 public:
   TempBlob(std::filesystem::path path, int fd);
@@ -24,8 +24,15 @@ public:
 
   const std::filesystem::path& path() const { return m_path; }
   int fd() const { return m_fd; }
+  // Bytes in the file now (a resumed partial download starts with some).
+  std::uint64_t size() const;
+  // Reads up to `size` bytes at `offset` without moving the write position; 0 at the end.
+  std::size_t read_at(char* data, std::size_t size, std::uint64_t offset) const;
   // Appends all of `data`; throws Error(failure) on a failed write (disk full, ...).
   void write(const char* data, std::size_t size);
+  // Writes all of `data` at `offset`, wherever the file position is: each byte lands at its
+  // place in the blob even if another writer shares the file.
+  void write_at(const char* data, std::size_t size, std::uint64_t offset);
   // Empties the file (a server ignored a Range request and sent the whole body).
   void truncate();
   // Closes the descriptor and forgets the path, so the destructor removes nothing.
@@ -35,6 +42,8 @@ private:
   std::filesystem::path m_path;
   int m_fd;
 };
+
+class FileLock;
 
 // The shared Hugging Face hub cache (hub-protocol.md §5): `models--org--name/{blobs,snapshots,
 // refs}`, `.locks/`. Every path that comes from outside is validated before it is joined, and no
@@ -65,8 +74,28 @@ public:
                  std::string_view commit) const;
 
   TempBlob create_temp_blob(const hub::RepoRef& repo, std::string_view etag) const;
-  // Gives the temporary the mode of a newly created file and renames it to blobs/<etag>.
-  void commit_blob(const hub::RepoRef& repo, std::string_view etag, TempBlob&& temp) const;
+
+  // The partial download of blob `etag` to continue, claimed for this process, or a new empty
+  // temporary `blobs/<etag>.<host>-<pid>-<random>.incomplete`. Candidates, of at most
+  // `max_size` bytes: `blobs/<etag>.incomplete` (where park_partial_blob leaves one, and
+  // Python <= 1.17's name), a temporary of a process of this machine that has ended (killed),
+  // and any other `blobs/<etag>.*.incomplete` nobody has written to for 10 minutes. The largest
+  // is renamed to a name of this process (the claim: only one process can win it). Symlinks and
+  // other odd entries are never claimed. Call it holding the blob's lock. Stray temporaries of
+  // any blob older than a day are deleted on the way. The caller must check the claimed file's
+  // bytes as they are on disk: they were written by someone else.
+  TempBlob open_partial_blob(const hub::RepoRef& repo, std::string_view etag,
+                             std::uint64_t max_size) const;
+  // Keeps an interrupted download for the next run as `blobs/<etag>.incomplete`. Never throws:
+  // it runs while another error is on its way out; an empty temporary is just removed.
+  void park_partial_blob(const hub::RepoRef& repo, std::string_view etag,
+                         TempBlob&& temp) const noexcept;
+
+  // Gives the temporary the mode of a newly created file and renames it to blobs/<etag>. With
+  // `size`, a temporary of any other size is removed and refused (the last check before the
+  // bytes become visible).
+  void commit_blob(const hub::RepoRef& repo, std::string_view etag, TempBlob&& temp,
+                   std::optional<std::uint64_t> size = std::nullopt) const;
 
   // Creates snapshots/<commit>/<path> as a relative symlink to ../../blobs/<etag> (one more ../
   // per sub-folder), replacing whatever was there atomically.
@@ -75,6 +104,10 @@ public:
 
   // Writes CACHEDIR.TAG at the root if missing.
   void ensure_cachedir_tag() const;
+
+  // Takes the lock of blob `etag` (lock_path), refusing a `.locks` folder or lock file that is a
+  // symlink, so a planted link cannot make the lock create files outside the cache.
+  FileLock lock_blob(const hub::RepoRef& repo, std::string_view etag) const;
 
 private:
   std::filesystem::path m_root;
@@ -93,14 +126,24 @@ std::filesystem::path default_cache_dir(GetEnv getenv);
 // so hfmodels and Python processes exclude each other. Released on destruction; a killed holder
 // releases it with its descriptor. If the filesystem does not support flock the lock is skipped:
 // correctness never depends on it (unique temporaries and atomic renames do that).
+//
+// Waiting polls (a non-blocking flock every 50 ms, as Python's filelock does), so Ctrl-C is
+// noticed while waiting: it throws util::Cancelled.
 class FileLock {
 public:
   explicit FileLock(const std::filesystem::path& path);
+  // Takes ownership of `fd`, an open lock file; `shown` names it in errors.
+  FileLock(int fd, const std::filesystem::path& shown);
   ~FileLock();
   FileLock(const FileLock&) = delete;
   FileLock& operator=(const FileLock&) = delete;
 
+  // False when the filesystem cannot lock and the lock was skipped.
+  bool held() const { return m_fd >= 0; }
+
 private:
+  void acquire(const std::filesystem::path& shown);
+
   int m_fd = -1;
 };
 

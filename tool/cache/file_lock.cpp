@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: MIT
 #include "cache/cache.hpp"
+#include "util/cancel.hpp"
 #include "util/fs.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <system_error>
@@ -17,6 +19,9 @@ namespace {
 // Python's filelock creates lock files 0664 regardless of the umask, so every user of a shared
 // cache can open them and wait their turn (hub-protocol.md §5.6).
 constexpr mode_t k_lock_mode = 0664;
+
+// How often a waiter tries again; Python's filelock polls every 50 ms too.
+constexpr std::chrono::milliseconds k_poll_interval{50};
 
 bool lock_unsupported(int error) {
   return error == ENOSYS || error == EOPNOTSUPP || error == ENOLCK;
@@ -33,21 +38,41 @@ FileLock::FileLock(const std::filesystem::path& path) {
     }
   }
 
-  m_fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, k_lock_mode);
+  // O_NOFOLLOW: a lock file is never a symlink, and following a planted one would create files
+  // wherever it points.
+  m_fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, k_lock_mode);
   if (m_fd < 0 && errno == EACCES) {
     // Another user's lock file without group write: flock works on a read-only descriptor too.
-    m_fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    m_fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   }
   if (m_fd < 0) {
     util::throw_io_error("cannot open the lock file", path, errno);
   }
+  acquire(path);
+}
+
+FileLock::FileLock(int fd, const std::filesystem::path& shown) : m_fd(fd) {
+  acquire(shown);
+}
+
+void FileLock::acquire(const std::filesystem::path& shown) {
   // Undo the umask like Python does; fails harmlessly (EPERM) on another user's lock file.
   (void)::fchmod(m_fd, k_lock_mode);
 
-  // Blocks until the holder releases it or dies (the kernel drops a dead process's flocks).
-  while (::flock(m_fd, LOCK_EX) != 0) {
+  // Waits until the holder releases it or dies (the kernel drops a dead process's flocks).
+  while (::flock(m_fd, LOCK_EX | LOCK_NB) != 0) {
     const int error = errno;
     if (error == EINTR) {
+      continue;
+    }
+    if (error == EWOULDBLOCK) {
+      try {
+        util::sleep_for(k_poll_interval);
+      } catch (...) {
+        ::close(m_fd);
+        m_fd = -1;
+        throw;
+      }
       continue;
     }
     ::close(m_fd);
@@ -57,7 +82,7 @@ FileLock::FileLock(const std::filesystem::path& path) {
       // atomic renames, the lock only saves duplicate downloads.
       return;
     }
-    util::throw_io_error("cannot lock", path, error);
+    util::throw_io_error("cannot lock", shown, error);
   }
 }
 

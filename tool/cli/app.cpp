@@ -5,6 +5,7 @@
 #include "cli/reporters.hpp"
 #include "http/client.hpp"
 #include "ops/operations.hpp"
+#include "util/cancel.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
 #include "util/strings.hpp"
@@ -12,11 +13,11 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <iostream>
 #include <optional>
-
-#include <unistd.h>
 
 namespace hfmodels::cli {
 
@@ -30,11 +31,13 @@ constexpr const char* k_exit_codes = R"(Exit codes:
   4  integrity: a file's hash or size does not match the lockfile
   5  offline and something is missing from the cache
   6  the lockfile is stale against models.yaml (run `hfmodels lock`)
+  130, 143  interrupted by SIGINT (Ctrl-C) or SIGTERM; partial downloads are resumed next time
 
 Environment: HF_ENDPOINT, HF_TOKEN, HUGGING_FACE_HUB_TOKEN, HF_TOKEN_PATH, HF_HOME,
 HF_HUB_CACHE, HF_HUB_OFFLINE, HFMODELS_OFFLINE, HF_HUB_DISABLE_PROGRESS_BARS,
 HF_HUB_DOWNLOAD_TIMEOUT, HF_HUB_ETAG_TIMEOUT, NO_COLOR, and libcurl's proxy and CA variables.
-A token is never accepted on the command line.)";
+A token is never accepted on the command line, and never sent over plain http to another
+machine unless HFMODELS_ALLOW_HTTP_TOKEN=1.)";
 
 const std::vector<std::string> k_commands = {"lock",   "fetch",  "verify",    "path",
                                              "status", "export", "cmake-info"};
@@ -113,9 +116,12 @@ std::string state_name(ops::ModelState state) {
 void print_status(const GlobalOptions& options, const std::vector<ops::ModelStatus>& models) {
   if (options.json) {
     for (const auto& model : models) {
-      std::cout << nlohmann::json{{"event", "status"},       {"model", model.name},
-                                  {"commit", model.commit},   {"files", model.files},
-                                  {"missing", model.files_missing}, {"bytes", model.bytes},
+      std::cout << nlohmann::json{{"event", "status"},
+                                  {"model", model.name},
+                                  {"commit", model.commit},
+                                  {"files", model.files},
+                                  {"missing", model.files_missing},
+                                  {"bytes", model.bytes},
                                   {"state", state_name(model.state)}}
                        .dump()
                 << "\n";
@@ -194,9 +200,8 @@ int report_verify(const GlobalOptions& options, const std::vector<ops::FileCheck
 
 // CLI11 reports an unknown command as an unexpected argument; say what was meant instead.
 std::optional<std::string> mistyped_command(int argc, char** argv) {
-  static const std::vector<std::string> takes_value = {"-m", "--manifest", "-l", "--lockfile",
-                                                       "--cache-dir", "--endpoint", "-j",
-                                                       "--jobs"};
+  static const std::vector<std::string> takes_value = {
+      "-m", "--manifest", "-l", "--lockfile", "--cache-dir", "--endpoint", "-j", "--jobs"};
   // `--token VALUE` would otherwise be echoed back as an unknown command or argument.
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -241,7 +246,8 @@ int run(int argc, char** argv) {
   app.add_option("-l,--lockfile", options.lockfile,
                  "Lockfile (default: models.lock beside the manifest)");
   app.add_option("--cache-dir", options.cache_dir, "Hub cache folder (default: HF_HUB_CACHE)");
-  app.add_option("--endpoint", options.endpoint, "Hub URL (default: HF_ENDPOINT or huggingface.co)");
+  app.add_option("--endpoint", options.endpoint,
+                 "Hub URL (default: HF_ENDPOINT or huggingface.co)");
   app.add_flag("--offline", options.overrides.offline, "Never touch the network");
   app.add_option("-j,--jobs", options.jobs, "Parallel downloads (default: 8)");
   app.add_flag("--json", options.json, "Machine-readable output: one JSON object per line");
@@ -290,8 +296,8 @@ int run(int argc, char** argv) {
     return 0;
   } catch (const CLI::ParseError& error) {
     const auto typo = mistyped_command(argc, argv);
-    print_error(Error(ExitCode::usage, typo.value_or(error.what()), "",
-                      "Run `hfmodels --help` for usage"));
+    print_error(
+        Error(ExitCode::usage, typo.value_or(error.what()), "", "Run `hfmodels --help` for usage"));
     return static_cast<int>(ExitCode::usage);
   }
 
@@ -299,16 +305,21 @@ int run(int argc, char** argv) {
   try {
     const auto settings = settings_from(options);
     reporter = make_reporter(output_mode(options), settings.verbose);
+    if (*lock || *fetch || (*cmake_info && cmake_fetch)) {
+      // The commands that download wind down on Ctrl-C, keeping partial downloads; the others
+      // only read, and the default action (ending at once) suits them.
+      util::install_interrupt_handlers();
+    }
     if (*lock) {
       const auto result = ops::lock(settings, {names, update}, *reporter);
-      say(options, "Locked " + count(result.resolved.size() + result.kept.size(), "model") + " (" +
-                       std::to_string(result.resolved.size()) + " resolved, " +
-                       std::to_string(result.kept.size()) + " unchanged" +
-                       (result.removed.empty()
-                            ? ""
-                            : ", " + std::to_string(result.removed.size()) + " removed") +
-                       "): " + settings.lockfile_path.string() +
-                       (result.lockfile_changed ? " updated" : " unchanged"));
+      say(options,
+          "Locked " + count(result.resolved.size() + result.kept.size(), "model") + " (" +
+              std::to_string(result.resolved.size()) + " resolved, " +
+              std::to_string(result.kept.size()) + " unchanged" +
+              (result.removed.empty() ? ""
+                                      : ", " + std::to_string(result.removed.size()) + " removed") +
+              "): " + settings.lockfile_path.string() +
+              (result.lockfile_changed ? " updated" : " unchanged"));
     } else if (*fetch) {
       const auto result = ops::fetch(settings, names, *reporter);
       if (result.downloaded > 0 || settings.verbose) {
@@ -341,6 +352,10 @@ int run(int argc, char** argv) {
     return 0;
   } catch (const Error& error) {
     reporter->error(error);
+    if (util::cancelled()) {
+      // Whatever the error on the way out (a Cancelled, or one copied from it), Ctrl-C decides.
+      return util::Cancelled().exit_status();
+    }
     return static_cast<int>(error.code());
   } catch (const std::exception& error) {
     reporter->error(Error(ExitCode::failure, "unexpected failure", error.what()));

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "hash/sha256.hpp"
 
+#include "util/cancel.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
 
@@ -147,6 +148,8 @@ std::string sha256_file(const std::filesystem::path& path) {
   const auto buffer = std::make_unique_for_overwrite<char[]>(k_file_block);
   Sha256 sha;
   for (;;) {
+    // Gigabytes take seconds: Ctrl-C in `fetch` must not wait for them.
+    util::throw_if_cancelled();
     const ssize_t got = ::read(fd, buffer.get(), k_file_block);
     if (got == 0) {
       break;

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 #include "http/client.hpp"
 
+#include "util/cancel.hpp"
 #include "util/strings.hpp"
 
 #include <curl/curl.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -89,9 +91,7 @@ std::string remove_dot_segments(std::string_view input) {
   while (!input.empty()) {
     if (input.starts_with("../")) {
       input.remove_prefix(3);
-    } else if (input.starts_with("./")) {
-      input.remove_prefix(2);
-    } else if (input.starts_with("/./")) {
+    } else if (input.starts_with("./") || input.starts_with("/./")) {
       input.remove_prefix(2);
     } else if (input == "/.") {
       input = "/";
@@ -113,6 +113,58 @@ std::string remove_dot_segments(std::string_view input) {
 std::string strip_userinfo(std::string_view authority) {
   const auto at = authority.rfind('@');
   return std::string(at == std::string_view::npos ? authority : authority.substr(at + 1));
+}
+
+// Failures that another try moments later will not fix: the name does not resolve, nothing
+// listens, the URL or the certificate is wrong. Everything else (resets, timeouts, a body cut
+// short, a TLS handshake broken off) is worth retrying.
+bool is_retryable(CURLcode code) {
+  switch (code) {
+  case CURLE_UNSUPPORTED_PROTOCOL:
+  case CURLE_URL_MALFORMAT:
+  case CURLE_COULDNT_RESOLVE_PROXY:
+  case CURLE_COULDNT_RESOLVE_HOST:
+  case CURLE_COULDNT_CONNECT:
+  case CURLE_PEER_FAILED_VERIFICATION:
+  case CURLE_SSL_CERTPROBLEM:
+  case CURLE_SSL_CIPHER:
+  case CURLE_SSL_CACERT_BADFILE:
+  case CURLE_SSL_ISSUER_ERROR:
+  case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+  case CURLE_SSL_ENGINE_NOTFOUND:
+  case CURLE_SSL_ENGINE_SETFAILED:
+  case CURLE_SSL_CRL_BADFILE:
+  case CURLE_OUT_OF_MEMORY:
+    return false;
+  default:
+    return true;
+  }
+}
+
+// 127.0.0.0/8, ::1 and localhost: traffic that never leaves this machine.
+bool is_loopback_origin(std::string_view origin) {
+  const auto scheme_end = origin.find("://");
+  std::string_view host =
+      scheme_end == std::string_view::npos ? origin : origin.substr(scheme_end + 3);
+  if (host.starts_with('[')) {
+    return host.starts_with("[::1]");
+  }
+  host = host.substr(0, host.find(':'));
+  if (host == "localhost") {
+    return true;
+  }
+  // A dotted quad whose first number is 127.
+  if (!host.starts_with("127.") || std::count(host.begin(), host.end(), '.') != 3) {
+    return false;
+  }
+  return host.find_first_not_of("0123456789.") == std::string_view::npos;
+}
+
+// Polled by libcurl many times a second during a transfer and at least once a second while it
+// waits, so Ctrl-C stops a stalled transfer as quickly as a busy one.
+int progress_callback(void* /*user*/, curl_off_t /*dltotal*/, curl_off_t /*dlnow*/,
+                      curl_off_t /*ultotal*/, curl_off_t /*ulnow*/) {
+  return util::cancelled() ? 1 : 0;
 }
 
 bool is_redirect(long status) {
@@ -219,6 +271,7 @@ struct Client::Impl {
   Response* response = nullptr;
   const BodySink* sink = nullptr; // null: collect the body in memory
   const ResponseStart* on_start = nullptr;
+  std::optional<std::uint64_t> range_last; // download_range: the last byte asked for
   std::size_t max_body = 0;
   long status = 0;            // set when the headers of a response are complete
   std::exception_ptr failure; // thrown by a callback, rethrown after curl_easy_perform
@@ -245,12 +298,16 @@ struct Client::Impl {
     curl_easy_setopt(handle, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(handle, CURLOPT_LOW_SPEED_TIME, options.idle_timeout_seconds);
     curl_easy_setopt(handle, CURLOPT_TCP_KEEPALIVE, 1L);
+    // HTTP/2 where TLS offers it (ALPN); plain http stays HTTP/1.1, which needs no upgrade dance.
+    curl_easy_setopt(handle, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
     // CURLOPT_ACCEPT_ENCODING stays unset: no Accept-Encoding is sent, so bodies arrive as
     // identity and Content-Length / Range refer to the real bytes (§3.6, pitfall 3 of §9).
     curl_easy_setopt(handle, CURLOPT_HEADERFUNCTION, &Impl::header_callback);
     curl_easy_setopt(handle, CURLOPT_HEADERDATA, this);
     curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, &Impl::write_callback);
     curl_easy_setopt(handle, CURLOPT_WRITEDATA, this);
+    curl_easy_setopt(handle, CURLOPT_XFERINFOFUNCTION, &progress_callback);
+    curl_easy_setopt(handle, CURLOPT_NOPROGRESS, 0L);
     // libcurl reads the proxy variables itself; the CA variables are a curl-tool convention
     // that the library does not read, so they are applied here.
     for (const char* name : {"CURL_CA_BUNDLE", "SSL_CERT_FILE"}) {
@@ -358,14 +415,19 @@ struct Client::Impl {
       aborted = false;
       error_buffer[0] = '\0';
 
+      util::throw_if_cancelled();
       Slist headers;
       // The token goes to the endpoint's origin only: never to a CDN on another host or port,
       // even when the Hub itself redirects there (§3.5, pitfall 7 of §9).
       if (!options.token.empty() && !options.token_origin.empty() &&
           origin_of(url) == options.token_origin) {
+        check_token_transport(options); // before connecting
         append_header(headers, "Authorization: Bearer " + options.token);
       }
-      if (range_from > 0) {
+      if (range_last) {
+        append_header(headers, "Range: bytes=" + std::to_string(range_from) + "-" +
+                                   std::to_string(*range_last));
+      } else if (range_from > 0) {
         append_header(headers, "Range: bytes=" + std::to_string(range_from) + "-");
       }
       curl_easy_setopt(handle, CURLOPT_URL, url.c_str());
@@ -381,10 +443,13 @@ struct Client::Impl {
       if (aborted) {
         throw Error(ExitCode::failure, "transfer aborted", redact_url(url));
       }
+      if (code == CURLE_ABORTED_BY_CALLBACK && util::cancelled()) {
+        throw util::Cancelled();
+      }
       if (code != CURLE_OK) {
         const std::string message =
             error_buffer[0] != '\0' ? std::string(error_buffer) : curl_easy_strerror(code);
-        throw TransportError(ExitCode::network, "network error",
+        throw TransportError(is_retryable(code), "network error",
                              redact_url(url) + ": " + std::string(util::trim(message)),
                              "Check the connection, or the proxy settings (https_proxy, "
                              "no_proxy) and HF_ENDPOINT");
@@ -420,6 +485,35 @@ Response Client::get(const std::string& url, std::size_t max_body) {
 Response Client::download(const std::string& url, std::uint64_t range_from, const BodySink& sink,
                           const ResponseStart& on_start) {
   return m_impl->perform(url, range_from, &sink, &on_start, max_error_body);
+}
+
+Response Client::download_range(const std::string& url, std::uint64_t first, std::uint64_t last,
+                                const BodySink& sink, const ResponseStart& on_start) {
+  m_impl->range_last = last;
+  try {
+    Response response = m_impl->perform(url, first, &sink, &on_start, max_error_body);
+    m_impl->range_last.reset();
+    return response;
+  } catch (...) {
+    m_impl->range_last.reset();
+    throw;
+  }
+}
+
+const std::string& Client::in_flight_url() const {
+  static const std::string none;
+  return m_impl->response != nullptr ? m_impl->response->url : none;
+}
+
+void check_token_transport(const ClientOptions& options) {
+  if (!options.token.empty() && options.token_origin.starts_with("http://") &&
+      !options.allow_http_token && !is_loopback_origin(options.token_origin)) {
+    throw Error(ExitCode::usage, "refusing to send the token over plain http",
+                options.token_origin + " is not https and not this machine, so anyone on the "
+                                       "way could read the token",
+                "Use an https:// endpoint, unset HF_TOKEN for this mirror, or set "
+                "HFMODELS_ALLOW_HTTP_TOKEN=1 if the network is trusted");
+  }
 }
 
 std::string origin_of(std::string_view url) {

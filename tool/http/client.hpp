@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace hfmodels::http {
 
@@ -49,6 +50,9 @@ struct ClientOptions {
   // A transfer that receives no byte for this long is aborted (HF_HUB_DOWNLOAD_TIMEOUT).
   long idle_timeout_seconds = 10;
   bool verbose = false; // curl's trace on stderr, with the token redacted
+  // Plain http:// carries the token readable by anyone on the path, so it is only sent over
+  // https or to this machine (loopback), unless the user opted in (HFMODELS_ALLOW_HTTP_TOKEN).
+  bool allow_http_token = false;
 };
 
 // Called with each block of body bytes of a successful (2xx) final response. Return false to
@@ -61,11 +65,19 @@ using BodySink = std::function<bool(const char* data, std::size_t size)>;
 // (or throw) to abort, as for BodySink.
 using ResponseStart = std::function<bool(long status, const Headers& headers)>;
 
-// The transfer itself failed (DNS, connect, TLS, reset, timeout, truncated body): worth a retry
-// or a Range resume, unlike an HTTP status. Always ExitCode::network.
+// The transfer itself failed (DNS, connect, TLS, reset, timeout, truncated body), unlike an
+// HTTP status. Always ExitCode::network. `retryable()` is false for failures that asking again
+// cannot fix soon (unknown host, connection refused, a bad certificate): those are reported at
+// once instead of after a minute of back-off.
 class TransportError : public Error {
 public:
-  using Error::Error;
+  TransportError(bool retryable, std::string what, std::string why, std::string hint)
+      : Error(ExitCode::network, std::move(what), std::move(why), std::move(hint)),
+        m_retryable(retryable) {}
+  bool retryable() const { return m_retryable; }
+
+private:
+  bool m_retryable;
 };
 
 // One libcurl easy handle, reused across requests so connections are kept alive. Not
@@ -80,7 +92,9 @@ public:
 
   // GET with the body collected in memory (API calls). Bodies over `max_body` bytes abort with
   // Error(network). Non-2xx statuses are returned, not thrown; transport failures throw
-  // TransportError (an Error(network)).
+  // TransportError (an Error(network)). Every request polls util::cancelled() and throws
+  // util::Cancelled when Ctrl-C was pressed; a token that would go over plain http to another
+  // machine throws Error(usage) before any connection is made.
   Response get(const std::string& url, std::size_t max_body = 64u << 20);
 
   // GET with the 2xx body streamed to `sink`; `range_from` > 0 sends `Range: bytes=N-`.
@@ -89,10 +103,26 @@ public:
   Response download(const std::string& url, std::uint64_t range_from, const BodySink& sink,
                     const ResponseStart& on_start = {});
 
+  // As download(), for bytes [first, last] only: sends `Range: bytes=first-last`. Checking that
+  // the answer is a 206 with that Content-Range is the caller's (in `on_start`).
+  Response download_range(const std::string& url, std::uint64_t first, std::uint64_t last,
+                          const BodySink& sink, const ResponseStart& on_start = {});
+
+  // The URL of the request in flight, after the redirects followed so far. Valid inside a
+  // BodySink or ResponseStart (where Response::url is not yet available): a ranged download
+  // learns the CDN URL there and starts its other parts before the first part has arrived.
+  const std::string& in_flight_url() const;
+
 private:
   struct Impl;
   Impl* m_impl;
 };
+
+// Throws Error(usage) if `options` would send the token over plain http to another machine
+// without allow_http_token: anyone on the path could read it there. Loopback (127.0.0.0/8, ::1,
+// localhost) is fine. Called before every request that carries the token, and by callers that
+// want to fail before starting any work.
+void check_token_transport(const ClientOptions& options);
 
 // "scheme://host[:port]" of an absolute URL, lower-cased, with the default port removed.
 std::string origin_of(std::string_view url);

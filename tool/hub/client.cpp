@@ -29,7 +29,41 @@ constexpr std::size_t max_pages = 10'000;
               subject);
 }
 
+// The Hub's answers nest four levels deep at most. A hostile one nested a million deep would
+// parse for seconds into a huge tree; one pass over the bytes refuses it first.
+constexpr std::size_t max_json_depth = 64;
+
+bool nested_too_deep(std::string_view body) {
+  std::size_t depth = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (const char c : body) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_json_depth) {
+        return true;
+      }
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return false;
+}
+
 json parse_json(const std::string& body, const std::string& subject, std::string_view what) {
+  if (nested_too_deep(body)) {
+    invalid_answer(subject, std::string(what) + " is nested more than " +
+                                std::to_string(max_json_depth) + " levels deep");
+  }
   json value = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (value.is_discarded()) {
     invalid_answer(subject, std::string(what) + " is not valid JSON");
@@ -264,19 +298,43 @@ std::string repo_page_from_url(std::string_view url) {
 
 } // namespace
 
-HubClient::HubClient(http::Client& http, std::string endpoint)
-    : m_http(http), m_endpoint(std::move(endpoint)) {}
+HubClient::HubClient(http::Client& http, std::string endpoint, http::RetryPolicy retry)
+    : m_http(http), m_endpoint(std::move(endpoint)), m_retry(retry) {}
+
+http::Response HubClient::get(const std::string& url, const std::string& subject,
+                              std::string_view repo_page) {
+  http::Retrier retrier(m_retry);
+  for (;;) {
+    http::Response response;
+    try {
+      response = m_http.get(url);
+    } catch (const http::TransportError& error) {
+      if (error.retryable() && retrier.next()) {
+        continue;
+      }
+      throw http::tried(error, retrier.attempts());
+    }
+    if (!http::is_transient_status(response.status) || !retrier.next(&response.headers)) {
+      try {
+        throw_for_status(response, subject, repo_page);
+      } catch (const Error& error) {
+        throw http::tried(error, retrier.attempts());
+      }
+      return response;
+    }
+  }
+}
 
 std::string HubClient::resolve_commit(const RepoRef& repo, std::string_view revision) {
   const std::string subject = repo.id + "@" + std::string(revision);
-  const http::Response response = m_http.get(revision_info_url(m_endpoint, repo, revision));
-  throw_for_status(response, subject, repo_page_url(m_endpoint, repo));
+  const http::Response response =
+      get(revision_info_url(m_endpoint, repo, revision), subject, repo_page_url(m_endpoint, repo));
   const json info = parse_json(response.body, subject, "the revision info");
   const auto sha = info.is_object() ? info.find("sha") : info.end();
   if (!info.is_object() || sha == info.end() || !sha->is_string()) {
     invalid_answer(subject, "the revision info has no `sha`");
   }
-  const std::string commit = sha->get<std::string>();
+  std::string commit = sha->get<std::string>();
   if (!is_commit_hash(commit)) {
     invalid_answer(subject, "`sha` is not a 40-hex commit id");
   }
@@ -297,8 +355,7 @@ std::vector<RepoFile> HubClient::list_files(const RepoRef& repo, std::string_vie
       invalid_answer(subject,
                      "the file listing has more than " + std::to_string(max_pages) + " pages");
     }
-    const http::Response response = m_http.get(url);
-    throw_for_status(response, subject, repo_page_url(m_endpoint, repo));
+    const http::Response response = get(url, subject, repo_page_url(m_endpoint, repo));
     const json entries = parse_json(response.body, subject, "the file listing");
     if (!entries.is_array()) {
       invalid_answer(subject, "the file listing is not a list");
@@ -336,8 +393,8 @@ std::vector<RepoFile> HubClient::list_files(const RepoRef& repo, std::string_vie
 
 RepoRefs HubClient::list_refs(const RepoRef& repo) {
   const std::string subject = repo.id;
-  const http::Response response = m_http.get(refs_url(m_endpoint, repo));
-  throw_for_status(response, subject, repo_page_url(m_endpoint, repo));
+  const http::Response response =
+      get(refs_url(m_endpoint, repo), subject, repo_page_url(m_endpoint, repo));
   const json refs = parse_json(response.body, subject, "the refs list");
   if (!refs.is_object()) {
     invalid_answer(subject, "the refs list is not an object");

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "http/client.hpp"
+#include "http/retry.hpp"
 #include "hub/repo.hpp"
 
 #include <cstdint>
@@ -30,10 +31,12 @@ struct RepoRefs {
 };
 
 // The Hub's JSON API. Every answer is validated before use (commit ids, paths, hashes); a
-// malformed answer throws Error(network) saying what was wrong.
+// malformed answer throws Error(network) saying what was wrong. Transport failures and transient
+// statuses (408, 429, 5xx) are retried per `retry` (http/retry.hpp); the final error says how
+// many times the call was tried.
 class HubClient {
 public:
-  HubClient(http::Client& http, std::string endpoint);
+  HubClient(http::Client& http, std::string endpoint, http::RetryPolicy retry = {});
 
   // The commit `revision` (branch, tag, refs/pr/N or commit) points to, from the revision-info
   // call. Throws Error(network) with the Hub's reason (repo or revision not found, gated, ...).
@@ -45,8 +48,13 @@ public:
   RepoRefs list_refs(const RepoRef& repo);
 
 private:
+  // GET with retries; a failure that remains throws, naming `subject`.
+  http::Response get(const std::string& url, const std::string& subject,
+                     std::string_view repo_page);
+
   http::Client& m_http;
   std::string m_endpoint;
+  http::RetryPolicy m_retry;
 };
 
 // Throws the Error that a non-2xx Hub response means (hub-protocol.md §7.3): repo not found,

@@ -6,6 +6,10 @@
 #include "util/fs.hpp"
 #include "util/strings.hpp"
 
+#include <set>
+#include <string>
+#include <utility>
+
 namespace hfmodels::ops {
 
 namespace {
@@ -29,9 +33,14 @@ std::string fetch_command(const std::vector<std::string>& names) {
 }
 
 void require_disk_space(const cache::HubCache& cache, const std::vector<FileJob>& missing) {
+  // What will be downloaded: blobs not in the cache yet, each once (two paths, one blob).
   std::uint64_t needed = 0;
+  std::set<std::pair<std::string, std::string>> counted;
   for (const auto& job : missing) {
-    needed += job.size;
+    if (counted.insert({hub::cache_folder_name(job.repo), job.etag}).second &&
+        !cache.has_blob(job.repo, job.etag, job.size)) {
+      needed += job.size;
+    }
   }
   const auto available = util::available_space(cache.root());
   if (needed > available) {

@@ -38,8 +38,9 @@ manifest::LockedModel resolve(hub::HubClient& hub, const manifest::ModelSpec& sp
   model.revision = spec.revision;
   model.manifest_digest = spec.digest();
   try {
-    model.commit = hub::is_commit_hash(spec.revision) ? spec.revision
-                                                      : hub.resolve_commit(spec.repo, spec.revision);
+    model.commit = hub::is_commit_hash(spec.revision)
+                       ? spec.revision
+                       : hub.resolve_commit(spec.repo, spec.revision);
     for (const auto& file : manifest::select_files(spec, hub.list_files(spec.repo, model.commit))) {
       model.files.push_back(
           {file.path, file.size, file.lfs_sha256.value_or(""), std::string(file.etag())});
@@ -96,7 +97,9 @@ LockResult lock(const Settings& settings, const LockOptions& options, Reporter& 
     // entry to keep for the others, and leaving them out would silently unlock them.
     const bool named =
         previous_damaged || options.names.empty() || contains(options.names, spec.name);
-    const bool unchanged = old && old->manifest_digest == spec.digest();
+    // A hand-edited entry (files the selection would not give) is resolved again, not kept.
+    const bool unchanged =
+        old && old->manifest_digest == spec.digest() && !selection_mismatch(spec, *old);
     if (!named) {
       // Outside the requested names the old entry stays as it is, even if stale.
       if (old) {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "ops/project.hpp"
 
+#include "manifest/selection.hpp"
 #include "util/error.hpp"
 #include "util/strings.hpp"
 
@@ -35,15 +36,15 @@ std::vector<const manifest::LockedModel*> select_models(const manifest::Lockfile
     const auto* model = lockfile.find(name);
     if (!model) {
       const auto suggestion = util::closest_match(name, lockfile.names());
-      throw Error(ExitCode::usage, "unknown model", "'" + name + "' is not in the lockfile",
-                  suggestion ? "Did you mean '" + *suggestion + "'?"
-                             : "Locked models: " + [&] {
-                                 std::string list;
-                                 for (const auto& known : lockfile.names()) {
-                                   list += (list.empty() ? "" : ", ") + known;
-                                 }
-                                 return list.empty() ? std::string("none") : list;
-                               }());
+      throw Error(
+          ExitCode::usage, "unknown model", "'" + name + "' is not in the lockfile",
+          suggestion ? "Did you mean '" + *suggestion + "'?" : "Locked models: " + [&] {
+            std::string list;
+            for (const auto& known : lockfile.names()) {
+              list += (list.empty() ? "" : ", ") + known;
+            }
+            return list.empty() ? std::string("none") : list;
+          }());
     }
     if (std::find(selected.begin(), selected.end(), model) == selected.end()) {
       selected.push_back(model);
@@ -65,6 +66,8 @@ std::vector<StaleModel> stale_models(const Project& project,
     } else if (spec->digest() != model->manifest_digest) {
       stale.push_back({model->name, "its entry in " + project.manifest->path.filename().string() +
                                         " changed since it was locked"});
+    } else if (const auto mismatch = selection_mismatch(*spec, *model)) {
+      stale.push_back({model->name, "models.lock was edited by hand: " + *mismatch});
     }
   }
   return stale;
@@ -82,13 +85,46 @@ std::vector<std::string> unlocked_models(const Project& project) {
   return names;
 }
 
+std::optional<std::string> selection_mismatch(const manifest::ModelSpec& spec,
+                                              const manifest::LockedModel& model) {
+  std::vector<hub::RepoFile> files;
+  files.reserve(model.files.size());
+  for (const auto& locked : model.files) {
+    hub::RepoFile file;
+    file.path = locked.path;
+    file.size = locked.size;
+    file.blob_id = locked.etag;
+    if (locked.etag.size() == 64) {
+      file.lfs_sha256 = locked.etag;
+    }
+    files.push_back(std::move(file));
+  }
+  std::vector<hub::RepoFile> selected;
+  try {
+    selected = manifest::select_files(spec, files);
+  } catch (const Error& error) {
+    return "it lacks a file the manifest selects (" + error.why() + ")";
+  }
+  if (selected.size() == files.size()) {
+    return std::nullopt;
+  }
+  for (const auto& file : files) {
+    const bool kept = std::any_of(selected.begin(), selected.end(),
+                                  [&](const hub::RepoFile& s) { return s.path == file.path; });
+    if (!kept) {
+      return "it lists `" + file.path + "`, which the manifest entry does not select";
+    }
+  }
+  return std::nullopt;
+}
+
 void require_fresh(const Project& project, const std::vector<const manifest::LockedModel*>& models,
                    bool whole_lockfile) {
   auto stale = stale_models(project, models);
   if (whole_lockfile) {
     for (const auto& name : unlocked_models(project)) {
-      stale.push_back({name, "is in " + project.manifest->path.filename().string() +
-                                 " but was never locked"});
+      stale.push_back(
+          {name, "in " + project.manifest->path.filename().string() + " but never locked"});
     }
   }
   if (stale.empty()) {
@@ -96,7 +132,7 @@ void require_fresh(const Project& project, const std::vector<const manifest::Loc
   }
   std::string why;
   for (const auto& model : stale) {
-    why += (why.empty() ? "" : "; ") + model.name + " " + model.reason;
+    why += (why.empty() ? "" : "; ") + model.name + ": " + model.reason;
   }
   throw Error(ExitCode::stale_lock, "the lockfile is stale", why,
               "Run `hfmodels lock` and commit the new models.lock");
@@ -110,6 +146,11 @@ http::ClientOptions client_options(const Settings& settings) {
   options.connect_timeout_seconds = settings.download_timeout_seconds;
   options.idle_timeout_seconds = settings.download_timeout_seconds;
   options.verbose = settings.verbose;
+  options.allow_http_token = settings.allow_http_token;
+  if (!settings.offline) {
+    // Fail before any work, not at the first request; offline, nothing is ever sent.
+    http::check_token_transport(options);
+  }
   return options;
 }
 

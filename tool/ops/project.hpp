@@ -40,6 +40,12 @@ std::vector<StaleModel> stale_models(const Project& project,
 // Models of the manifest that the lockfile lacks (added to models.yaml, never locked).
 std::vector<std::string> unlocked_models(const Project& project);
 
+// Why the locked files of `model` cannot be what locking `spec` selected, or nothing: a file the
+// selection would not pick, or a file that `files` names missing. Only a hand edit does that;
+// a file removed from a glob selection cannot be told apart offline.
+std::optional<std::string> selection_mismatch(const manifest::ModelSpec& spec,
+                                              const manifest::LockedModel& model);
+
 // Throws Error(stale_lock) naming every stale model and the command that fixes it. With
 // `whole_lockfile` (no model named on the command line), a model of the manifest that was never
 // locked makes the lockfile stale too.

@@ -5,6 +5,7 @@
 #include "util/error.hpp"
 #include "util/strings.hpp"
 
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -31,7 +32,7 @@ long read_timeout(GetEnv getenv, const char* name, long fallback) {
     throw Error(ExitCode::usage, std::string("invalid ") + name,
                 "'" + *value + "' is not a number of seconds between 0 and 86400");
   }
-  return std::max(1L, static_cast<long>(seconds + 0.5));
+  return std::max(1L, std::lround(seconds));
 }
 
 std::string read_token(GetEnv getenv) {
@@ -40,8 +41,8 @@ std::string read_token(GetEnv getenv) {
       return *token;
     }
   }
-  const std::filesystem::path token_path = non_empty(getenv("HF_TOKEN_PATH"))
-                                               .value_or(cache::default_hf_home(getenv) / "token");
+  const std::filesystem::path token_path =
+      non_empty(getenv("HF_TOKEN_PATH")).value_or(cache::default_hf_home(getenv) / "token");
   std::ifstream file(token_path);
   if (!file) {
     return {};
@@ -105,6 +106,7 @@ Settings resolve_settings(const SettingOverrides& overrides, GetEnv getenv) {
   settings.etag_timeout_seconds =
       read_timeout(getenv, "HF_HUB_ETAG_TIMEOUT", settings.etag_timeout_seconds);
   settings.verbose = overrides.verbose;
+  settings.allow_http_token = env_true(getenv("HFMODELS_ALLOW_HTTP_TOKEN"));
   return settings;
 }
 

@@ -18,8 +18,11 @@ struct Settings {
   bool offline = false;
   unsigned jobs = 8;
   long download_timeout_seconds = 10; // HF_HUB_DOWNLOAD_TIMEOUT
-  long etag_timeout_seconds = 10; // HF_HUB_ETAG_TIMEOUT, for API calls
+  long etag_timeout_seconds = 10;     // HF_HUB_ETAG_TIMEOUT, for API calls
   bool verbose = false;
+  // HFMODELS_ALLOW_HTTP_TOKEN: send the token over plain http to a host other than this
+  // machine (refused by default: anyone on the path could read it).
+  bool allow_http_token = false;
 };
 
 // Values given on the command line; they win over the environment.

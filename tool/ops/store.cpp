@@ -5,6 +5,8 @@
 #include "http/client.hpp"
 #include "ops/project.hpp"
 #include "transfer/download.hpp"
+#include "transfer/ranged.hpp"
+#include "util/cancel.hpp"
 #include "util/parallel.hpp"
 
 #include <algorithm>
@@ -19,15 +21,15 @@ namespace {
 
 // Downloads one job's blob unless it is already cached, then links it into the snapshot.
 // Returns the sha256 computed from the downloaded bytes, or the expected one when nothing moved.
-std::string store_file(const Settings& settings, const cache::HubCache& cache,
-                       http::Client& http, const FileJob& job, const transfer::ProgressFn& progress,
-                       bool& downloaded) {
+std::string store_file(const Settings& settings, const cache::HubCache& cache, http::Client& http,
+                       transfer::Connections& connections, const FileJob& job,
+                       const transfer::ProgressFn& progress, bool& downloaded) {
   downloaded = false;
   std::string sha256 = job.sha256.value_or("");
   if (!cache.has_blob(job.repo, job.etag, job.size)) {
     // The lock makes a second process wait for the first instead of downloading the same blob
     // twice; it re-checks the blob once it holds the lock.
-    const cache::FileLock lock(cache.lock_path(job.repo, job.etag));
+    const cache::FileLock lock = cache.lock_blob(job.repo, job.etag);
     if (!cache.has_blob(job.repo, job.etag, job.size)) {
       transfer::Expected expected;
       expected.size = job.size;
@@ -35,11 +37,25 @@ std::string store_file(const Settings& settings, const cache::HubCache& cache,
       if (!job.sha256 && job.etag.size() == 40) {
         expected.git_sha1 = job.etag;
       }
-      auto temp = cache.create_temp_blob(job.repo, job.etag);
+      // Holding the lock, any partial download of this blob is a leftover (a killed or
+      // interrupted run, Python <= 1.17) and is continued. A filesystem that cannot lock gets a
+      // private temporary instead: no resume, but no two writers on one file either.
+      auto temp = lock.held() ? cache.open_partial_blob(job.repo, job.etag, job.size)
+                              : cache.create_temp_blob(job.repo, job.etag);
       const auto url = hub::resolve_url(settings.endpoint, job.repo, job.commit, job.path);
-      const auto result =
-          transfer::download(http, url, temp, expected, job.subject(), progress);
-      cache.commit_blob(job.repo, job.etag, std::move(temp));
+      transfer::Downloaded result;
+      try {
+        result = transfer::download_ranged(http, connections, url, temp, expected, job.subject(),
+                                           progress);
+      } catch (const Error& error) {
+        // Bytes that failed the hash are dropped; those cut short by the network, a full disk
+        // or Ctrl-C are kept for the next run to continue.
+        if (lock.held() && error.code() != ExitCode::integrity) {
+          cache.park_partial_blob(job.repo, job.etag, std::move(temp));
+        }
+        throw;
+      }
+      cache.commit_blob(job.repo, job.etag, std::move(temp), job.size);
       sha256 = result.sha256;
       downloaded = true;
     }
@@ -92,36 +108,49 @@ StoreResult store_files(const Settings& settings, const cache::HubCache& cache,
   }
   reporter.transfers_planned(jobs.size(), planned_bytes);
 
+  // Once, before any job: a setting that makes every download fail (a token over plain http)
+  // is one error, not one per file.
+  const http::ClientOptions options = client_options(settings);
   const std::size_t workers = std::min<std::size_t>(settings.jobs, jobs.size());
   std::vector<std::unique_ptr<http::Client>> clients(workers);
+  // Large files add ranged connections to the workers' own, up to k_max_connections in all.
+  transfer::Connections connections(
+      options, static_cast<unsigned>(transfer::k_max_connections -
+                                     std::min<std::size_t>(workers, transfer::k_max_connections)));
   std::atomic<std::size_t> downloaded{0};
   std::atomic<std::uint64_t> bytes_downloaded{0};
 
-  const auto failures = util::run_parallel(workers, jobs.size(), [&](std::size_t worker,
-                                                                     std::size_t index) {
-    if (!clients[worker]) {
-      clients[worker] = std::make_unique<http::Client>(client_options(settings));
-    }
-    const auto& job = jobs[index];
-    reporter.transfer_started(index, job.model, job.path, job.size);
-    bool ok = false;
-    try {
-      bool moved = false;
-      result.sha256[index] = store_file(
-          settings, cache, *clients[worker], job,
-          [&](std::uint64_t bytes) { reporter.transfer_progress(index, bytes); }, moved);
-      if (moved) {
-        ++downloaded;
-        bytes_downloaded += job.size;
-      }
-      ok = true;
-    } catch (...) {
-      reporter.transfer_finished(index, false);
-      throw;
-    }
-    reporter.transfer_finished(index, ok);
-  });
+  const auto failures =
+      util::run_parallel(workers, jobs.size(), [&](std::size_t worker, std::size_t index) {
+        // After Ctrl-C the remaining jobs end at once instead of starting.
+        util::throw_if_cancelled();
+        if (!clients[worker]) {
+          clients[worker] = std::make_unique<http::Client>(options);
+        }
+        const auto& job = jobs[index];
+        reporter.transfer_started(index, job.model, job.path, job.size);
+        bool ok = false;
+        try {
+          bool moved = false;
+          result.sha256[index] = store_file(
+              settings, cache, *clients[worker], connections, job,
+              [&](std::uint64_t bytes) { reporter.transfer_progress(index, bytes); }, moved);
+          if (moved) {
+            ++downloaded;
+            bytes_downloaded += job.size;
+          }
+          ok = true;
+        } catch (...) {
+          reporter.transfer_finished(index, false);
+          throw;
+        }
+        reporter.transfer_finished(index, ok);
+      });
   reporter.transfers_done();
+  // One line for an interruption, not one error per file that it stopped.
+  if (std::any_of(failures.begin(), failures.end(), [](const auto& failure) { return failure; })) {
+    util::throw_if_cancelled();
+  }
 
   std::size_t failed = 0;
   ExitCode worst = ExitCode::failure;
@@ -139,13 +168,14 @@ StoreResult store_files(const Settings& settings, const cache::HubCache& cache,
         worst = error.code();
       }
     } catch (const std::exception& error) {
-      reporter.error(Error(ExitCode::failure, "cannot store file", error.what(), {},
-                           jobs[i].subject()));
+      reporter.error(
+          Error(ExitCode::failure, "cannot store file", error.what(), {}, jobs[i].subject()));
     }
   }
   if (failed > 0) {
-    throw Error(worst, std::to_string(failed) + " of " + std::to_string(jobs.size()) +
-                           " files could not be fetched",
+    throw Error(worst,
+                std::to_string(failed) + " of " + std::to_string(jobs.size()) +
+                    " files could not be fetched",
                 "", "See the errors above; run the command again to retry");
   }
   write_refs(cache, jobs);
