@@ -187,12 +187,28 @@ class TestHostileIdsAndLockfiles(HostileTestCase):
                  "\n        etag: " + OID + "\n")
         marker = "    files:\n"
         self.lockfile().write_text(text.replace(marker, marker + added, 1))
+        # Every file is selected, so only the `paths` digest can tell: refused before any request.
+        self.assert_refused(["fetch"], 6, ["edited by hand", "`paths` digest", "hfmodels lock"])
+        self.assertEqual(self.request_count(), 0)
+        self.assertFalse(os.path.lexists(self.snapshot(TINY) / "added.bin"))
+        # Without the digest line (an older lockfile) the Hub is the judge: the file is not there.
+        self.lockfile().write_text(
+            "\n".join(l for l in self.lockfile().read_text().splitlines()
+                      if not l.strip().startswith("paths:")) + "\n")
         stderr = self.run_tool("fetch", check=3).stderr
         self.assertIn("tiny/added.bin", stderr)
         self.assertIn("file not found in the repository", stderr)
-        commit = self.read_lock()["models"]["tiny"]["commit"]
         self.assertFalse(os.path.lexists(self.snapshot(TINY) / "added.bin"))
-        self.assertEqual(self.read_lock()["models"]["tiny"]["commit"], commit)
+
+    def test_removed_entry_under_a_glob_selection(self):
+        text = self.locked()
+        block = text[text.index("      - path: config.json"):text.index("      - path: generation")]
+        self.lockfile().write_text(text.replace(block, ""))
+        self.assert_refused(["fetch"], 6, ["edited by hand", "`paths` digest", "hfmodels lock"])
+        self.assertEqual(self.request_count(), 0)
+        # `hfmodels lock` resolves the hand-edited entry again instead of keeping it.
+        self.run_tool("lock", check=0)
+        self.assertEqual(self.lockfile().read_text(), text)
 
     def test_added_and_removed_entries_against_an_exact_file_list(self):
         manifest = """

@@ -27,10 +27,18 @@ struct LockedModel {
   std::string commit;            // 40 hex
   std::string manifest_digest;   // ModelSpec::digest() of the entry it was locked from
   std::vector<LockedFile> files; // sorted by path
+  // The `paths` value read from models.lock (empty for entries made in memory). It differs from
+  // paths_digest(*this) only when a file entry was added or removed by hand.
+  std::string recorded_paths_digest;
 
   std::uint64_t total_size() const;
-  bool operator==(const LockedModel&) const = default;
+  // Compares content; the recorded digest is a check value, not content.
+  bool operator==(const LockedModel& other) const;
 };
+
+// "sha256:<hex>" over the locked paths, sorted and newline-separated; written as `paths` so that
+// an entry added to or removed from `files` by hand is noticed even when a glob selected them.
+std::string paths_digest(const LockedModel& model);
 
 struct Lockfile {
   std::vector<LockedModel> models; // sorted by name

@@ -105,15 +105,17 @@ std::optional<std::string> selection_mismatch(const manifest::ModelSpec& spec,
   } catch (const Error& error) {
     return "it lacks a file the manifest selects (" + error.why() + ")";
   }
-  if (selected.size() == files.size()) {
-    return std::nullopt;
-  }
   for (const auto& file : files) {
     const bool kept = std::any_of(selected.begin(), selected.end(),
                                   [&](const hub::RepoFile& s) { return s.path == file.path; });
     if (!kept) {
       return "it lists `" + file.path + "`, which the manifest entry does not select";
     }
+  }
+  if (!model.recorded_paths_digest.empty() &&
+      model.recorded_paths_digest != manifest::paths_digest(model)) {
+    return "a file entry was added to or removed from its `files` (they no longer match its "
+           "`paths` digest)";
   }
   return std::nullopt;
 }

@@ -41,8 +41,8 @@ std::vector<StaleModel> stale_models(const Project& project,
 std::vector<std::string> unlocked_models(const Project& project);
 
 // Why the locked files of `model` cannot be what locking `spec` selected, or nothing: a file the
-// selection would not pick, or a file that `files` names missing. Only a hand edit does that;
-// a file removed from a glob selection cannot be told apart offline.
+// selection would not pick, a file that `files` names missing, or a file list that no longer
+// matches the `paths` digest `hfmodels lock` wrote. Only a hand edit does that.
 std::optional<std::string> selection_mismatch(const manifest::ModelSpec& spec,
                                               const manifest::LockedModel& model);
 
