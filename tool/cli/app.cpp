@@ -232,7 +232,6 @@ std::optional<std::string> mistyped_command(int argc, char** argv) {
 } // namespace
 
 int run(int argc, char** argv) {
-  const http::GlobalInit curl;
   CLI::App app("hfmodels " HFMODELS_VERSION
                ": Hugging Face models as pinned, verified, cached build dependencies",
                "hfmodels");

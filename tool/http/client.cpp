@@ -246,6 +246,11 @@ GlobalInit::~GlobalInit() {
   curl_global_cleanup();
 }
 
+const GlobalInit& global_init() {
+  static const GlobalInit init;
+  return init;
+}
+
 void Headers::add(std::string_view name, std::string_view value) {
   auto [it, inserted] = m_values.try_emplace(util::to_lower(name), value);
   if (!inserted) {
@@ -472,7 +477,8 @@ struct Client::Impl {
   }
 };
 
-Client::Client(ClientOptions options) : m_impl(new Impl(std::move(options))) {}
+Client::Client(ClientOptions options)
+    : m_impl((static_cast<void>(global_init()), new Impl(std::move(options)))) {}
 
 Client::~Client() {
   delete m_impl;

@@ -13,7 +13,9 @@
 
 namespace hfmodels::http {
 
-// Calls curl_global_init once for the process lifetime; construct one in main before threads.
+// Calls curl_global_init for the process lifetime. The first Client creates it (libcurl 7.84+
+// makes that thread-safe), so commands that never connect, like a no-op fetch, skip libcurl's
+// and OpenSSL's start-up.
 class GlobalInit {
 public:
   GlobalInit();
@@ -21,6 +23,9 @@ public:
   GlobalInit(const GlobalInit&) = delete;
   GlobalInit& operator=(const GlobalInit&) = delete;
 };
+
+// The process's GlobalInit, created on first use.
+const GlobalInit& global_init();
 
 // Response headers of the last hop, names lower-cased. Repeated headers are joined with ", ".
 class Headers {
