@@ -522,6 +522,45 @@ void check_token_transport(const ClientOptions& options) {
   }
 }
 
+namespace {
+
+std::optional<std::uint64_t> parse_decimal(std::string_view text) {
+  if (text.empty() || text.size() > 19 || text.find_first_not_of("0123456789") != text.npos) {
+    return std::nullopt;
+  }
+  std::uint64_t value = 0;
+  for (const char c : text) {
+    value = value * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  return value;
+}
+
+} // namespace
+
+// `Content-Range: bytes first-last/total`; nothing for any other form (`*` included).
+std::optional<ContentRange> parse_content_range(const std::optional<std::string>& header) {
+  if (!header) {
+    return std::nullopt;
+  }
+  std::string_view value = util::trim(*header);
+  if (!value.starts_with("bytes ")) {
+    return std::nullopt;
+  }
+  value = util::trim(value.substr(6));
+  const auto dash = value.find('-');
+  const auto slash = value.find('/');
+  if (dash == value.npos || slash == value.npos || slash < dash) {
+    return std::nullopt;
+  }
+  const auto first = parse_decimal(value.substr(0, dash));
+  const auto last = parse_decimal(value.substr(dash + 1, slash - dash - 1));
+  const auto total = parse_decimal(value.substr(slash + 1));
+  if (!first || !last || !total || *last < *first || *last >= *total) {
+    return std::nullopt;
+  }
+  return ContentRange{*first, *last, *total};
+}
+
 std::string origin_of(std::string_view url) {
   const UrlParts parts = split_url(url);
   if (parts.scheme.empty() || !parts.has_authority) {

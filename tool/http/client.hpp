@@ -129,6 +129,15 @@ private:
 // want to fail before starting any work.
 void check_token_transport(const ClientOptions& options);
 
+struct ContentRange {
+  std::uint64_t first = 0;
+  std::uint64_t last = 0;
+  std::uint64_t total = 0;
+};
+
+// `Content-Range: bytes first-last/total`; nothing for any other form (`*` included).
+std::optional<ContentRange> parse_content_range(const std::optional<std::string>& header);
+
 // "scheme://host[:port]" of an absolute URL, lower-cased, with the default port removed.
 std::string origin_of(std::string_view url);
 

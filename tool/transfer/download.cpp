@@ -25,30 +25,6 @@ constexpr int k_downloads = 2;
 // Reading back a resumed partial download, and checking for Ctrl-C between blocks.
 constexpr std::size_t k_read_block = 1 << 20;
 
-// The first byte position of `Content-Range: bytes a-b/total`, if the header is well formed.
-std::optional<std::uint64_t> content_range_start(const std::optional<std::string>& header) {
-  if (!header) {
-    return std::nullopt;
-  }
-  std::string_view value = util::trim(*header);
-  if (!value.starts_with("bytes ")) {
-    return std::nullopt;
-  }
-  value = util::trim(value.substr(6));
-  const auto dash = value.find('-');
-  if (dash == 0 || dash == std::string_view::npos) {
-    return std::nullopt;
-  }
-  std::uint64_t start = 0;
-  for (const char c : value.substr(0, dash)) {
-    if (c < '0' || c > '9' || start > (UINT64_MAX - 9) / 10) {
-      return std::nullopt;
-    }
-    start = start * 10 + static_cast<std::uint64_t>(c - '0');
-  }
-  return start;
-}
-
 std::optional<std::uint64_t> content_length(const http::Headers& headers) {
   const auto value = headers.get("content-length");
   if (!value || value->empty() || value->find_first_not_of("0123456789") != std::string::npos ||
@@ -190,8 +166,8 @@ private:
       // file, replace it, or must be refused.
       const http::ResponseStart on_start = [&](long status, const http::Headers& headers) {
         if (status == 206) {
-          const auto start = content_range_start(headers.get("content-range"));
-          if (!start || *start != range_from) {
+          const auto range = http::parse_content_range(headers.get("content-range"));
+          if (!range || range->first != range_from) {
             throw Error(ExitCode::network, "the server sent the wrong part of the file",
                         "asked for bytes " + std::to_string(range_from) + "-, got Content-Range: " +
                             headers.get("content-range").value_or("(none)"),

@@ -39,47 +39,6 @@ constexpr std::chrono::milliseconds k_wait_poll{200};
 // counts the time a write callback takes.
 constexpr std::chrono::milliseconds k_max_throttle{1000};
 
-std::optional<std::uint64_t> parse_number(std::string_view text) {
-  if (text.empty() || text.size() > 19 || text.find_first_not_of("0123456789") != text.npos) {
-    return std::nullopt;
-  }
-  std::uint64_t value = 0;
-  for (const char c : text) {
-    value = value * 10 + static_cast<std::uint64_t>(c - '0');
-  }
-  return value;
-}
-
-struct ContentRange {
-  std::uint64_t first = 0;
-  std::uint64_t last = 0;
-  std::uint64_t total = 0;
-};
-
-// `Content-Range: bytes first-last/total`; nothing for any other form (`*` included).
-std::optional<ContentRange> parse_content_range(const std::optional<std::string>& header) {
-  if (!header) {
-    return std::nullopt;
-  }
-  std::string_view value = util::trim(*header);
-  if (!value.starts_with("bytes ")) {
-    return std::nullopt;
-  }
-  value = util::trim(value.substr(6));
-  const auto dash = value.find('-');
-  const auto slash = value.find('/');
-  if (dash == value.npos || slash == value.npos || slash < dash) {
-    return std::nullopt;
-  }
-  const auto first = parse_number(value.substr(0, dash));
-  const auto last = parse_number(value.substr(dash + 1, slash - dash - 1));
-  const auto total = parse_number(value.substr(slash + 1));
-  if (!first || !last || !total || *last < *first || *last >= *total) {
-    return std::nullopt;
-  }
-  return ContentRange{*first, *last, *total};
-}
-
 // One ranged request's worth of the file: [begin, end). `written` bytes from `begin` on are in
 // the file; only the worker that holds the part writes them, the hasher reads them.
 struct Part {
@@ -654,7 +613,7 @@ private:
   // the locked size.
   void check_range(const http::Headers& headers, std::uint64_t from, std::uint64_t last) const {
     const auto header = headers.get("content-range");
-    const auto range = parse_content_range(header);
+    const auto range = http::parse_content_range(header);
     if (range && range->total != m_size) {
       throw Error(ExitCode::integrity, "downloaded file does not match the lockfile",
                   "expected " + std::to_string(m_size) + " bytes, the server has " +
