@@ -45,6 +45,17 @@ public:
     m_started = Clock::now();
   }
   Transfer* get(std::size_t id) { return id < m_transfers.size() ? &m_transfers[id] : nullptr; }
+  // Records a transfer's start; returns it, or null for an id outside the planned batch.
+  Transfer* start(std::size_t id, std::string_view model, std::string_view path,
+                  std::uint64_t size) {
+    auto* transfer = get(id);
+    if (transfer) {
+      transfer->name = std::string(model) + "/" + std::string(path);
+      transfer->size = size;
+      transfer->started = Clock::now();
+    }
+    return transfer;
+  }
   std::vector<Transfer>& all() { return m_transfers; }
   Clock::time_point started() const { return m_started; }
   std::uint64_t total_bytes() const {
@@ -97,11 +108,7 @@ public:
   }
   void transfer_started(std::size_t id, std::string_view model, std::string_view path,
                         std::uint64_t size) override {
-    if (auto* transfer = m_table.get(id)) {
-      transfer->name = std::string(model) + "/" + std::string(path);
-      transfer->size = size;
-      transfer->started = Clock::now();
-    }
+    m_table.start(id, model, path, size);
   }
   void transfer_progress(std::size_t id, std::uint64_t bytes) override {
     if (auto* transfer = m_table.get(id)) {
@@ -162,10 +169,7 @@ public:
   void transfer_started(std::size_t id, std::string_view model, std::string_view path,
                         std::uint64_t size) override {
     std::lock_guard lock(m_table.mutex());
-    if (auto* transfer = m_table.get(id)) {
-      transfer->name = std::string(model) + "/" + std::string(path);
-      transfer->size = size;
-      transfer->started = Clock::now();
+    if (auto* transfer = m_table.start(id, model, path, size)) {
       transfer->active = true;
     }
   }
@@ -325,11 +329,7 @@ public:
   }
   void transfer_started(std::size_t id, std::string_view model, std::string_view path,
                         std::uint64_t size) override {
-    if (auto* transfer = m_table.get(id)) {
-      transfer->name = std::string(model) + "/" + std::string(path);
-      transfer->size = size;
-      transfer->started = Clock::now();
-    }
+    m_table.start(id, model, path, size);
     emit({{"event", "start"}, {"id", id}, {"model", model}, {"path", path}, {"size", size}});
   }
   void transfer_progress(std::size_t id, std::uint64_t bytes) override {
