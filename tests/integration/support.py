@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 import unittest
 from pathlib import Path
 
@@ -111,6 +112,17 @@ class HubTestCase(unittest.TestCase):
 
     def requests(self):
         return self.hub.requests()
+
+    def settled(self, read, done, timeout=5.0):
+        """Calls `read()` until `done(value)` holds or `timeout` passes, and returns the value.
+        The fake Hub finishes a request's log entry (status, bytes) after the client may already
+        have everything, so assertions on the last request's entry must wait for it."""
+        deadline = time.monotonic() + timeout
+        value = read()
+        while not done(value) and time.monotonic() < deadline:
+            time.sleep(0.05)
+            value = read()
+        return value
 
     def request_count(self):
         return self.hub.requests()["total"]

@@ -160,10 +160,12 @@ class TestResume(FaultTestCase):
         self.hub.clear_faults()
         self.hub.reset_requests()
         self.run_tool("fetch", check=0)
-        gets = self.cdn_gets(WEIGHTS)
+        rest = self.hub.file(LARGE, WEIGHTS).size - kept
+        gets = self.settled(lambda: self.cdn_gets(WEIGHTS),
+                            lambda gets: len(gets) == 1 and gets[0]["bytes"] == rest)
         self.assertEqual(len(gets), 1)
         self.assertEqual(gets[0]["range"], f"bytes={kept}-")
-        self.assertEqual(gets[0]["bytes"], self.hub.file(LARGE, WEIGHTS).size - kept)
+        self.assertEqual(gets[0]["bytes"], rest)
         self.assert_complete()
 
     def test_a_range_answered_with_200_starts_over_instead_of_appending(self):

@@ -115,12 +115,13 @@ class TestFetchLayout(FetchTestCase):
                 repo: test-org/tiny-model
         """)
         self.run_tool("fetch", check=0)
-        requests = self.requests()
+        size = self.hub.file("test-org/tiny-model", "model.safetensors").size
+        requests = self.settled(self.requests, lambda requests: any(
+            r["listener"] == "cdn" and r["bytes"] == size for r in requests["requests"]))
         cdn = [r for r in requests["requests"] if r["listener"] == "cdn"]
         self.assertEqual(len(cdn), 1, cdn)
         self.assertIn("model.safetensors", cdn[0]["path"] + cdn[0]["query"])
-        self.assertEqual(cdn[0]["bytes"], self.hub.file("test-org/tiny-model",
-                                                        "model.safetensors").size)
+        self.assertEqual(cdn[0]["bytes"], size)
         hub_paths = [r["path"] for r in requests["requests"] if r["listener"] == "hub"]
         self.assertTrue(any(p.endswith("/resolve/" + self.read_lock()["models"]["tiny"]["commit"]
                                        + "/model.safetensors") for p in hub_paths), hub_paths)
