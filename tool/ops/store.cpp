@@ -117,6 +117,7 @@ StoreResult store_files(const Settings& settings, const cache::HubCache& cache,
   transfer::Connections connections(
       options, static_cast<unsigned>(transfer::k_max_connections -
                                      std::min<std::size_t>(workers, transfer::k_max_connections)));
+  std::atomic<std::size_t> started{0};
   std::atomic<std::size_t> downloaded{0};
   std::atomic<std::uint64_t> bytes_downloaded{0};
 
@@ -127,6 +128,7 @@ StoreResult store_files(const Settings& settings, const cache::HubCache& cache,
         if (!clients[worker]) {
           clients[worker] = std::make_unique<http::Client>(options);
         }
+        ++started;
         const auto& job = jobs[index];
         reporter.transfer_started(index, job.model, job.path, job.size);
         bool ok = false;
@@ -145,6 +147,11 @@ StoreResult store_files(const Settings& settings, const cache::HubCache& cache,
           throw;
         }
         reporter.transfer_finished(index, ok);
+        if (started == jobs.size()) {
+          // No file left for this worker to start: its connection joins the large files still
+          // running, instead of idling while they finish.
+          connections.release(std::move(clients[worker]));
+        }
       });
   reporter.transfers_done();
   // One line for an interruption, not one error per file that it stopped.

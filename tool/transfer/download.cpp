@@ -4,6 +4,7 @@
 #include "hash/sha256.hpp"
 #include "http/retry.hpp"
 #include "hub/client.hpp"
+#include "transfer/write_buffer.hpp"
 #include "util/cancel.hpp"
 #include "util/error.hpp"
 #include "util/strings.hpp"
@@ -80,6 +81,8 @@ private:
 
   void restart() {
     m_temp.truncate();
+    m_buffer.clear();
+    m_flushed = 0;
     m_state = Progress{};
     m_resumed_from = 0;
     report();
@@ -121,6 +124,7 @@ private:
       return;
     }
     m_state.received = existing;
+    m_flushed = existing;
     m_resumed_from = existing;
     report();
   }
@@ -148,6 +152,16 @@ private:
       disk.received += got;
     }
     m_state = std::move(disk);
+  }
+
+  // Writes the gathered bytes. Until then they are hashed and counted but not in the file: a
+  // request continues from m_state.received only after a flush.
+  void flush() {
+    if (!m_buffer.empty()) {
+      m_temp.write_at(m_buffer.data(), m_buffer.size(), m_flushed);
+      m_flushed += m_buffer.size();
+      m_buffer.clear();
+    }
   }
 
   bool complete() const { return m_expected.size && m_state.received == *m_expected.size; }
@@ -200,8 +214,10 @@ private:
                       "re-lock with `hfmodels lock --update`",
                       m_subject);
         }
-        m_temp.write_at(data, size, m_state.received);
         add(data, size);
+        if (m_buffer.add(data, size)) {
+          flush();
+        }
         progressed = true;
         report();
         return true;
@@ -212,7 +228,9 @@ private:
         // Every attempt goes back to the resolve URL: the signed CDN URL it redirects to
         // expires (hub-protocol.md §3.4 (b)).
         response = m_http.download(m_url, range_from, sink, on_start);
+        flush();
       } catch (const http::TransportError& error) {
+        flush(); // the bytes before the break are good: the next request continues after them
         if (complete()) {
           return; // every byte is in; the connection only broke afterwards
         }
@@ -291,6 +309,8 @@ private:
   const std::string& m_subject;
   const ProgressFn& m_progress;
   Progress m_state;
+  WriteBuffer m_buffer;        // received, not yet written (see flush)
+  std::uint64_t m_flushed = 0; // bytes in the file: m_state.received minus m_buffer
   std::uint64_t m_resumed_from = 0;
   bool m_check_on_disk = false;
   http::Retrier m_retrier;

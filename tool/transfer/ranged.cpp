@@ -3,6 +3,7 @@
 
 #include "hash/sha256.hpp"
 #include "hub/client.hpp"
+#include "transfer/write_buffer.hpp"
 #include "util/cancel.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
@@ -16,8 +17,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <exception>
+#include <list>
 #include <optional>
-#include <set>
 #include <sys/stat.h>
 #include <thread>
 #include <utility>
@@ -29,31 +30,38 @@ namespace {
 // As download(): a body whose hash comes out wrong is fetched once more from the start before
 // the mismatch is reported.
 constexpr int k_downloads = 2;
-// The hasher reads the file in blocks of this size, and the writers wake it whenever a part
+// The hasher reads the file in blocks of this size, and the writers wake it whenever a segment
 // grows past a multiple of it: often enough that the hash trails the frontier by about a block,
 // rarely enough that the wake-ups cost nothing (a thousand per GiB).
 constexpr std::size_t k_hash_block = 1u << 20;
-// Workers waiting for a part poll Ctrl-C this often.
+// Workers waiting for a segment poll Ctrl-C this often.
 constexpr std::chrono::milliseconds k_wait_poll{200};
 // The longest a writer waits for the hasher (see throttle()): well under the idle timeout, which
 // counts the time a write callback takes.
 constexpr std::chrono::milliseconds k_max_throttle{1000};
 
-// One ranged request's worth of the file: [begin, end). `written` bytes from `begin` on are in
-// the file; only the worker that holds the part writes them, the hasher reads them.
-struct Part {
-  std::uint64_t begin = 0;
-  std::uint64_t end = 0;
-  std::atomic<std::uint64_t> written{0};
+// A run of the file that one request fetches: [begin, end). `written` bytes from `begin` on are in
+// the file; only the worker that owns the segment writes them, the hasher reads them. `end`
+// moves down when another connection takes over the segment's second half (see split()).
+struct Segment {
+  Segment(std::uint64_t first, std::uint64_t last) : begin(first), end(last) {}
 
-  std::uint64_t size() const { return end - begin; }
-  bool complete() const { return written.load(std::memory_order_acquire) == size(); }
+  const std::uint64_t begin;
+  std::atomic<std::uint64_t> end;
+  std::atomic<std::uint64_t> written{0};
+  // Under the download's mutex: a worker holds the segment; bytes up to `begin + claimed` are
+  // being written, and a split never starts below them.
+  bool owned = false;
+  std::uint64_t claimed = 0;
+
+  std::uint64_t size() const { return end.load(std::memory_order_acquire) - begin; }
+  bool complete() const { return written.load(std::memory_order_acquire) >= size(); }
 };
 
-// How a worker's attempt at a part ended.
+// How a worker's attempt at a segment ended.
 enum class Outcome {
-  done,    // every byte of the part is in the file
-  retire,  // the server turned this connection away: the part goes back to the queue
+  done,    // every byte of the segment is in the file
+  retire,  // the server turned this connection away: the segment goes back to the queue
   stopped, // another thread failed or fell back; nothing to report
 };
 
@@ -102,38 +110,34 @@ private:
       existing = 0;
     }
     existing = without_holes(existing);
-    reset(existing);
-    report();
 
-    // The caller's connection plus what the budget gives, never more than there are parts.
+    // The caller's connection plus what the budget gives, never more than there are pieces.
+    const std::uint64_t piece = std::max<std::uint64_t>(m_tuning.piece_size, 1);
+    const auto pieces = std::max<std::uint64_t>((m_size - existing) / piece, 1);
     const auto wanted =
-        static_cast<unsigned>(std::min<std::uint64_t>(m_connections.parts(), m_parts.size()));
+        static_cast<unsigned>(std::min<std::uint64_t>(m_connections.parts(), pieces));
     std::vector<std::unique_ptr<http::Client>> extras =
         m_connections.acquire(wanted > 0 ? wanted - 1 : 0);
-    if (extras.empty() && existing == 0) {
-      return false; // one connection: the plain stream does the same with fewer requests
-    }
-    m_active = 1 + extras.size();
+    reset(existing, 1 + extras.size());
+    report();
 
     std::thread hasher;
-    std::vector<std::thread> workers;
     try {
       hasher = std::thread([this] { hash(); });
       for (auto& client : extras) {
-        workers.emplace_back([this, &client] { work(*client, false); });
+        start_worker(std::move(client));
       }
     } catch (...) {
       fail(std::current_exception()); // no thread: stop the ones started
     }
     work(m_http, true);
-    // The caller's loop ends when no part is left or on a failure; so do the others'.
-    for (auto& worker : workers) {
+    // The caller's loop ends when no segment is left or on a failure; so do the others'. Only
+    // the caller starts workers, so none starts after this.
+    for (auto& worker : m_workers) {
       worker.join();
     }
-    for (auto& client : extras) {
-      m_connections.release(std::move(client));
-    }
-    if (!m_stop && !all_parts_complete()) {
+    m_workers.clear();
+    if (!m_stop && !all_segments_complete()) {
       // Cannot happen (a worker leaves early only by failing), but the hasher would wait for
       // these bytes forever.
       fail(std::make_exception_ptr(Error(ExitCode::failure, "the download stopped early",
@@ -162,11 +166,12 @@ private:
   }
 
   // A leftover of a ranged download that was killed (SIGKILL, a crash: no chance to cut it back)
-  // has parts past its complete prefix, with holes between them. Resumed by its length it would
-  // fail the hash and come again whole; cut at its first hole it resumes from about where it
-  // stopped. Part boundaries are multiples of the part size, so only the block where a part's
-  // writing stopped can hold unwritten zeros before the first hole: that block goes too. (A
-  // part that stopped within its last block leaves no hole: the hash catches that rare case.)
+  // has segments past its complete prefix, with holes between them. Resumed by its length it
+  // would fail the hash and come again whole; cut at its first hole it resumes from about where
+  // it stopped. Segments start at multiples of the piece size, so only the block where a
+  // segment's writing stopped can hold unwritten zeros before the first hole: that block goes
+  // too. (A segment that stopped within its last block leaves no hole: the hash catches that
+  // rare case.)
   std::uint64_t without_holes(std::uint64_t length) {
     if (length == 0) {
       return 0;
@@ -186,27 +191,20 @@ private:
     return keep;
   }
 
-  void reset(std::uint64_t existing) {
-    // Parts end at multiples of the part size (see without_holes); the first may be shorter.
-    const std::uint64_t part_size = std::max<std::uint64_t>(m_tuning.part_size, 1);
-    const auto part_end = [&](std::uint64_t begin) {
-      return std::min(m_size, (begin / part_size + 1) * part_size);
-    };
-    std::size_t count = 0;
-    for (std::uint64_t begin = existing; begin < m_size; begin = part_end(begin)) {
-      ++count;
+  // The missing bytes as `connections` segments of about equal size, each (but the first)
+  // starting at a multiple of the piece size.
+  void reset(std::uint64_t existing, std::size_t connections) {
+    const std::uint64_t piece = std::max<std::uint64_t>(m_tuning.piece_size, 1);
+    const std::uint64_t share = (m_size - existing + connections - 1) / connections;
+    m_segments.clear();
+    for (std::uint64_t begin = existing; begin < m_size;) {
+      const std::uint64_t end = std::min(m_size, (begin + share + piece - 1) / piece * piece);
+      m_segments.emplace_back(begin, end);
+      begin = end;
     }
-    m_parts = std::vector<Part>(count); // Part holds an atomic: sized once, never moved
-    m_pending.clear();
-    std::uint64_t begin = existing;
-    for (std::size_t i = 0; i < count; ++i) {
-      m_parts[i].begin = begin;
-      m_parts[i].end = part_end(begin);
-      m_pending.insert(i);
-      begin = m_parts[i].end;
-    }
-    m_frontier_part = 0;
+    m_frontier = m_segments.begin();
     m_in_flight = 0;
+    m_active = 1;
     m_cdn_url.clear();
     m_reresolve_next = false;
     m_stop = false;
@@ -247,45 +245,130 @@ private:
     m_hash_cv.notify_all();
   }
 
-  // The lowest pending part, in file order so the complete prefix grows steadily. Waits while
-  // parts are in flight elsewhere (one may come back); nothing once all are done, or on stop.
-  std::optional<std::size_t> take_part() {
+  // The first segment nobody holds, in file order so the complete prefix grows steadily; else the
+  // second half of the running segment with the most left to fetch. An extra connection leaves
+  // when there is neither (its connection goes back for other files); the caller's waits while
+  // segments are in flight elsewhere (one may come back). Nothing once all are done, or on stop.
+  Segment* take_segment(bool keeper) {
     std::unique_lock lock(m_mutex);
     for (;;) {
       if (m_stop) {
-        return std::nullopt;
+        return nullptr;
       }
-      if (!m_pending.empty()) {
-        const std::size_t index = *m_pending.begin();
-        m_pending.erase(m_pending.begin());
-        ++m_in_flight;
-        return index;
+      for (auto it = m_frontier; it != m_segments.end(); ++it) {
+        if (!it->owned && !it->complete()) {
+          return own(*it);
+        }
       }
-      if (m_in_flight == 0) {
-        return std::nullopt;
+      if (const auto half = split_locked(); half != m_segments.end()) {
+        return own(*half);
+      }
+      if (!keeper || m_in_flight == 0) {
+        return nullptr;
       }
       m_work_cv.wait_for(lock, k_wait_poll);
       util::throw_if_cancelled();
     }
   }
 
-  void finish_part(std::size_t index, bool requeue) {
+  Segment* own(Segment& segment) {
+    segment.owned = true;
+    segment.claimed = segment.written.load();
+    ++m_in_flight;
+    return &segment;
+  }
+
+  // Cuts the running segment with the most bytes left in two, at a multiple of the piece size
+  // past what its writer may already hold; the new second half is not owned yet. Its writer
+  // stops where the half begins. Nothing (end()) when no segment has two pieces left.
+  std::list<Segment>::iterator split_locked() {
+    const std::uint64_t piece = std::max<std::uint64_t>(m_tuning.piece_size, 1);
+    auto best = m_segments.end();
+    std::uint64_t best_left = 0;
+    std::uint64_t best_from = 0;
+    for (auto it = m_frontier; it != m_segments.end(); ++it) {
+      if (!it->owned) {
+        continue;
+      }
+      // The writer may hold up to two write blocks beyond what it claimed.
+      const std::uint64_t from = it->begin + it->claimed + 2 * k_write_block;
+      const std::uint64_t end = it->end.load();
+      if (end > from && end - from > best_left) {
+        best = it;
+        best_left = end - from;
+        best_from = from;
+      }
+    }
+    if (best == m_segments.end() || best_left < 2 * piece) {
+      return m_segments.end();
+    }
+    const std::uint64_t middle = (best_from + best_left / 2 + piece - 1) / piece * piece;
+    const std::uint64_t end = best->end.load();
+    if (middle >= end) {
+      return m_segments.end();
+    }
+    best->end.store(middle, std::memory_order_release);
+    return m_segments.emplace(std::next(best), middle, end);
+  }
+
+  void finish_segment(Segment& segment) {
     {
       const std::lock_guard lock(m_mutex);
+      segment.owned = false;
       --m_in_flight;
-      if (requeue) {
-        m_pending.insert(index);
-      }
     }
     m_work_cv.notify_all();
   }
 
-  bool all_parts_complete() const {
-    return std::all_of(m_parts.begin(), m_parts.end(),
-                       [](const Part& part) { return part.complete(); });
+  bool all_segments_complete() const {
+    return std::all_of(m_segments.begin(), m_segments.end(),
+                       [](const Segment& segment) { return segment.complete(); });
   }
 
-  // Extra connections wait for the first answer: it names the URL the parts come from.
+  // More connections for this file while the budget has some (another file gave them back) and
+  // it has work to split. Called by the caller's connection, between its blocks.
+  void recruit() {
+    if (m_connections.available() == 0) {
+      return;
+    }
+    unsigned wanted = 0;
+    {
+      const std::lock_guard lock(m_mutex);
+      const unsigned limit = m_connections.parts();
+      if (m_stop || m_active >= limit || !has_work_for_another_locked()) {
+        return;
+      }
+      wanted = limit - static_cast<unsigned>(m_active);
+    }
+    for (auto& client : m_connections.acquire(wanted)) {
+      start_worker(std::move(client));
+    }
+  }
+
+  bool has_work_for_another_locked() {
+    const std::uint64_t piece = std::max<std::uint64_t>(m_tuning.piece_size, 1);
+    return std::any_of(m_frontier, m_segments.end(), [&](const Segment& segment) {
+      const std::uint64_t from = segment.begin + segment.claimed + 2 * k_write_block;
+      const std::uint64_t end = segment.end.load();
+      return segment.owned ? end > from && end - from >= 2 * piece : !segment.complete();
+    });
+  }
+
+  // An extra connection's thread. Its client goes back to the budget when it leaves, so that
+  // another file can take it at once.
+  void start_worker(std::unique_ptr<http::Client> client) {
+    {
+      const std::lock_guard lock(m_mutex);
+      ++m_active;
+    }
+    http::Client& connection = *client;
+    m_workers.emplace_back([this, &connection, owned = std::move(client)]() mutable {
+      work(connection, false);
+      m_connections.release(std::move(owned));
+    });
+  }
+
+  // Extra connections wait for the first answer: it names the URL the segments come from.
   bool wait_for_url() {
     std::unique_lock lock(m_mutex);
     while (m_cdn_url.empty() && !m_stop) {
@@ -297,14 +380,13 @@ private:
 
   // The end of the complete prefix: every byte before it is in the file. Call with m_mutex held.
   std::uint64_t frontier_locked() {
-    while (m_frontier_part < m_parts.size() && m_parts[m_frontier_part].complete()) {
-      ++m_frontier_part;
+    while (m_frontier != m_segments.end() && m_frontier->complete()) {
+      ++m_frontier;
     }
-    if (m_frontier_part == m_parts.size()) {
+    if (m_frontier == m_segments.end()) {
       return m_size;
     }
-    const Part& part = m_parts[m_frontier_part];
-    return part.begin + part.written.load(std::memory_order_acquire);
+    return m_frontier->begin + m_frontier->written.load(std::memory_order_acquire);
   }
 
   void wake_hasher() {
@@ -314,20 +396,24 @@ private:
     m_hash_cv.notify_one();
   }
 
-  // Holds a writer that got `max_unhashed` ahead of the hash until the hasher catches up. Never
-  // for long: a writer must not wait on a frontier that nobody is writing (its part may be back
-  // in the queue), so it goes on after a while regardless.
-  void throttle(std::uint64_t end) {
+  // Holds a writer while the complete prefix is `max_unhashed` ahead of the hash, until the
+  // hasher catches up: it is short of CPU (taken by the writers themselves on a fast link), and
+  // would otherwise be left with a long hash to do after the last byte. Segments far ahead of
+  // the prefix are no reason to wait: the prefix waits for the network there, not the hash.
+  // Never for long: a writer must not wait on a prefix that nobody is writing (its segment may
+  // be back in the queue), so it goes on after a while regardless.
+  void throttle() {
     const std::uint64_t limit = m_tuning.max_unhashed;
-    if (end <= m_hashed_to.load() + limit) {
+    std::unique_lock lock(m_mutex);
+    const auto behind = [&] { return frontier_locked() > m_hashed_to.load() + limit; };
+    if (!behind()) {
       return;
     }
-    std::unique_lock lock(m_mutex);
     ++m_throttled;
-    // The hasher may be asleep with bytes of this very part to hash (it is woken per MiB).
+    // The hasher may be asleep with bytes to hash (it is woken per MiB).
     m_hash_cv.notify_one();
     const auto deadline = std::chrono::steady_clock::now() + k_max_throttle;
-    while (!m_stop && !util::cancelled() && end > m_hashed_to.load() + limit &&
+    while (!m_stop && !util::cancelled() && behind() &&
            m_throttle_cv.wait_until(lock, deadline) != std::cv_status::timeout) {
     }
     --m_throttled;
@@ -418,7 +504,7 @@ private:
 
   // --- the workers -----------------------------------------------------------------------------
 
-  // One connection's loop: takes parts until none is left. The caller's connection (`keeper`)
+  // One connection's loop: takes segments until none is left. The caller's connection (`keeper`)
   // stays to the end; an extra one leaves when the server turns it away.
   void work(http::Client& client, bool keeper) {
     try {
@@ -427,9 +513,10 @@ private:
       }
       http::Retrier retrier(m_tuning.retry);
       bool resolved = false; // the last request went through the resolve URL, no byte since
-      while (const auto index = take_part()) {
-        const Outcome outcome = fetch(client, *index, keeper, retrier, resolved);
-        finish_part(*index, outcome != Outcome::done);
+      WriteBuffer buffer;
+      while (Segment* segment = take_segment(keeper)) {
+        const Outcome outcome = fetch(client, *segment, keeper, retrier, resolved, buffer);
+        finish_segment(*segment);
         if (outcome == Outcome::retire) {
           retire();
           return;
@@ -453,18 +540,46 @@ private:
     m_connections.limit_parts(accepted);
   }
 
-  Outcome fetch(http::Client& client, std::size_t index, bool keeper, http::Retrier& retrier,
-                bool& resolved) {
-    Part& part = m_parts[index];
+  // Writes what `buffer` holds at the segment's end, as far as the segment still reaches (a split
+  // may have moved its end below what arrived). False when the segment is complete.
+  bool flush(Segment& segment, WriteBuffer& buffer) {
+    if (buffer.empty()) {
+      return !segment.complete();
+    }
+    std::uint64_t at = 0;
+    std::size_t count = 0;
+    {
+      const std::lock_guard lock(m_mutex);
+      const std::uint64_t written = segment.written.load(std::memory_order_relaxed);
+      const std::uint64_t left = segment.size() - std::min(segment.size(), written);
+      at = segment.begin + written;
+      count = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), left));
+      segment.claimed = written + count;
+    }
+    if (count > 0) {
+      m_temp.write_at(buffer.data(), count, at);
+      segment.written.fetch_add(count, std::memory_order_acq_rel);
+      m_received.fetch_add(count, std::memory_order_relaxed);
+      if (((at - segment.begin) >> 20) != ((at + count - segment.begin) >> 20) ||
+          segment.complete()) {
+        wake_hasher();
+      }
+    }
+    buffer.clear();
+    return !segment.complete();
+  }
+
+  Outcome fetch(http::Client& client, Segment& segment, bool keeper, http::Retrier& retrier,
+                bool& resolved, WriteBuffer& buffer) {
     for (;;) {
       if (m_stop) {
         return Outcome::stopped;
       }
-      if (part.complete()) {
+      if (segment.complete()) {
         return Outcome::done;
       }
-      const std::uint64_t from = part.begin + part.written.load(std::memory_order_relaxed);
-      const std::uint64_t last = part.end - 1;
+      const std::uint64_t from = segment.begin + segment.written.load(std::memory_order_relaxed);
+      const std::uint64_t last = segment.end.load(std::memory_order_acquire) - 1;
       // Through the resolve URL (the Hub, with the token where it belongs) for the first request
       // and after the CDN's signed URL was refused; straight to the CDN otherwise.
       std::string url;
@@ -474,6 +589,7 @@ private:
       }
       const bool via_resolve = url == m_url;
       bool progressed = false;
+      std::uint64_t position = from; // of the next byte to arrive
 
       const http::ResponseStart on_start = [&](long status, const http::Headers& headers) {
         if (m_stop) {
@@ -504,21 +620,27 @@ private:
         if (m_stop) {
           return false;
         }
-        const std::uint64_t written = part.written.load(std::memory_order_relaxed);
-        if (written + size > part.size()) {
+        if (position + size > last + 1) {
           throw Error(ExitCode::network, "the server sent more than the range asked for",
                       "bytes " + std::to_string(from) + "-" + std::to_string(last) + " of " +
                           http::redact_url(client.in_flight_url()),
                       "Run the command again", m_subject);
         }
-        m_temp.write_at(data, size, part.begin + written);
-        part.written.store(written + size, std::memory_order_release);
+        const bool due = buffer.add(data, size);
+        position += size;
         progressed = true;
-        if ((written >> 20) != ((written + size) >> 20) || written + size == part.size()) {
-          wake_hasher();
+        if (!due && position < segment.end.load(std::memory_order_relaxed)) {
+          return true;
         }
-        throttle(part.begin + written + size);
-        m_received.fetch_add(size, std::memory_order_relaxed);
+        if (!flush(segment, buffer)) {
+          // Complete: at the end of the answer, or where a split moved the segment's end (the
+          // rest of this answer belongs to another connection's segment).
+          return position == last + 1;
+        }
+        throttle();
+        if (keeper) {
+          recruit();
+        }
         report();
         return true;
       };
@@ -526,22 +648,24 @@ private:
       http::Response response;
       try {
         response = client.download_range(url, from, last, sink, on_start);
+        flush(segment, buffer);
       } catch (const util::Cancelled&) {
         throw;
       } catch (const http::TransportError& error) {
         if (m_stop) {
           return Outcome::stopped;
         }
+        flush(segment, buffer); // the bytes before the break are good
         if (progressed) {
           retrier.reset();
           resolved = false;
         }
-        if (part.complete()) {
+        if (segment.complete()) {
           return Outcome::done; // the connection broke after the last byte
         }
         // A server that sent bytes a moment ago is worth asking again even for a failure that
         // would otherwise be final (connection refused while it restarts).
-        const bool retryable = error.retryable() || progressed || part.written > 0;
+        const bool retryable = error.retryable() || progressed || segment.written > 0;
         if (retryable && retrier.next()) {
           continue;
         }
@@ -554,6 +678,10 @@ private:
       } catch (const Error&) {
         if (m_stop) {
           return Outcome::stopped; // our own abort, after another thread stopped the download
+        }
+        buffer.clear();
+        if (segment.complete()) {
+          return Outcome::done; // the answer was cut where a split moved the segment's end
         }
         throw;
       }
@@ -593,7 +721,7 @@ private:
           continue;
         }
         if (!keeper) {
-          return Outcome::retire; // retries spent: the caller's connection takes the part
+          return Outcome::retire; // retries spent: the caller's connection takes the segment
         }
       }
       if (response.status == 416) {
@@ -667,23 +795,25 @@ private:
   const ProgressFn& m_progress;
   const std::uint64_t m_size;
 
-  std::vector<Part> m_parts;
+  // The extra connections' threads; only the caller's thread starts and joins them.
+  std::vector<std::thread> m_workers;
 
-  // Guards everything below up to the hasher's results, and orders the condition variables.
+  // Guards everything below up to the hasher's results (and the segments' owned and claimed),
+  // and orders the condition variables.
   std::mutex m_mutex;
-  std::condition_variable m_work_cv;     // parts queued or finished, URL known, stop
+  std::condition_variable m_work_cv;     // segments finished or split, URL known, stop
   std::condition_variable m_hash_cv;     // the frontier moved, stop
   std::condition_variable m_throttle_cv; // the hash moved, stop
-  // The hasher stores m_hashed_to then reads m_throttled; a writer increments m_throttled then
-  // reads m_hashed_to: sequentially consistent, so one of them sees the other (no lost wake-up).
+  // The hasher stores m_hashed_to, then reads m_throttled and, if a writer waits, takes the mutex
+  // before it notifies; a writer checks m_hashed_to with the mutex held: no lost wake-up.
   std::atomic<int> m_throttled{0}; // writers waiting in throttle()
   std::atomic<std::uint64_t> m_hashed_to{0};
-  std::set<std::size_t> m_pending; // part indices, lowest first
-  std::size_t m_in_flight = 0;
-  std::size_t m_active = 0;        // connections still taking parts
-  std::size_t m_frontier_part = 0; // the first part not complete
-  std::string m_cdn_url;           // where the resolve URL led; empty until the first answer
-  bool m_reresolve_next = false;   // the CDN refused its URL: the next request asks the Hub again
+  std::list<Segment> m_segments;           // in file order; a list, as split() inserts
+  std::list<Segment>::iterator m_frontier; // the first segment not complete
+  std::size_t m_in_flight = 0;             // segments owned by a worker
+  std::size_t m_active = 0;                // connections still taking segments
+  std::string m_cdn_url;         // where the resolve URL led; empty until the first answer
+  bool m_reresolve_next = false; // the CDN refused its URL: the next request asks the Hub again
   std::atomic<bool> m_stop{false};
   bool m_fallback = false;
   std::exception_ptr m_failure;
@@ -713,6 +843,11 @@ unsigned Connections::parts() const {
 void Connections::limit_parts(unsigned accepted) {
   const std::lock_guard lock(m_mutex);
   m_parts = std::clamp(accepted, 1u, m_parts);
+}
+
+unsigned Connections::available() const {
+  const std::lock_guard lock(m_mutex);
+  return m_available;
 }
 
 std::vector<std::unique_ptr<http::Client>> Connections::acquire(unsigned wanted) {
