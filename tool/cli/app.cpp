@@ -248,7 +248,7 @@ int run(int argc, char** argv) {
   app.add_option("--endpoint", options.endpoint,
                  "Hub URL (default: HF_ENDPOINT or huggingface.co)");
   app.add_flag("--offline", options.overrides.offline, "Never touch the network");
-  app.add_option("-j,--jobs", options.jobs, "Parallel downloads (default: 8)");
+  app.add_option("-j,--jobs", options.jobs, "Parallel downloads (default: 16)");
   app.add_flag("--json", options.json, "Machine-readable output: one JSON object per line");
   app.add_flag("-q,--quiet", options.quiet, "Print errors only");
   app.add_flag("-v,--verbose", options.overrides.verbose, "Say more (HTTP trace, token redacted)");

@@ -16,7 +16,10 @@ struct Settings {
   std::string endpoint = "https://huggingface.co";
   std::string token; // empty: none
   bool offline = false;
-  unsigned jobs = 8;
+  // Files fetched at once. Small files are bound by round trips (two per file: resolve, then
+  // its redirect), so more in flight is what makes 200 of them fast; 16 is also the run's
+  // connection budget (transfer::k_max_connections), which large files share.
+  unsigned jobs = 16;
   long download_timeout_seconds = 10; // HF_HUB_DOWNLOAD_TIMEOUT
   long etag_timeout_seconds = 10;     // HF_HUB_ETAG_TIMEOUT, for API calls
   bool verbose = false;
