@@ -213,6 +213,11 @@ private:
     m_received = existing;
     m_hashed = 0;
     m_hashed_to = 0;
+    m_sha256_state.emplace();
+    m_git_sha1_state.reset();
+    if (m_expected.git_sha1) {
+      m_git_sha1_state.emplace(m_size);
+    }
     m_sha256.clear();
     m_git_sha1.clear();
   }
@@ -447,29 +452,30 @@ private:
 
   // --- the hasher ------------------------------------------------------------------------------
 
-  // Hashes the file in order as its complete prefix grows, reading back what the writers just
-  // put there: those pages are still in the page cache, so this is a memory copy, not a disk
-  // read, and the hash is done moments after the last byte arrives.
+  // Hashes the file in order as its complete prefix grows. The writer of the block at the
+  // frontier hashes it itself as it writes it (see flush); what arrived ahead of the frontier is
+  // read back here once the frontier reaches it. Those pages are still in the page cache, so this
+  // is a memory copy, not a disk read, and the hash is done moments after the last byte arrives.
   void hash() {
     try {
-      hash::Sha256 sha256;
-      std::optional<hash::GitBlobSha1> git_sha1;
-      if (m_expected.git_sha1) {
-        git_sha1.emplace(m_size);
-      }
       const auto buffer = std::make_unique_for_overwrite<char[]>(k_hash_block);
-      std::uint64_t hashed = 0;
-      while (hashed < m_size) {
+      for (;;) {
         std::uint64_t target = 0;
         {
           std::unique_lock lock(m_mutex);
-          m_hash_cv.wait(lock, [&] { return m_stop || frontier_locked() > hashed; });
+          m_hash_cv.wait(lock, [&] {
+            return m_stop || m_hashed_to.load() >= m_size || frontier_locked() > m_hashed_to.load();
+          });
           if (m_stop) {
             return;
           }
+          if (m_hashed_to.load() >= m_size) {
+            break;
+          }
           target = frontier_locked();
         }
-        while (hashed < target) {
+        const std::lock_guard hash_lock(m_hash_mutex);
+        for (std::uint64_t hashed = m_hashed_to.load(); hashed < target; hashed = m_hashed_to) {
           if (m_stop) {
             return;
           }
@@ -481,24 +487,29 @@ private:
                         m_temp.path().string() + " ends at " + std::to_string(hashed) + " bytes",
                         "Run the command again", m_subject);
           }
-          sha256.update(buffer.get(), got);
-          if (git_sha1) {
-            git_sha1->update(buffer.get(), got);
-          }
-          hashed += got;
-          m_hashed_to.store(hashed);
-          if (m_throttled.load() > 0) {
-            { const std::lock_guard lock(m_mutex); }
-            m_throttle_cv.notify_all();
-          }
+          hash_locked(buffer.get(), got);
         }
       }
       // Read by the caller after join().
-      m_sha256 = sha256.hex_digest();
-      m_git_sha1 = git_sha1 ? git_sha1->hex_digest() : std::string();
-      m_hashed = hashed;
+      const std::lock_guard hash_lock(m_hash_mutex);
+      m_sha256 = m_sha256_state->hex_digest();
+      m_git_sha1 = m_git_sha1_state ? m_git_sha1_state->hex_digest() : std::string();
+      m_hashed = m_hashed_to.load();
     } catch (...) {
       fail(std::current_exception());
+    }
+  }
+
+  // Adds the next bytes of the file to the hash. Call with m_hash_mutex held.
+  void hash_locked(const char* data, std::size_t size) {
+    m_sha256_state->update(data, size);
+    if (m_git_sha1_state) {
+      m_git_sha1_state->update(data, size);
+    }
+    m_hashed_to.fetch_add(size);
+    if (m_throttled.load() > 0) {
+      { const std::lock_guard lock(m_mutex); }
+      m_throttle_cv.notify_all();
     }
   }
 
@@ -564,10 +575,20 @@ private:
         const std::lock_guard write_lock(m_write_mutex);
         m_temp.write_at(buffer.data(), count, at);
       }
+      // Bytes that continue the hash are hashed here, from the buffer, and need not be read
+      // back. Unless the hasher is busy: then it reads them back with the rest.
+      bool hashed_to_end = false;
+      if (m_hash_mutex.try_lock()) {
+        const std::lock_guard hash_lock(m_hash_mutex, std::adopt_lock);
+        if (m_hashed_to.load() == at) {
+          hash_locked(buffer.data(), count);
+          hashed_to_end = at + count == m_size;
+        }
+      }
       segment.written.fetch_add(count, std::memory_order_acq_rel);
       m_received.fetch_add(count, std::memory_order_relaxed);
       if (((at - segment.begin) >> 20) != ((at + count - segment.begin) >> 20) ||
-          segment.complete()) {
+          segment.complete() || hashed_to_end) {
         wake_hasher();
       }
     }
@@ -810,8 +831,8 @@ private:
   std::condition_variable m_work_cv;     // segments finished or split, URL known, stop
   std::condition_variable m_hash_cv;     // the frontier moved, stop
   std::condition_variable m_throttle_cv; // the hash moved, stop
-  // The hasher stores m_hashed_to, then reads m_throttled and, if a writer waits, takes the mutex
-  // before it notifies; a writer checks m_hashed_to with the mutex held: no lost wake-up.
+  // Whoever hashes stores m_hashed_to, then reads m_throttled and, if a writer waits, takes the
+  // mutex before it notifies; a writer checks m_hashed_to with the mutex held: no lost wake-up.
   std::atomic<int> m_throttled{0}; // writers waiting in throttle()
   std::atomic<std::uint64_t> m_hashed_to{0};
   std::list<Segment> m_segments;           // in file order; a list, as split() inserts
@@ -827,6 +848,12 @@ private:
   std::mutex m_write_mutex; // one write() to the file at a time (see flush)
   std::mutex m_progress_mutex;
   std::atomic<std::uint64_t> m_received{0};
+
+  // The hash of the first m_hashed_to bytes: the hasher's, or a writer's whose block continues
+  // it. m_hashed_to changes only with m_hash_mutex held.
+  std::mutex m_hash_mutex;
+  std::optional<hash::Sha256> m_sha256_state;
+  std::optional<hash::GitBlobSha1> m_git_sha1_state;
 
   // The hasher's results, read after it was joined.
   std::uint64_t m_hashed = 0;
