@@ -39,7 +39,7 @@ consumer's build does.
   same binary, so the consumer's ``all`` does not build the tool a second time: as a
   subproject, hfmodels's own targets are excluded from ``all`` and it installs nothing of its
   own (``-DHFMODELS_INSTALL=ON`` to install the tool and the package with the consumer).
-  The tool's dependencies (libcurl, OpenSSL, yaml-cpp, nlohmann_json, CLI11) must be findable,
+  The tool's dependencies (libcurl, OpenSSL, libyaml, nlohmann_json, CLI11) must be findable,
   as for any build of hfmodels.
 
 Commands

@@ -139,7 +139,7 @@ class HubTestCase(unittest.TestCase):
 
 # --- Helpers added for the issue-2 integration tests (lock, fetch, offline, auth, verify, commands).
 
-# Lockfile scalars: hfmodels writes plain or double-quoted YAML scalars (yaml-cpp escapes).
+# Lockfile scalars: hfmodels writes plain or double-quoted YAML scalars (the escapes yaml-cpp used).
 _YAML_ESCAPES = {"0": "\0", "a": "\a", "b": "\b", "t": "\t", "n": "\n", "v": "\v", "f": "\f",
                  "r": "\r", "e": "\x1b", " ": " ", '"': '"', "/": "/", "\\": "\\", "N": "\x85",
                  "_": "\xa0", "L": "\u2028", "P": "\u2029"}

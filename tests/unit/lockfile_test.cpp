@@ -254,7 +254,8 @@ TEST(Lockfile, OddPathsAndValuesRoundTripExactly) {
                                           "0o17",
                                           "<<",
                                           "=",
-                                          "? q"};
+                                          "? q",
+                                          "non\uFFFEchar\uFDD0acters"};
   LockedModel odd = model("odd", {});
   odd.revision = "1.0";
   for (const auto& path : paths) {
@@ -284,6 +285,16 @@ TEST(Lockfile, OddPathsAndValuesRoundTripExactly) {
   EXPECT_EQ(serialize_lockfile(parsed), text);
   EXPECT_NE(text.find("revision: \"1.0\""), std::string::npos) << "numbers are quoted";
   EXPECT_NE(text.find("path: \"true\""), std::string::npos);
+}
+
+TEST(Lockfile, ModelNamesPastYamlsImplicitKeyLimitRoundTrip) {
+  // YAML ends an implicit key within 1024 characters: a longer one is written as `? name`.
+  Lockfile lockfile;
+  lockfile.models.push_back(model(std::string(1025, 'n'), {{"config.json", 608, k_sha_a, k_blob}}));
+  lockfile.models.push_back(model("short", {{"config.json", 608, k_sha_a, k_blob}}));
+  const std::string text = serialize_lockfile(lockfile);
+  EXPECT_NE(text.find("  ? " + std::string(1025, 'n') + "\n  : repo: "), std::string::npos);
+  EXPECT_EQ(parse_lockfile(text, "models.lock"), lockfile);
 }
 
 TEST(Lockfile, EmptyLockfileRoundTrips) {

@@ -267,11 +267,15 @@ TEST(Manifest, DocumentShapes) {
                {"more than one YAML document"});
 }
 
-TEST(Manifest, SyntaxErrorsCarryYamlCppsLine) {
+TEST(Manifest, SyntaxErrorsCarryTheirLine) {
   expect_error("models:\n  a:\n    repo: [org/a\n    revision: main\n",
                {"models.yaml:", "YAML syntax error"});
   expect_error("models:\n  a: {repo: org/a\n  b: x\n", {"YAML syntax error", "column"});
-  expect_error("models:\n\ta:\n", {"YAML syntax error"});
+  expect_error("models:\n\ta:\n", {"models.yaml:2", "YAML syntax error"});
+  expect_error("models:\n  a:\n    repo: org/a\n   include: x\n", {"models.yaml:4", "YAML syntax"});
+  // Left open until the end of the file: reported where it starts, not at the end.
+  expect_error("models:\n  a:\n    repo: org/a # \xC3\xA9\n    quant: 'Q4\n\n\n",
+               {"models.yaml:4", "YAML syntax error", "quoted scalar"});
 }
 
 TEST(Manifest, InvalidUtf8IsRejectedWithItsLine) {

@@ -8,22 +8,22 @@
 #include "util/fs.hpp"
 #include "util/strings.hpp"
 
-#include <yaml-cpp/yaml.h>
-
 #include <algorithm>
 #include <charconv>
 #include <map>
 #include <optional>
+#include <utility>
 
 namespace hfmodels::manifest {
 
 namespace {
 
 namespace ys = yaml_support;
+using ys::Node;
 
 constexpr int k_version = 1;
 // Far above any real lock (a dataset with 100k files is ~20 MiB), low enough to refuse a wrong
-// file before yaml-cpp builds a node tree many times its size.
+// file before a tree many times its size is built.
 constexpr std::size_t k_max_lockfile_size = 256 * 1024 * 1024;
 
 const std::string k_what = "invalid lockfile";
@@ -38,6 +38,26 @@ std::string backticked(std::string_view text) {
   return "`" + std::string(text) + "`";
 }
 
+// The values of a map's keys, looked up by name. A handful of keys: a list beats a std::map.
+class Keys {
+public:
+  // `key` and `value` must outlive this: keys come from the k_*_keys lists.
+  void add(const std::string& key, const Node& value) { m_values.emplace_back(key, &value); }
+  const Node* find(std::string_view key) const {
+    for (const auto& [name, value] : m_values) {
+      if (name == key) {
+        return value;
+      }
+    }
+    return nullptr;
+  }
+  bool contains(std::string_view key) const { return find(key) != nullptr; }
+  const Node& at(std::string_view key) const { return *find(key); }
+
+private:
+  std::vector<std::pair<std::string_view, const Node*>> m_values;
+};
+
 class LockfileReader {
 public:
   explicit LockfileReader(const std::filesystem::path& path)
@@ -47,8 +67,8 @@ public:
   Lockfile read(std::string_view text) const;
 
 private:
-  [[noreturn]] void fail(const YAML::Node& at, std::string_view model, std::string why) const {
-    fail(ys::line_of(at), model, std::move(why));
+  [[noreturn]] void fail(const Node& at, std::string_view model, std::string why) const {
+    fail(at.line, model, std::move(why));
   }
   [[noreturn]] void fail(int line, std::string_view model, std::string why) const {
     throw Error(ExitCode::usage, k_what, std::move(why), m_hint, ys::location(m_file, line, model));
@@ -56,45 +76,39 @@ private:
 
   // The value of every key of `map`, each exactly once, none unknown, and none missing but
   // those listed in `optional`.
-  std::map<std::string, YAML::Node> read_keys(const YAML::Node& map,
-                                              const std::vector<std::string>& allowed,
-                                              std::string_view model, std::string_view what,
-                                              const std::vector<std::string>& optional = {}) const;
-  std::string read_string(const YAML::Node& value, std::string_view model,
-                          std::string_view key) const;
-  LockedModel read_model(const std::string& name, const YAML::Node& key,
-                         const YAML::Node& entry) const;
-  LockedFile read_file(const YAML::Node& entry, std::string_view model) const;
+  Keys read_keys(const Node& map, const std::vector<std::string>& allowed, std::string_view model,
+                 std::string_view what, const std::vector<std::string>& optional = {}) const;
+  std::string read_string(const Node& value, std::string_view model, std::string_view key) const;
+  LockedModel read_model(const std::string& name, const Node& key, const Node& entry) const;
+  LockedFile read_file(const Node& entry, std::string_view model) const;
 
   std::string m_file;
   std::string m_hint;
 };
 
-std::map<std::string, YAML::Node>
-LockfileReader::read_keys(const YAML::Node& map, const std::vector<std::string>& allowed,
-                          std::string_view model, std::string_view what,
-                          const std::vector<std::string>& optional) const {
-  if (!map.IsMap()) {
+Keys LockfileReader::read_keys(const Node& map, const std::vector<std::string>& allowed,
+                               std::string_view model, std::string_view what,
+                               const std::vector<std::string>& optional) const {
+  if (!map.is_map()) {
     fail(map, model, std::string(what) + " must be a map, not " + ys::describe(map));
   }
-  std::map<std::string, YAML::Node> values;
-  for (auto it = map.begin(); it != map.end(); ++it) {
-    // Copies: the iterator hands out a proxy that dies with the full expression.
-    const YAML::Node key_node = it->first;
-    const YAML::Node value_node = it->second;
-    if (!key_node.IsScalar()) {
+  Keys values;
+  for (const auto& [key_node, value_node] : map.entries) {
+    if (!key_node.is_scalar()) {
       fail(key_node, model, "a key of " + std::string(what) + " is " + ys::describe(key_node));
     }
-    const std::string& key = key_node.Scalar();
-    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+    const std::string& key = key_node.scalar;
+    const auto known = std::find(allowed.begin(), allowed.end(), key);
+    if (known == allowed.end()) {
       const auto suggestion = util::closest_match(key, allowed);
       fail(key_node, model,
            "unknown key " + backticked(key) + " in " + std::string(what) +
                (suggestion ? " (did you mean " + backticked(*suggestion) + "?)" : ""));
     }
-    if (!values.emplace(key, value_node).second) {
+    if (values.contains(key)) {
       fail(key_node, model, "key " + backticked(key) + " appears twice in " + std::string(what));
     }
+    values.add(*known, value_node);
   }
   for (const auto& key : allowed) {
     if (!values.contains(key) &&
@@ -105,17 +119,17 @@ LockfileReader::read_keys(const YAML::Node& map, const std::vector<std::string>&
   return values;
 }
 
-std::string LockfileReader::read_string(const YAML::Node& value, std::string_view model,
+std::string LockfileReader::read_string(const Node& value, std::string_view model,
                                         std::string_view key) const {
-  const auto text = ys::string_value(value);
+  auto text = ys::string_value(value);
   if (!text) {
     fail(value, model, backticked(key) + " must be a string, not " + ys::describe(value));
   }
-  return *text;
+  return std::move(*text);
 }
 
-LockedFile LockfileReader::read_file(const YAML::Node& entry, std::string_view model) const {
-  const auto values = read_keys(entry, k_file_keys, model, "a file entry");
+LockedFile LockfileReader::read_file(const Node& entry, std::string_view model) const {
+  const Keys values = read_keys(entry, k_file_keys, model, "a file entry");
   LockedFile file;
   file.path = read_string(values.at("path"), model, "path");
   try {
@@ -126,8 +140,9 @@ LockedFile LockfileReader::read_file(const YAML::Node& entry, std::string_view m
   const std::string where = "file " + backticked(file.path) + ": ";
 
   // Decimal digits only: no sign, no `0x`, no leading zero (YAML 1.1 reads `010` as octal).
-  const YAML::Node& size = values.at("size");
-  const std::string size_text = size.IsScalar() && size.Tag() == "?" ? size.Scalar() : "";
+  const Node& size = values.at("size");
+  const std::string_view size_text =
+      size.is_scalar() && size.tag == "?" ? std::string_view(size.scalar) : std::string_view();
   const char* end = size_text.data() + size_text.size();
   const auto parsed = std::from_chars(size_text.data(), end, file.size);
   const bool size_ok = !size_text.empty() && size_text[0] != '-' && size_text[0] != '+' &&
@@ -136,7 +151,7 @@ LockedFile LockfileReader::read_file(const YAML::Node& entry, std::string_view m
   if (!size_ok) {
     fail(size, model,
          where + "`size` must be a whole number of bytes, not " +
-             (size.IsScalar() ? backticked(size.Scalar()) : ys::describe(size)));
+             (size.is_scalar() ? backticked(size.scalar) : ys::describe(size)));
   }
 
   file.sha256 = read_string(values.at("sha256"), model, "sha256");
@@ -155,12 +170,12 @@ LockedFile LockfileReader::read_file(const YAML::Node& entry, std::string_view m
   return file;
 }
 
-LockedModel LockfileReader::read_model(const std::string& name, const YAML::Node& key,
-                                       const YAML::Node& entry) const {
+LockedModel LockfileReader::read_model(const std::string& name, const Node& key,
+                                       const Node& entry) const {
   if (!is_valid_model_name(name)) {
     fail(key, "", "invalid model name " + backticked(name));
   }
-  const auto values = read_keys(entry, k_model_keys, name, "model " + backticked(name), {"paths"});
+  const Keys values = read_keys(entry, k_model_keys, name, "model " + backticked(name), {"paths"});
   LockedModel model;
   model.name = name;
 
@@ -177,16 +192,16 @@ LockedModel LockfileReader::read_model(const std::string& name, const YAML::Node
   }
   model.repo.type = *parsed_type;
 
-  const YAML::Node& revision = values.at("revision");
-  model.revision = revision.IsScalar() && hub::is_commit_hash(revision.Scalar())
-                       ? revision.Scalar()
+  const Node& revision = values.at("revision");
+  model.revision = revision.is_scalar() && hub::is_commit_hash(revision.scalar)
+                       ? revision.scalar
                        : read_string(revision, name, "revision");
   if (const auto problem = revision_error(model.revision)) {
     fail(revision, name, "revision " + backticked(model.revision) + " " + *problem);
   }
   // A commit may be all digits, which YAML would call a number; the hex check is what matters.
-  const YAML::Node& commit = values.at("commit");
-  model.commit = commit.IsScalar() ? commit.Scalar() : "";
+  const Node& commit = values.at("commit");
+  model.commit = commit.is_scalar() ? commit.scalar : "";
   if (!hub::is_commit_hash(model.commit)) {
     fail(commit, name, "`commit` must be 40 lowercase hex digits");
   }
@@ -196,7 +211,7 @@ LockedModel LockfileReader::read_model(const std::string& name, const YAML::Node
     fail(values.at("manifest"), name, "`manifest` must be `sha256:` and 64 lowercase hex digits");
   }
   // Optional: lockfiles written before it existed lack it.
-  if (values.count("paths") != 0) {
+  if (values.contains("paths")) {
     model.recorded_paths_digest = read_string(values.at("paths"), name, "paths");
     if (!model.recorded_paths_digest.starts_with("sha256:") ||
         !util::is_lower_hex(std::string_view(model.recorded_paths_digest).substr(7), 64)) {
@@ -204,16 +219,15 @@ LockedModel LockfileReader::read_model(const std::string& name, const YAML::Node
     }
   }
 
-  const YAML::Node& files = values.at("files");
-  if (!files.IsSequence()) {
+  const Node& files = values.at("files");
+  if (!files.is_sequence()) {
     fail(files, name, "`files` must be a list, not " + ys::describe(files));
   }
+  model.files.reserve(files.items.size());
   std::map<std::string, int> lines_by_path;
-  for (std::size_t i = 0; i < files.size(); ++i) {
-    const YAML::Node item = files[i];
+  for (const Node& item : files.items) {
     LockedFile file = read_file(item, name);
-    if (const auto [seen, inserted] = lines_by_path.emplace(file.path, ys::line_of(item));
-        !inserted) {
+    if (const auto [seen, inserted] = lines_by_path.emplace(file.path, item.line); !inserted) {
       fail(item, name,
            "file " + backticked(file.path) + " is listed twice (first on line " +
                std::to_string(seen->second) + ")");
@@ -226,14 +240,14 @@ LockedModel LockfileReader::read_model(const std::string& name, const YAML::Node
 }
 
 Lockfile LockfileReader::read(std::string_view text) const {
-  const YAML::Node root = ys::load(text, m_file, k_what, m_hint, k_max_lockfile_size);
-  if (root.IsNull()) {
+  const Node root = ys::load(text, m_file, k_what, m_hint, k_max_lockfile_size);
+  if (root.is_null()) {
     fail(0, "", "the file is empty");
   }
-  const auto values = read_keys(root, k_top_keys, "", "the top level");
+  const Keys values = read_keys(root, k_top_keys, "", "the top level");
 
-  const YAML::Node& version = values.at("version");
-  const std::string version_text = version.IsScalar() ? version.Scalar() : "";
+  const Node& version = values.at("version");
+  const std::string version_text = version.is_scalar() ? version.scalar : "";
   if (version_text != std::to_string(k_version)) {
     int number = 0;
     const char* end = version_text.data() + version_text.size();
@@ -243,29 +257,26 @@ Lockfile LockfileReader::read(std::string_view text) const {
                   "it has format version " + version_text + "; this hfmodels reads version " +
                       std::to_string(k_version),
                   "Upgrade hfmodels, or re-create it with `hfmodels lock`",
-                  ys::location(m_file, ys::line_of(version)));
+                  ys::location(m_file, version.line));
     }
     fail(version, "", "`version` must be " + std::to_string(k_version));
   }
 
   Lockfile lockfile;
-  const YAML::Node& models = values.at("models");
-  if (models.IsNull()) {
+  const Node& models = values.at("models");
+  if (models.is_null()) {
     return lockfile;
   }
-  if (!models.IsMap()) {
+  if (!models.is_map()) {
     fail(models, "", "`models` must be a map, not " + ys::describe(models));
   }
   std::map<std::string, int> lines_by_name;
-  for (auto it = models.begin(); it != models.end(); ++it) {
-    const YAML::Node key_node = it->first;
-    const YAML::Node value_node = it->second;
-    if (!key_node.IsScalar()) {
+  for (const auto& [key_node, value_node] : models.entries) {
+    if (!key_node.is_scalar()) {
       fail(key_node, "", "a model name is " + ys::describe(key_node));
     }
-    const std::string& name = key_node.Scalar();
-    if (const auto [seen, inserted] = lines_by_name.emplace(name, ys::line_of(key_node));
-        !inserted) {
+    const std::string& name = key_node.scalar;
+    if (const auto [seen, inserted] = lines_by_name.emplace(name, key_node.line); !inserted) {
       fail(key_node, name,
            "model " + backticked(name) + " appears twice (first on line " +
                std::to_string(seen->second) + ")");
@@ -343,33 +354,35 @@ std::string serialize_lockfile(const Lockfile& lockfile) {
   std::sort(models.begin(), models.end(),
             [](const LockedModel* a, const LockedModel* b) { return a->name < b->name; });
 
-  YAML::Emitter out;
-  out.SetIndent(2);
-  out << YAML::BeginMap;
-  out << YAML::Key << "version" << YAML::Value << k_version;
-  out << YAML::Key << "models" << YAML::Value;
-  if (models.empty()) {
-    out << YAML::Flow << YAML::BeginMap << YAML::EndMap;
-  } else {
-    out << YAML::BeginMap;
-  }
+  // One fixed block layout, two-space indents; only the scalars need YAML's quoting rules.
+  std::string out = k_header;
+  out += "version: " + std::to_string(k_version) + "\nmodels:";
+  out += models.empty() ? " {}\n" : "\n";
+  const auto field = [&out](std::string_view indent, std::string_view key, std::string_view value) {
+    out += indent;
+    out += key;
+    out += ": ";
+    ys::append_scalar(out, value);
+    out += '\n';
+  };
   for (const LockedModel* model : models) {
-    out << YAML::Key;
-    ys::emit_string(out, model->name);
-    out << YAML::Value << YAML::BeginMap;
-    out << YAML::Key << "repo" << YAML::Value;
-    ys::emit_string(out, model->repo.id);
-    out << YAML::Key << "type" << YAML::Value;
-    ys::emit_string(out, hub::type_name(model->repo.type));
-    out << YAML::Key << "revision" << YAML::Value;
-    ys::emit_string(out, model->revision);
-    out << YAML::Key << "commit" << YAML::Value;
-    ys::emit_string(out, model->commit);
-    out << YAML::Key << "manifest" << YAML::Value;
-    ys::emit_string(out, model->manifest_digest);
-    out << YAML::Key << "paths" << YAML::Value;
-    ys::emit_string(out, paths_digest(*model));
-    out << YAML::Key << "files" << YAML::Value;
+    // YAML's implicit keys end within 1024 characters; a longer name needs an explicit `? ` key.
+    if (model->name.size() > 1024) {
+      out += "  ? ";
+      ys::append_scalar(out, model->name);
+      out += "\n  : ";
+      field("", "repo", model->repo.id);
+    } else {
+      out += "  ";
+      ys::append_scalar(out, model->name);
+      out += ":\n";
+      field("    ", "repo", model->repo.id);
+    }
+    field("    ", "type", hub::type_name(model->repo.type));
+    field("    ", "revision", model->revision);
+    field("    ", "commit", model->commit);
+    field("    ", "manifest", model->manifest_digest);
+    field("    ", "paths", paths_digest(*model));
 
     std::vector<const LockedFile*> files;
     for (const auto& file : model->files) {
@@ -377,35 +390,15 @@ std::string serialize_lockfile(const Lockfile& lockfile) {
     }
     std::sort(files.begin(), files.end(),
               [](const LockedFile* a, const LockedFile* b) { return a->path < b->path; });
-    if (files.empty()) {
-      out << YAML::Flow << YAML::BeginSeq << YAML::EndSeq;
-    } else {
-      out << YAML::BeginSeq;
-    }
+    out += files.empty() ? "    files: []\n" : "    files:\n";
     for (const LockedFile* file : files) {
-      out << YAML::BeginMap;
-      out << YAML::Key << "path" << YAML::Value;
-      ys::emit_string(out, file->path);
-      out << YAML::Key << "size" << YAML::Value << file->size;
-      out << YAML::Key << "sha256" << YAML::Value;
-      ys::emit_string(out, file->sha256);
-      out << YAML::Key << "etag" << YAML::Value;
-      ys::emit_string(out, file->etag);
-      out << YAML::EndMap;
+      field("      - ", "path", file->path);
+      out += "        size: " + std::to_string(file->size) + "\n";
+      field("        ", "sha256", file->sha256);
+      field("        ", "etag", file->etag);
     }
-    if (!files.empty()) {
-      out << YAML::EndSeq;
-    }
-    out << YAML::EndMap;
   }
-  if (!models.empty()) {
-    out << YAML::EndMap;
-  }
-  out << YAML::EndMap;
-  if (!out.good()) {
-    throw Error(ExitCode::failure, "cannot write the lockfile", out.GetLastError());
-  }
-  return k_header + out.c_str() + "\n";
+  return out;
 }
 
 bool save_lockfile(const std::filesystem::path& path, const Lockfile& lockfile) {

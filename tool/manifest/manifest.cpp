@@ -9,7 +9,6 @@
 #include "util/strings.hpp"
 
 #include <nlohmann/json.hpp>
-#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <map>
@@ -19,6 +18,7 @@ namespace hfmodels::manifest {
 namespace {
 
 namespace ys = yaml_support;
+using ys::Node;
 
 // A hand-written manifest is a few kilobytes; the bound only stops a wrong file early.
 constexpr std::size_t k_max_manifest_size = 1024 * 1024;
@@ -83,9 +83,9 @@ public:
   Manifest read(std::string_view text, const std::filesystem::path& path) const;
 
 private:
-  [[noreturn]] void fail(const YAML::Node& at, std::string_view model, std::string why,
+  [[noreturn]] void fail(const Node& at, std::string_view model, std::string why,
                          std::string hint) const {
-    fail(ys::line_of(at), model, std::move(why), std::move(hint));
+    fail(at.line, model, std::move(why), std::move(hint));
   }
   [[noreturn]] void fail(int line, std::string_view model, std::string why,
                          std::string hint) const {
@@ -93,71 +93,68 @@ private:
                 ys::location(m_file, line, model));
   }
 
-  std::string key_text(const YAML::Node& key, std::string_view model) const;
-  ModelSpec read_model(const std::string& name, const YAML::Node& key,
-                       const YAML::Node& entry) const;
-  std::string read_string(const YAML::Node& value, std::string_view model,
-                          std::string_view key) const;
-  std::vector<std::string> read_string_list(const YAML::Node& value, std::string_view model,
+  std::string key_text(const Node& key, std::string_view model) const;
+  ModelSpec read_model(const std::string& name, const Node& key, const Node& entry) const;
+  std::string read_string(const Node& value, std::string_view model, std::string_view key) const;
+  std::vector<std::string> read_string_list(const Node& value, std::string_view model,
                                             std::string_view key) const;
-  void check_globs(const std::vector<std::string>& patterns, const YAML::Node& value,
+  void check_globs(const std::vector<std::string>& patterns, const Node& value,
                    std::string_view model, std::string_view key) const;
 
   std::string m_file;
 };
 
 // Map keys must be scalars: a complex key such as `? [a, b]` is never a name.
-std::string ManifestReader::key_text(const YAML::Node& key, std::string_view model) const {
-  if (!key.IsScalar()) {
+std::string ManifestReader::key_text(const Node& key, std::string_view model) const {
+  if (!key.is_scalar()) {
     fail(key, model, "a key is " + ys::describe(key) + ", not a name",
          "Keys are plain names such as `repo`");
   }
-  return key.Scalar();
+  return key.scalar;
 }
 
-std::string ManifestReader::read_string(const YAML::Node& value, std::string_view model,
+std::string ManifestReader::read_string(const Node& value, std::string_view model,
                                         std::string_view key) const {
   const auto text = ys::string_value(value);
   if (!text) {
     std::string hint = "Write a single string";
-    if (value.IsScalar()) {
-      hint = "Quote it if you mean the text: " + std::string(key) + ": \"" + value.Scalar() + "\"";
+    if (value.is_scalar()) {
+      hint = "Quote it if you mean the text: " + std::string(key) + ": \"" + value.scalar + "\"";
     }
     fail(value, model, backticked(key) + " must be a string, not " + ys::describe(value), hint);
   }
   return *text;
 }
 
-std::vector<std::string> ManifestReader::read_string_list(const YAML::Node& value,
-                                                          std::string_view model,
+std::vector<std::string> ManifestReader::read_string_list(const Node& value, std::string_view model,
                                                           std::string_view key) const {
   const std::string expected =
       key == "files" ? "a path or a list of paths" : "a glob or a list of globs";
-  if (value.IsMap()) {
+  if (value.is_map()) {
     fail(value, model, backticked(key) + " must be " + expected + ", not a map",
          "Write " + std::string(key) + ": [\"...\", \"...\"]");
   }
   std::vector<std::string> items;
-  if (value.IsScalar()) {
+  if (value.is_scalar()) {
     const auto text = ys::string_value(value);
     if (!text) {
       fail(value, model, backticked(key) + " must be " + expected + ", not " + ys::describe(value),
-           "Quote it if you mean the text: " + std::string(key) + ": \"" + value.Scalar() + "\"");
+           "Quote it if you mean the text: " + std::string(key) + ": \"" + value.scalar + "\"");
     }
     items.push_back(*text);
     return items;
   }
-  if (value.size() == 0) {
+  if (value.items.empty()) {
     fail(value, model, backticked(key) + " is an empty list",
          key == "include" ? "Remove it to select every file" : "List something or remove it");
   }
-  for (std::size_t i = 0; i < value.size(); ++i) {
-    const YAML::Node item = value[i];
+  for (std::size_t i = 0; i < value.items.size(); ++i) {
+    const Node& item = value.items[i];
     const auto text = ys::string_value(item);
     if (!text) {
       std::string hint = "Each item is a string";
-      if (item.IsScalar()) {
-        hint = "Quote it if you mean the text: \"" + item.Scalar() + "\"";
+      if (item.is_scalar()) {
+        hint = "Quote it if you mean the text: \"" + item.scalar + "\"";
       }
       fail(item, model,
            backticked(key) + " item " + std::to_string(i + 1) + " must be a string, not " +
@@ -169,11 +166,11 @@ std::vector<std::string> ManifestReader::read_string_list(const YAML::Node& valu
   return items;
 }
 
-void ManifestReader::check_globs(const std::vector<std::string>& patterns, const YAML::Node& value,
+void ManifestReader::check_globs(const std::vector<std::string>& patterns, const Node& value,
                                  std::string_view model, std::string_view key) const {
   for (std::size_t i = 0; i < patterns.size(); ++i) {
     if (const auto problem = util::glob_syntax_error(patterns[i])) {
-      const YAML::Node at = value.IsSequence() ? value[i] : value;
+      const Node& at = value.is_sequence() ? value.items[i] : value;
       fail(at, model,
            std::string(key) + " pattern " + backticked(patterns[i]) + " is invalid: " + *problem,
            "Patterns use `*`, `**`, `?` and `[...]` on `/`-separated repository paths");
@@ -181,30 +178,27 @@ void ManifestReader::check_globs(const std::vector<std::string>& patterns, const
   }
 }
 
-ModelSpec ManifestReader::read_model(const std::string& name, const YAML::Node& key,
-                                     const YAML::Node& entry) const {
+ModelSpec ManifestReader::read_model(const std::string& name, const Node& key,
+                                     const Node& entry) const {
   ModelSpec spec;
   spec.name = name;
-  spec.line = ys::line_of(key);
-  if (entry.IsNull()) {
+  spec.line = key.line;
+  if (entry.is_null()) {
     fail(key, name, "model " + backticked(name) + " has no entry",
          "Give it at least `repo: namespace/name` on the next line, indented");
   }
-  if (!entry.IsMap()) {
+  if (!entry.is_map()) {
     std::string hint = "Write its keys on the following lines, indented, starting with `repo:`";
-    if (entry.IsScalar() && entry.Scalar().find('/') != std::string::npos) {
-      hint = "Write `repo: " + entry.Scalar() + "` on the next line, indented";
+    if (entry.is_scalar() && entry.scalar.find('/') != std::string::npos) {
+      hint = "Write `repo: " + entry.scalar + "` on the next line, indented";
     }
     fail(entry, name,
          "model " + backticked(name) + " must be a map of keys, not " + ys::describe(entry), hint);
   }
 
-  std::map<std::string, YAML::Node> keys; // key name -> key node, for lines
-  std::optional<YAML::Node> repo_value;
-  for (auto it = entry.begin(); it != entry.end(); ++it) {
-    // Copies: the iterator hands out a proxy that dies with the full expression.
-    const YAML::Node key_node = it->first;
-    const YAML::Node value = it->second;
+  std::map<std::string, const Node*> keys; // key name -> key node, for lines
+  const Node* repo_value = nullptr;
+  for (const auto& [key_node, value] : entry.entries) {
     const std::string key_name = key_text(key_node, name);
     if (std::find(k_model_keys.begin(), k_model_keys.end(), key_name) == k_model_keys.end()) {
       const auto suggestion = util::closest_match(key_name, k_model_keys);
@@ -212,28 +206,27 @@ ModelSpec ManifestReader::read_model(const std::string& name, const YAML::Node& 
            suggestion ? "Did you mean " + backticked(*suggestion) + "? " + k_keys_hint
                       : k_keys_hint);
     }
-    // yaml-cpp keeps both entries of a repeated key; other readers keep the last one silently.
+    // The parser keeps both entries of a repeated key; most readers keep the last one silently.
     if (const auto seen = keys.find(key_name); seen != keys.end()) {
       fail(key_node, name,
            "key " + backticked(key_name) + " appears twice (first on line " +
-               std::to_string(ys::line_of(seen->second)) + ")",
+               std::to_string(seen->second->line) + ")",
            "Keep one of them");
     }
-    keys.emplace(key_name, key_node);
-    // yaml-cpp places an empty value on the line after its key; the key is what to point at.
-    if (value.IsNull()) {
+    keys.emplace(key_name, &key_node);
+    // An empty value has no text of its own to point at: its key is what the message names.
+    if (value.is_null()) {
       fail(key_node, name, backticked(key_name) + " has no value",
            "Give it a value or remove the key");
     }
 
     if (key_name == "repo") {
-      repo_value = value;
+      repo_value = &value;
       spec.repo.id = read_string(value, name, key_name);
     } else if (key_name == "revision") {
       // An all-digit commit is a YAML number but unmistakably meant as text.
-      const bool commit_like = value.IsScalar() && hub::is_commit_hash(value.Scalar());
-      const std::string revision =
-          commit_like ? value.Scalar() : read_string(value, name, key_name);
+      const bool commit_like = value.is_scalar() && hub::is_commit_hash(value.scalar);
+      const std::string revision = commit_like ? value.scalar : read_string(value, name, key_name);
       if (const auto problem = revision_error(revision)) {
         fail(value, name, "revision " + backticked(revision) + " " + *problem,
              "Use a branch or tag name, `refs/pr/<number>` or a 40-hex commit");
@@ -249,14 +242,13 @@ ModelSpec ManifestReader::read_model(const std::string& name, const YAML::Node& 
       spec.files = read_string_list(value, name, key_name);
       std::map<std::string, int> seen;
       for (std::size_t i = 0; i < spec.files.size(); ++i) {
-        const YAML::Node at = value.IsSequence() ? value[i] : value;
+        const Node& at = value.is_sequence() ? value.items[i] : value;
         try {
           hub::validate_repo_path(spec.files[i]);
         } catch (const Error& error) {
           fail(at, name, error.summary() + " " + error.why(), error.hint());
         }
-        if (const auto [previous, inserted] = seen.emplace(spec.files[i], ys::line_of(at));
-            !inserted) {
+        if (const auto [previous, inserted] = seen.emplace(spec.files[i], at.line); !inserted) {
           fail(at, name,
                "`files` lists " + backticked(spec.files[i]) + " twice (first on line " +
                    std::to_string(previous->second) + ")",
@@ -304,7 +296,7 @@ ModelSpec ManifestReader::read_model(const std::string& name, const YAML::Node& 
   if (keys.contains("files")) {
     for (const std::string other : {"include", "exclude", "quant"}) {
       if (keys.contains(other)) {
-        fail(keys.at("files"), name, "`files` cannot be combined with " + backticked(other),
+        fail(*keys.at("files"), name, "`files` cannot be combined with " + backticked(other),
              "`files` names exact paths; remove " + backticked(other) +
                  ", or move the paths into `include`");
       }
@@ -316,21 +308,19 @@ ModelSpec ManifestReader::read_model(const std::string& name, const YAML::Node& 
 Manifest ManifestReader::read(std::string_view text, const std::filesystem::path& path) const {
   Manifest manifest;
   manifest.path = path;
-  const YAML::Node root = ys::load(text, m_file, k_what, "", k_max_manifest_size);
+  const Node root = ys::load(text, m_file, k_what, "", k_max_manifest_size);
   const std::string example_hint = "Start with `models:`, then one indented entry per model with "
                                    "at least `repo: namespace/name`";
-  if (root.IsNull()) {
+  if (root.is_null()) {
     fail(0, "", "the file is empty", example_hint);
   }
-  if (!root.IsMap()) {
+  if (!root.is_map()) {
     fail(root, "", "the top level must be a map with a `models` key, not " + ys::describe(root),
          example_hint);
   }
-  std::optional<YAML::Node> models_key;
-  YAML::Node models;
-  for (auto it = root.begin(); it != root.end(); ++it) {
-    const YAML::Node key_node = it->first;
-    const YAML::Node value_node = it->second;
+  const Node* models_key = nullptr;
+  const Node* models_value = nullptr;
+  for (const auto& [key_node, value_node] : root.entries) {
     const std::string key = key_text(key_node, "");
     if (key != "models") {
       const auto suggestion = util::closest_match(key, {"models"});
@@ -340,29 +330,27 @@ Manifest ManifestReader::read(std::string_view text, const std::filesystem::path
     }
     if (models_key) {
       fail(key_node, "",
-           "`models` appears twice (first on line " + std::to_string(ys::line_of(*models_key)) +
-               ")",
+           "`models` appears twice (first on line " + std::to_string(models_key->line) + ")",
            "Merge the two into one `models` map");
     }
-    models_key = key_node;
-    models = value_node;
+    models_key = &key_node;
+    models_value = &value_node;
   }
   if (!models_key) {
     fail(0, "", "there is no `models` key", example_hint);
   }
-  if (models.IsNull()) {
+  const Node& models = *models_value;
+  if (models.is_null()) {
     return manifest; // `models:` with nothing below yet: a project that locks no model
   }
-  if (!models.IsMap()) {
+  if (!models.is_map()) {
     fail(models, "",
          "`models` must be a map from model names to entries, not " + ys::describe(models),
          example_hint);
   }
 
   std::map<std::string, int> lines_by_folded_name;
-  for (auto it = models.begin(); it != models.end(); ++it) {
-    const YAML::Node key_node = it->first;
-    const YAML::Node value_node = it->second;
+  for (const auto& [key_node, value_node] : models.entries) {
     const std::string name = key_text(key_node, "");
     if (!is_valid_model_name(name)) {
       fail(key_node, "",
@@ -389,7 +377,7 @@ Manifest ManifestReader::read(std::string_view text, const std::filesystem::path
                "case-insensitive file systems",
            "Rename one of them");
     }
-    lines_by_folded_name.emplace(folded, ys::line_of(key_node));
+    lines_by_folded_name.emplace(folded, key_node.line);
     manifest.models.push_back(read_model(name, key_node, value_node));
   }
   return manifest;
