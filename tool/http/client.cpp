@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "http/client.hpp"
 
+#include "http/curl_api.hpp"
 #include "util/cancel.hpp"
 #include "util/strings.hpp"
-
-#include <curl/curl.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -174,12 +173,12 @@ bool is_redirect(long status) {
 }
 
 struct SlistDeleter {
-  void operator()(curl_slist* list) const { curl_slist_free_all(list); }
+  void operator()(curl_slist* list) const { curl::slist_free_all(list); }
 };
 using Slist = std::unique_ptr<curl_slist, SlistDeleter>;
 
 void append_header(Slist& list, const std::string& header) {
-  curl_slist* extended = curl_slist_append(list.get(), header.c_str());
+  curl_slist* extended = curl::slist_append(list.get(), header.c_str());
   if (extended == nullptr) {
     throw std::bad_alloc();
   }
@@ -188,7 +187,7 @@ void append_header(Slist& list, const std::string& header) {
 }
 
 std::string default_user_agent() {
-  const curl_version_info_data* info = curl_version_info(CURLVERSION_NOW);
+  const curl_version_info_data* info = curl::version_info();
   return std::string("hfmodels/") + HFMODELS_VERSION + "; hf_hub/none; cpp/libcurl-" +
          (info != nullptr && info->version != nullptr ? info->version : "unknown");
 }
@@ -239,13 +238,13 @@ int debug_callback(CURL* /*handle*/, curl_infotype type, char* data, std::size_t
 } // namespace
 
 GlobalInit::GlobalInit() {
-  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+  if (curl::global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
     throw Error(ExitCode::failure, "cannot initialise libcurl");
   }
 }
 
 GlobalInit::~GlobalInit() {
-  curl_global_cleanup();
+  curl::global_cleanup();
 }
 
 const GlobalInit& global_init() {
@@ -285,7 +284,7 @@ struct Client::Impl {
   bool aborted = false;       // a callback asked to stop without throwing
 
   explicit Impl(ClientOptions opts) : options(std::move(opts)) {
-    handle = curl_easy_init();
+    handle = curl::easy_init();
     if (handle == nullptr) {
       throw Error(ExitCode::failure, "cannot initialise libcurl");
     }
@@ -293,47 +292,47 @@ struct Client::Impl {
       options.user_agent = default_user_agent();
     }
     // Options that hold for every request; the handle (and its connection cache) is reused.
-    curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(handle, CURLOPT_ERRORBUFFER, error_buffer);
-    curl_easy_setopt(handle, CURLOPT_USERAGENT, options.user_agent.c_str());
+    curl::easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
+    curl::easy_setopt(handle, CURLOPT_ERRORBUFFER, error_buffer);
+    curl::easy_setopt(handle, CURLOPT_USERAGENT, options.user_agent.c_str());
     // Redirects are followed by `perform` so the token policy applies to every hop (§3.5).
-    curl_easy_setopt(handle, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(handle, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(handle, CURLOPT_CONNECTTIMEOUT, options.connect_timeout_seconds);
+    curl::easy_setopt(handle, CURLOPT_FOLLOWLOCATION, 0L);
+    curl::easy_setopt(handle, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl::easy_setopt(handle, CURLOPT_CONNECTTIMEOUT, options.connect_timeout_seconds);
     // HF_HUB_DOWNLOAD_TIMEOUT is an idle timeout, not a total one (§7.2): a multi-GB transfer
     // may take hours, but one that stalls for N seconds is dead.
-    curl_easy_setopt(handle, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(handle, CURLOPT_LOW_SPEED_TIME, options.idle_timeout_seconds);
-    curl_easy_setopt(handle, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl::easy_setopt(handle, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl::easy_setopt(handle, CURLOPT_LOW_SPEED_TIME, options.idle_timeout_seconds);
+    curl::easy_setopt(handle, CURLOPT_TCP_KEEPALIVE, 1L);
     // libcurl's default 16 KiB receive buffer costs one recv() per 16 KiB: at a GB/s that is
     // 60,000 system calls a second. 256 KiB cut the CPU of a loopback download by 9%.
-    curl_easy_setopt(handle, CURLOPT_BUFFERSIZE, receive_buffer_size);
+    curl::easy_setopt(handle, CURLOPT_BUFFERSIZE, receive_buffer_size);
     // HTTP/2 where TLS offers it (ALPN); plain http stays HTTP/1.1, which needs no upgrade dance.
-    curl_easy_setopt(handle, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
+    curl::easy_setopt(handle, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
     // CURLOPT_ACCEPT_ENCODING stays unset: no Accept-Encoding is sent, so bodies arrive as
     // identity and Content-Length / Range refer to the real bytes (§3.6, pitfall 3 of §9).
-    curl_easy_setopt(handle, CURLOPT_HEADERFUNCTION, &Impl::header_callback);
-    curl_easy_setopt(handle, CURLOPT_HEADERDATA, this);
-    curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, &Impl::write_callback);
-    curl_easy_setopt(handle, CURLOPT_WRITEDATA, this);
-    curl_easy_setopt(handle, CURLOPT_XFERINFOFUNCTION, &progress_callback);
-    curl_easy_setopt(handle, CURLOPT_NOPROGRESS, 0L);
+    curl::easy_setopt(handle, CURLOPT_HEADERFUNCTION, &Impl::header_callback);
+    curl::easy_setopt(handle, CURLOPT_HEADERDATA, this);
+    curl::easy_setopt(handle, CURLOPT_WRITEFUNCTION, &Impl::write_callback);
+    curl::easy_setopt(handle, CURLOPT_WRITEDATA, this);
+    curl::easy_setopt(handle, CURLOPT_XFERINFOFUNCTION, &progress_callback);
+    curl::easy_setopt(handle, CURLOPT_NOPROGRESS, 0L);
     // libcurl reads the proxy variables itself; the CA variables are a curl-tool convention
     // that the library does not read, so they are applied here.
     for (const char* name : {"CURL_CA_BUNDLE", "SSL_CERT_FILE"}) {
       const char* value = std::getenv(name);
       if (value != nullptr && *value != '\0') {
-        curl_easy_setopt(handle, CURLOPT_CAINFO, value);
+        curl::easy_setopt(handle, CURLOPT_CAINFO, value);
         break;
       }
     }
     if (options.verbose) {
-      curl_easy_setopt(handle, CURLOPT_DEBUGFUNCTION, &debug_callback);
-      curl_easy_setopt(handle, CURLOPT_VERBOSE, 1L);
+      curl::easy_setopt(handle, CURLOPT_DEBUGFUNCTION, &debug_callback);
+      curl::easy_setopt(handle, CURLOPT_VERBOSE, 1L);
     }
   }
 
-  ~Impl() { curl_easy_cleanup(handle); }
+  ~Impl() { curl::easy_cleanup(handle); }
   Impl(const Impl&) = delete;
   Impl& operator=(const Impl&) = delete;
 
@@ -352,7 +351,7 @@ struct Client::Impl {
       line = util::trim(line);
       if (line.empty()) {
         long code = 0;
-        curl_easy_getinfo(self->handle, CURLINFO_RESPONSE_CODE, &code);
+        curl::easy_getinfo(self->handle, CURLINFO_RESPONSE_CODE, &code);
         if (code >= 200) {
           self->status = code;
         }
@@ -440,11 +439,11 @@ struct Client::Impl {
       } else if (range_from > 0) {
         append_header(headers, "Range: bytes=" + std::to_string(range_from) + "-");
       }
-      curl_easy_setopt(handle, CURLOPT_URL, url.c_str());
-      curl_easy_setopt(handle, CURLOPT_HTTPGET, 1L);
-      curl_easy_setopt(handle, CURLOPT_HTTPHEADER, headers.get());
-      const CURLcode code = curl_easy_perform(handle);
-      curl_easy_setopt(handle, CURLOPT_HTTPHEADER, static_cast<curl_slist*>(nullptr));
+      curl::easy_setopt(handle, CURLOPT_URL, url.c_str());
+      curl::easy_setopt(handle, CURLOPT_HTTPGET, 1L);
+      curl::easy_setopt(handle, CURLOPT_HTTPHEADER, headers.get());
+      const CURLcode code = curl::easy_perform(handle);
+      curl::easy_setopt(handle, CURLOPT_HTTPHEADER, static_cast<curl_slist*>(nullptr));
       response = nullptr;
 
       if (failure) {
@@ -458,14 +457,14 @@ struct Client::Impl {
       }
       if (code != CURLE_OK) {
         const std::string message =
-            error_buffer[0] != '\0' ? std::string(error_buffer) : curl_easy_strerror(code);
+            error_buffer[0] != '\0' ? std::string(error_buffer) : curl::easy_strerror(code);
         throw TransportError(is_retryable(code), "network error",
                              redact_url(url) + ": " + std::string(util::trim(message)),
                              "Check the connection, or the proxy settings (https_proxy, "
                              "no_proxy) and HF_ENDPOINT");
       }
       long code_status = 0;
-      curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &code_status);
+      curl::easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &code_status);
       result.status = code_status;
       const std::optional<std::string> location = result.headers.get("location");
       if (!is_redirect(result.status) || !location || location->empty()) {
