@@ -203,7 +203,7 @@ def cmd_check(list_path: str, root: str, full: bool, hf_layout: bool) -> None:
 # --- report --------------------------------------------------------------------------------------
 
 LABELS = {
-    "hfmodels": "hfmodels fetch (default -j8)",
+    "hfmodels": "hfmodels fetch (default -j16)",
     "hfmodels-j32": "hfmodels fetch -j32",
     "curl": "curl -L, one file at a time",
     "aria2c": "aria2c -x16 -s16 -j16",
