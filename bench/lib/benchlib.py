@@ -216,6 +216,7 @@ LABELS = {
     "hash-read": "hash-read: 3 × `openssl dgst -sha256` at once",
     "write": "write: 3 × `dd if=/dev/zero bs=128K count=8192` at once, no fsync",
     "copy+hash": "copy+hash: 3 × (read → SHA-256 → write, 128 KiB blocks) at once",
+    "receive": "receive only: 3 × `curl -o /dev/null` at once from nginx (no hash, no write)",
 }
 CASES = [
     ("whole", "Cold fetch, whole set (203 files, 3.03 GiB)", "all"),
@@ -286,7 +287,14 @@ def cmd_report(results_path: str, meta_path: str) -> None:
       "verifying downloader has at least that work to do here.")
     if h and wr and c:
         w(f"Hash-read alone takes {fmt_s(h)} and write alone {fmt_s(wr)} (sum {fmt_s(h + wr)}); copy+hash "
-          f"takes {fmt_s(c)}, i.e. {big_mb(nbytes['big'], c)} MB/s.\n")
+          f"takes {fmt_s(c)}, i.e. {big_mb(nbytes['big'], c)} MB/s.")
+    r, r_cpu, c_cpu = med("limit", "receive"), med("limit", "receive", "cpu"), med("limit", "copy+hash", "cpu")
+    if r and r_cpu and c_cpu:
+        w(f"The limit leaves out the network. Receiving the same bytes over loopback from nginx into "
+          f"`/dev/null` (receive only, no hash, no write) takes {fmt_s(r)} and {fmt_s(r_cpu)} of CPU, "
+          f"on the same two cores as nginx's sending; copy+hash takes {fmt_s(c_cpu)} of CPU. A "
+          f"downloader here does both jobs.")
+    w("")
 
     # ---- results
     w("## Results\n")
