@@ -71,6 +71,28 @@ class TestSegments(FaultTestCase):
         resumed = sum(r["bytes"] for r in self.cdn_gets(WEIGHTS, repo=HUGE))
         self.assertLessEqual(resumed, SIZE - (1 << 20))
 
+    def test_a_corrupted_byte_fails_the_hash_and_the_file_comes_again(self):
+        self.lock(HUGE_MANIFEST)
+        self.hub.add_fault({"action": "corrupt", "offset": 777, "listener": "cdn",
+                            "match": WEIGHTS, "times": 1})
+        self.run_tool("fetch", check=0)
+        self.assert_complete("huge", HUGE)
+        gets = self.cdn_gets(WEIGHTS, repo=HUGE)
+        self.assertEqual(sum(1 for g in gets if "corrupt" in g["faults"]), 1)
+        # The whole file came twice: each pass starts with a segment at byte 0.
+        self.assertEqual(sum(1 for first, _ in self.cdn_ranges() if first == 0), 2)
+
+    def test_corruption_every_time_fails_and_links_nothing(self):
+        self.lock(HUGE_MANIFEST)
+        self.hub.add_fault({"action": "corrupt", "offset": 777, "listener": "cdn",
+                            "match": WEIGHTS, "times": -1})
+        result = self.run_tool("fetch", check=4)
+        self.assertIn("huge/weights.dat", result.stderr)
+        self.assertIn(f"expected sha256 {self.hub.file(HUGE, WEIGHTS).sha256}", result.stderr)
+        self.assertIn("tried 2 times", result.stderr)
+        self.assert_not_linked(WEIGHTS, name="huge", repo=HUGE)
+        self.assertEqual(self.partials(HUGE), {})  # bytes that failed the hash are not kept
+
 
 if __name__ == "__main__":
     unittest.main()
