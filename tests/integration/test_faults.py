@@ -6,6 +6,7 @@ import hashlib
 import os
 import re
 import signal
+import socket
 import time
 import unittest
 
@@ -86,6 +87,31 @@ class TestRetries(FaultTestCase):
         self.assertIn("tried 6 times", result.stderr)
         self.assertEqual(len(self.resolve_gets(WEIGHTS)), 6)
         self.assert_not_linked(WEIGHTS)
+
+    def test_one_cause_for_every_file_is_one_error_line(self):
+        self.lock(LARGE_MANIFEST, separate_cache=True)
+        files = len(self.read_lock()["models"]["large"]["files"])
+        with socket.socket() as s:  # a port nothing listens on
+            s.bind(("127.0.0.1", 0))
+            endpoint = f"http://127.0.0.1:{s.getsockname()[1]}"
+        result = self.run_tool("fetch", "--no-progress", env=self.env(HF_ENDPOINT=endpoint),
+                               check=3)
+        errors = [line for line in result.stderr.splitlines() if "error:" in line]
+        self.assertEqual(len(errors), 2, result.stderr)
+        self.assertIn(f"the same for {files - 1} more files (large/", errors[0])
+        self.assertIn(f"{files} of {files} files could not be fetched", errors[1])
+
+    def test_different_causes_keep_their_own_lines(self):
+        self.lock(LARGE_MANIFEST, separate_cache=True)
+        self.hub.add_fault({"action": "status", "status": 404, "match": WEIGHTS, "times": -1})
+        self.hub.add_fault({"action": "status", "status": 401, "match": SAFETENSORS,
+                            "times": -1})
+        result = self.run_tool("fetch", "--no-progress", check=3)
+        errors = [line for line in result.stderr.splitlines() if "error:" in line]
+        self.assertEqual(len(errors), 3, result.stderr)
+        self.assertTrue(any(f"large/{WEIGHTS}" in line for line in errors), result.stderr)
+        self.assertTrue(any(f"large/{SAFETENSORS}" in line for line in errors), result.stderr)
+        self.assertNotIn("the same for", result.stderr)
 
     def test_not_found_and_forbidden_are_not_retried(self):
         self.write_manifest("""

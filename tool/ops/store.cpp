@@ -11,9 +11,12 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <map>
 #include <memory>
 #include <set>
+#include <string>
+#include <vector>
 
 namespace hfmodels::ops {
 
@@ -91,6 +94,72 @@ int severity(ExitCode code) {
   }
 }
 
+// What two failures share when one cause hit many files (an unreachable host, a proxy that
+// refuses): the message with its URLs and numbers (ports, timings, retry counts) left out.
+std::string cause_of(const Error& error) {
+  const std::string& why = error.why();
+  std::string cause;
+  for (std::size_t i = 0; i < why.size();) {
+    if (why.compare(i, 7, "http://") == 0 || why.compare(i, 8, "https://") == 0) {
+      // A URL runs to the next space, or to the ": " that follows it in curl's messages.
+      while (i < why.size() && why[i] != ' ' && why.compare(i, 2, ": ") != 0) {
+        ++i;
+      }
+      cause += "<url>";
+    } else if (std::isdigit(static_cast<unsigned char>(why[i])) != 0) {
+      while (i < why.size() && std::isdigit(static_cast<unsigned char>(why[i])) != 0) {
+        ++i;
+      }
+      cause += '#';
+    } else {
+      cause += why[i++];
+    }
+  }
+  return std::to_string(static_cast<int>(error.code())) + '\n' + error.summary() + '\n' + cause +
+         '\n' + error.hint();
+}
+
+// One line per cause rather than per file: 200 files against an unreachable host print the first
+// file's error and how many more failed the same way (naming them when they are few).
+void report_grouped(Reporter& reporter, const std::vector<Error>& errors) {
+  constexpr std::size_t named = 5;
+  struct Group {
+    std::string cause;
+    const Error* first;
+    std::vector<std::string> others; // subjects
+  };
+  std::vector<Group> groups; // in order of appearance
+  for (const Error& error : errors) {
+    std::string cause = cause_of(error);
+    const auto known = std::find_if(groups.begin(), groups.end(),
+                                    [&](const Group& group) { return group.cause == cause; });
+    if (known != groups.end()) {
+      known->others.push_back(error.subject());
+    } else {
+      groups.push_back({std::move(cause), &error, {}});
+    }
+  }
+  for (const Group& group : groups) {
+    const Error& error = *group.first;
+    const std::size_t more = group.others.size();
+    if (more == 0) {
+      reporter.error(error);
+      continue;
+    }
+    std::string same =
+        "the same for " + std::to_string(more) + " more file" + (more == 1 ? "" : "s");
+    if (more <= named) {
+      for (std::size_t i = 0; i < more; ++i) {
+        same += (i == 0 ? " (" : ", ") + group.others[i];
+      }
+      same += ")";
+    }
+    reporter.error(Error(error.code(), error.summary(),
+                         error.why().empty() ? same : error.why() + "; " + same, error.hint(),
+                         error.subject()));
+  }
+}
+
 } // namespace
 
 StoreResult store_files(const Settings& settings, const cache::HubCache& cache,
@@ -161,6 +230,7 @@ StoreResult store_files(const Settings& settings, const cache::HubCache& cache,
 
   std::size_t failed = 0;
   ExitCode worst = ExitCode::failure;
+  std::vector<Error> errors;
   for (std::size_t i = 0; i < failures.size(); ++i) {
     if (!failures[i]) {
       continue;
@@ -169,16 +239,16 @@ StoreResult store_files(const Settings& settings, const cache::HubCache& cache,
     try {
       std::rethrow_exception(failures[i]);
     } catch (const Error& error) {
-      const Error located = error.subject().empty() ? error.with_subject(jobs[i].subject()) : error;
-      reporter.error(located);
+      errors.push_back(error.subject().empty() ? error.with_subject(jobs[i].subject()) : error);
       if (severity(error.code()) > severity(worst)) {
         worst = error.code();
       }
     } catch (const std::exception& error) {
-      reporter.error(
-          Error(ExitCode::failure, "cannot store file", error.what(), {}, jobs[i].subject()));
+      errors.emplace_back(ExitCode::failure, "cannot store file", error.what(), "",
+                          jobs[i].subject());
     }
   }
+  report_grouped(reporter, errors);
   if (failed > 0) {
     throw Error(worst,
                 std::to_string(failed) + " of " + std::to_string(jobs.size()) +
