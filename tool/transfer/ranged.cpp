@@ -141,7 +141,8 @@ private:
       // Cannot happen (a worker leaves early only by failing), but the hasher would wait for
       // these bytes forever.
       fail(std::make_exception_ptr(Error(ExitCode::failure, "the download stopped early",
-                                         "parts are missing", "Run the command again", m_subject)));
+                                         "segments are missing", "Run the command again",
+                                         m_subject)));
     }
     // Ends by itself once every byte is hashed; on a failure fail() has stopped it.
     if (hasher.joinable()) {
