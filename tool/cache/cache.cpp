@@ -255,19 +255,30 @@ std::string temp_name(const std::string& name, std::string_view suffix) {
   return temp;
 }
 
+// A new file in `dir` (shown as `folder`), named by `next_name`, which is asked again while the
+// name is taken (O_EXCL: two writers never share a file; O_NOFOLLOW: never through a planted
+// symlink). Returns the open descriptor and the name.
+std::pair<int, std::string> create_new_file(const DirFd& dir, const fs::path& folder,
+                                            const std::function<std::string()>& next_name,
+                                            int access, mode_t mode) {
+  for (int attempt = 0;; ++attempt) {
+    std::string name = next_name();
+    const int fd =
+        ::openat(dir.get(), name.c_str(), access | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+    if (fd >= 0) {
+      return {fd, std::move(name)};
+    }
+    if (errno != EEXIST || attempt == k_temp_name_attempts) {
+      util::throw_io_error("cannot create", folder / name, errno);
+    }
+  }
+}
+
 // write_file_atomic's scheme relative to a verified directory descriptor.
 void write_atomic_at(const DirFd& dir, const std::string& name, std::string_view content,
                      const fs::path& shown) {
-  std::string temp;
-  int fd = -1;
-  for (int attempt = 0; fd < 0; ++attempt) {
-    temp = temp_name(name, ".tmp");
-    fd = ::openat(dir.get(), temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                  0666);
-    if (fd < 0 && (errno != EEXIST || attempt == k_temp_name_attempts)) {
-      util::throw_io_error("cannot create", shown.parent_path() / temp, errno);
-    }
-  }
+  const auto [fd, temp] = create_new_file(
+      dir, shown.parent_path(), [&] { return temp_name(name, ".tmp"); }, O_WRONLY, 0666);
   try {
     try {
       util::write_all(fd, content.data(), content.size(), shown.parent_path() / temp);
@@ -566,18 +577,11 @@ void HubCache::write_ref(const hub::RepoRef& repo, std::string_view revision,
 TempBlob HubCache::create_temp_blob(const hub::RepoRef& repo, std::string_view etag) const {
   const fs::path blob = blob_path(repo, etag);
   const DirFd dir = open_dirs(repo_dir(repo), {"blobs"});
-  for (int attempt = 0;; ++attempt) {
-    // Unique per attempt, so two processes racing on one blob never write into the same file.
-    const std::string name = temp_name(std::string(etag), ".incomplete");
-    const int fd =
-        ::openat(dir.get(), name.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-    if (fd >= 0) {
-      return TempBlob(blob.parent_path() / name, fd);
-    }
-    if (errno != EEXIST || attempt == k_temp_name_attempts) {
-      util::throw_io_error("cannot create", blob.parent_path() / name, errno);
-    }
-  }
+  // Unique per attempt, so two processes racing on one blob never write into the same file.
+  const auto [fd, name] = create_new_file(
+      dir, blob.parent_path(), [&] { return temp_name(std::string(etag), ".incomplete"); }, O_RDWR,
+      0644);
+  return TempBlob(blob.parent_path() / name, fd);
 }
 
 TempBlob HubCache::open_partial_blob(const hub::RepoRef& repo, std::string_view etag,
@@ -644,17 +648,9 @@ TempBlob HubCache::open_partial_blob(const hub::RepoRef& repo, std::string_view 
     }
     return TempBlob(blob.parent_path() / claimed, fd);
   }
-  for (int attempt = 0;; ++attempt) {
-    const std::string name = prefix + owner_tag() + suffix;
-    const int fd =
-        ::openat(dir.get(), name.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-    if (fd >= 0) {
-      return TempBlob(blob.parent_path() / name, fd);
-    }
-    if (errno != EEXIST || attempt == k_temp_name_attempts) {
-      util::throw_io_error("cannot create", blob.parent_path() / name, errno);
-    }
-  }
+  const auto [fd, name] = create_new_file(
+      dir, blob.parent_path(), [&] { return prefix + owner_tag() + suffix; }, O_RDWR, 0644);
+  return TempBlob(blob.parent_path() / name, fd);
 }
 
 void HubCache::park_partial_blob(const hub::RepoRef& repo, std::string_view etag,
