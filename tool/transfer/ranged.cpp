@@ -56,6 +56,16 @@ struct Segment {
 
   std::uint64_t size() const { return end.load(std::memory_order_acquire) - begin; }
   bool complete() const { return written.load(std::memory_order_acquire) >= size(); }
+
+  // Where another connection could take over: past what the writer may already hold, up to two
+  // write blocks beyond its claim. With the download's mutex held.
+  std::uint64_t split_from() const { return begin + claimed + 2 * k_write_block; }
+  // The bytes from split_from() to the end; 0 when there are none.
+  std::uint64_t splittable() const {
+    const std::uint64_t from = split_from();
+    const std::uint64_t last = end.load();
+    return last > from ? last - from : 0;
+  }
 };
 
 // How a worker's attempt at a segment ended.
@@ -291,24 +301,16 @@ private:
     const std::uint64_t piece = std::max<std::uint64_t>(m_tuning.piece_size, 1);
     auto best = m_segments.end();
     std::uint64_t best_left = 0;
-    std::uint64_t best_from = 0;
     for (auto it = m_frontier; it != m_segments.end(); ++it) {
-      if (!it->owned) {
-        continue;
-      }
-      // The writer may hold up to two write blocks beyond what it claimed.
-      const std::uint64_t from = it->begin + it->claimed + 2 * k_write_block;
-      const std::uint64_t end = it->end.load();
-      if (end > from && end - from > best_left) {
+      if (it->owned && it->splittable() > best_left) {
         best = it;
-        best_left = end - from;
-        best_from = from;
+        best_left = it->splittable();
       }
     }
     if (best == m_segments.end() || best_left < 2 * piece) {
       return m_segments.end();
     }
-    const std::uint64_t middle = (best_from + best_left / 2 + piece - 1) / piece * piece;
+    const std::uint64_t middle = (best->split_from() + best_left / 2 + piece - 1) / piece * piece;
     const std::uint64_t end = best->end.load();
     if (middle >= end) {
       return m_segments.end();
@@ -354,9 +356,7 @@ private:
   bool has_work_for_another_locked() {
     const std::uint64_t piece = std::max<std::uint64_t>(m_tuning.piece_size, 1);
     return std::any_of(m_frontier, m_segments.end(), [&](const Segment& segment) {
-      const std::uint64_t from = segment.begin + segment.claimed + 2 * k_write_block;
-      const std::uint64_t end = segment.end.load();
-      return segment.owned ? end > from && end - from >= 2 * piece : !segment.complete();
+      return segment.owned ? segment.splittable() >= 2 * piece : !segment.complete();
     });
   }
 
