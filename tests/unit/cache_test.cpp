@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "cache/cache.hpp"
+#include "support/temp_dir.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
 
@@ -39,9 +40,7 @@ const RepoRef k_dataset{RepoType::dataset, "org/data"};
 class Cache : public ::testing::Test {
 protected:
   void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "hfmodels-cache-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    m_dir = pattern;
+    m_dir = hfmodels::test::make_temp_dir("cache");
     m_root = m_dir / "hub";
     m_cache = HubCache(m_root);
   }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "cache/cache.hpp"
+#include "support/temp_dir.hpp"
 
 #include <gtest/gtest.h>
 
@@ -25,9 +26,7 @@ namespace {
 class FileLockTest : public ::testing::Test {
 protected:
   void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "hfmodels-lock-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    m_dir = pattern;
+    m_dir = hfmodels::test::make_temp_dir("lock");
     m_lock = m_dir / ".locks" / "models--org--name" / "abc.lock";
     ASSERT_EQ(::pipe2(m_pipe, O_CLOEXEC), 0);
     ASSERT_EQ(::pipe2(m_go, O_CLOEXEC), 0);

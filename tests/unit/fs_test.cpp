@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include "support/temp_dir.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
 
@@ -23,11 +24,7 @@ namespace {
 
 class FsTest : public ::testing::Test {
 protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "hfmodels-fs-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    m_dir = pattern;
-  }
+  void SetUp() override { m_dir = hfmodels::test::make_temp_dir("fs"); }
   void TearDown() override { fs::remove_all(m_dir); }
 
   std::set<std::string> entries(const fs::path& dir) const {

@@ -4,6 +4,7 @@
 #include "hash/sha256.hpp"
 #include "http/client.hpp"
 #include "support/http_server.hpp"
+#include "support/temp_dir.hpp"
 #include "transfer/download.hpp"
 #include "util/error.hpp"
 
@@ -323,13 +324,7 @@ TEST(HttpClient, VerboseTraceRedactsTheToken) {
 
 class Download : public testing::Test {
 protected:
-  void SetUp() override {
-    m_dir =
-        fs::temp_directory_path() / ("hfmodels-download-test-" + std::to_string(::getpid()) + "-" +
-                                     testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(m_dir);
-    fs::create_directories(m_dir);
-  }
+  void SetUp() override { m_dir = hfmodels::test::make_temp_dir("download"); }
   void TearDown() override { fs::remove_all(m_dir); }
 
   hfmodels::cache::TempBlob make_temp() {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "manifest/lockfile.hpp"
+#include "support/temp_dir.hpp"
 #include "util/error.hpp"
 
 #include <gtest/gtest.h>
@@ -106,12 +107,7 @@ void expect_error(const std::string& text, std::initializer_list<std::string> fr
 }
 
 std::filesystem::path temp_dir() {
-  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  auto dir = std::filesystem::temp_directory_path() /
-             ("hfmodels-lockfile-test-" + std::string(info->name()) + "-" +
-              std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
-  std::filesystem::create_directories(dir);
-  return dir;
+  return hfmodels::test::make_temp_dir("lockfile");
 }
 
 } // namespace

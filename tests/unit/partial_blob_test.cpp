@@ -2,6 +2,7 @@
 // Partial downloads in the cache: which leftovers a new download continues (claims), parking an
 // interrupted one, and the locks around them (cache/cache.hpp).
 #include "cache/cache.hpp"
+#include "support/temp_dir.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
 
@@ -35,9 +36,7 @@ const RepoRef k_repo{RepoType::model, "org/name"};
 class PartialBlob : public ::testing::Test {
 protected:
   void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "hfmodels-partial-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    m_dir = pattern;
+    m_dir = hfmodels::test::make_temp_dir("partial");
     m_cache = HubCache(m_dir / "hub");
     m_blobs = m_cache.blob_path(k_repo, k_etag).parent_path();
     fs::create_directories(m_blobs);

@@ -5,6 +5,7 @@
 #include "hash/sha256.hpp"
 #include "http/client.hpp"
 #include "support/http_server.hpp"
+#include "support/temp_dir.hpp"
 #include "transfer/ranged.hpp"
 #include "util/cancel.hpp"
 #include "util/error.hpp"
@@ -110,11 +111,7 @@ void slow_down_keeper(const HttpRequest& request) {
 class Ranged : public testing::Test {
 protected:
   void SetUp() override {
-    m_dir =
-        fs::temp_directory_path() / ("hfmodels-ranged-test-" + std::to_string(::getpid()) + "-" +
-                                     testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(m_dir);
-    fs::create_directories(m_dir);
+    m_dir = hfmodels::test::make_temp_dir("ranged");
     m_tuning.threshold = 4 * piece;
     m_tuning.piece_size = piece;
     m_tuning.parts = 4;

@@ -8,6 +8,7 @@
 #include "http/retry.hpp"
 #include "hub/client.hpp"
 #include "support/http_server.hpp"
+#include "support/temp_dir.hpp"
 #include "transfer/download.hpp"
 #include "util/error.hpp"
 
@@ -278,13 +279,7 @@ TEST(HttpToken, SentOverHttpToThisMachineOrWhenAllowed) {
 
 class RetryDownload : public testing::Test {
 protected:
-  void SetUp() override {
-    m_dir =
-        fs::temp_directory_path() / ("hfmodels-retry-test-" + std::to_string(::getpid()) + "-" +
-                                     testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(m_dir);
-    fs::create_directories(m_dir);
-  }
+  void SetUp() override { m_dir = hfmodels::test::make_temp_dir("retry"); }
   void TearDown() override { fs::remove_all(m_dir); }
 
   hfmodels::cache::TempBlob make_temp(const std::string& initial = "") {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "hash/sha256.hpp"
+#include "support/temp_dir.hpp"
 #include "util/error.hpp"
 
 #include <gtest/gtest.h>
@@ -20,11 +21,7 @@ namespace {
 
 class Sha256Test : public ::testing::Test {
 protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "hfmodels-sha256-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    m_dir = pattern;
-  }
+  void SetUp() override { m_dir = hfmodels::test::make_temp_dir("sha256"); }
   void TearDown() override { fs::remove_all(m_dir); }
 
   fs::path write(const std::string& name, const std::string& content) const {
