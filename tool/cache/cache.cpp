@@ -315,7 +315,7 @@ bool is_regular_file_of_size(const fs::path& path, std::uint64_t size) {
 
 // A non-empty variable; an empty one counts as unset (an empty HF_HOME would otherwise put the
 // cache in the working folder).
-std::optional<std::string> non_empty(GetEnv getenv, const char* name) {
+std::optional<std::string> non_empty(const util::GetEnv& getenv, const char* name) {
   std::optional<std::string> value = getenv(name);
   if (value && value->empty()) {
     value.reset();
@@ -338,7 +338,7 @@ std::optional<std::string> home_of_user(const std::string& user) {
 
 // Python's os.path.expanduser: `~` and `~/…` are $HOME (else the password database), `~user/…`
 // that user's home; anything else, or an unknown user, is left as it is.
-std::string expand_user(const std::string& text, GetEnv getenv) {
+std::string expand_user(const std::string& text, const util::GetEnv& getenv) {
   if (text.empty() || text.front() != '~') {
     return text;
   }
@@ -365,7 +365,7 @@ bool is_name_char(char c) {
 
 // Python's os.path.expandvars: `$NAME` and `${NAME}` are replaced when set, left as they are when
 // not.
-std::string expand_vars(const std::string& text, GetEnv getenv) {
+std::string expand_vars(const std::string& text, const util::GetEnv& getenv) {
   std::string out;
   std::size_t i = 0;
   while (i < text.size()) {
@@ -400,7 +400,7 @@ std::string expand_vars(const std::string& text, GetEnv getenv) {
   return out;
 }
 
-fs::path expand(const std::string& text, GetEnv getenv) {
+fs::path expand(const std::string& text, const util::GetEnv& getenv) {
   return expand_vars(expand_user(text, getenv), getenv);
 }
 
@@ -786,7 +786,7 @@ void HubCache::ensure_cachedir_tag() const {
 
 // --- Location -----------------------------------------------------------------------------------
 
-fs::path default_hf_home(GetEnv getenv) {
+fs::path default_hf_home(const util::GetEnv& getenv) {
   if (std::optional<std::string> home = non_empty(getenv, "HF_HOME")) {
     return expand(*home, getenv);
   }
@@ -805,7 +805,7 @@ fs::path default_hf_home(GetEnv getenv) {
   return fs::path(*home) / ".cache" / "huggingface";
 }
 
-fs::path default_cache_dir(GetEnv getenv) {
+fs::path default_cache_dir(const util::GetEnv& getenv) {
   for (const char* name : {"HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"}) {
     if (std::optional<std::string> value = non_empty(getenv, name)) {
       return expand(*value, getenv);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "hub/repo.hpp"
+#include "util/env.hpp"
 
 #include <cstdint>
 #include <filesystem>
@@ -118,9 +119,8 @@ private:
 // The cache location from the environment (SPEC.md "The cache"): HF_HUB_CACHE, else
 // HUGGINGFACE_HUB_CACHE, else $HF_HOME/hub, HF_HOME defaulting to $XDG_CACHE_HOME/huggingface
 // then ~/.cache/huggingface. `getenv` is injected for tests.
-using GetEnv = std::optional<std::string> (*)(const char* name);
-std::filesystem::path default_hf_home(GetEnv getenv);
-std::filesystem::path default_cache_dir(GetEnv getenv);
+std::filesystem::path default_hf_home(const util::GetEnv& getenv);
+std::filesystem::path default_cache_dir(const util::GetEnv& getenv);
 
 // An exclusive flock(2) on `.locks/<repo folder>/<etag>.lock`, the lock Python's filelock takes,
 // so hfmodels and Python processes exclude each other. Released on destruction; a killed holder

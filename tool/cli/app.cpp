@@ -2,10 +2,12 @@
 #include "cli/app.hpp"
 
 #include "cli/cmake_script.hpp"
+#include "cli/console.hpp"
 #include "cli/reporters.hpp"
 #include "http/client.hpp"
 #include "ops/operations.hpp"
 #include "util/cancel.hpp"
+#include "util/env.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
 #include "util/strings.hpp"
@@ -61,14 +63,16 @@ OutputMode output_mode(const GlobalOptions& options) {
   if (options.quiet) {
     return OutputMode::quiet;
   }
-  if (options.no_progress || ops::env_true(ops::process_getenv("HF_HUB_DISABLE_PROGRESS_BARS")) ||
+  if (options.no_progress || util::env_true(util::process_getenv("HF_HUB_DISABLE_PROGRESS_BARS")) ||
       !isatty(STDERR_FILENO)) {
     return OutputMode::plain;
   }
   return OutputMode::terminal;
 }
 
-ops::Settings settings_from(GlobalOptions& options) {
+// The settings of this run. Their secrets are registered with `console` before anything else
+// is printed, and -v's HTTP trace is sent through it.
+ops::Settings settings_from(GlobalOptions& options, Console& console) {
   auto& overrides = options.overrides;
   if (!options.manifest.empty()) {
     overrides.manifest_path = options.manifest;
@@ -85,13 +89,24 @@ ops::Settings settings_from(GlobalOptions& options) {
   if (options.jobs) {
     overrides.jobs = *options.jobs;
   }
-  return ops::resolve_settings(overrides);
+  ops::Settings settings = ops::resolve_settings(overrides);
+  console.add_secret(settings.token);
+  for (const std::string& secret : settings.proxies.credentials()) {
+    console.add_secret(secret);
+  }
+  for (const std::string& secret : http::credentials_of(settings.endpoint)) {
+    console.add_secret(secret);
+  }
+  if (settings.verbose) {
+    settings.http_trace = [&console](std::string_view line) { console.err(line); };
+  }
+  return settings;
 }
 
 // Status lines for people go to stderr; stdout carries data (paths, tables, JSON).
-void say(const GlobalOptions& options, const std::string& line) {
+void say(Console& console, const GlobalOptions& options, const std::string& line) {
   if (!options.quiet && !options.json) {
-    std::fprintf(stderr, "%s\n", line.c_str());
+    console.err(line);
   }
 }
 
@@ -113,18 +128,17 @@ std::string state_name(ops::ModelState state) {
   return "unknown";
 }
 
-void print_status(const GlobalOptions& options, const std::vector<ops::ModelStatus>& models) {
+void print_status(Console& console, const GlobalOptions& options,
+                  const std::vector<ops::ModelStatus>& models) {
   if (options.json) {
     for (const auto& model : models) {
-      std::cout << nlohmann::json{{"event", "status"},
-                                  {"model", model.name},
-                                  {"commit", model.commit},
-                                  {"files", model.files},
-                                  {"missing", model.files_missing},
-                                  {"bytes", model.bytes},
-                                  {"state", state_name(model.state)}}
-                       .dump()
-                << "\n";
+      console.event({{"event", "status"},
+                     {"model", model.name},
+                     {"commit", model.commit},
+                     {"files", model.files},
+                     {"missing", model.files_missing},
+                     {"bytes", model.bytes},
+                     {"state", state_name(model.state)}});
     }
     return;
   }
@@ -132,25 +146,29 @@ void print_status(const GlobalOptions& options, const std::vector<ops::ModelStat
   for (const auto& model : models) {
     name_width = std::max(name_width, model.name.size());
   }
-  std::printf("%-*s  %-7s  %5s  %10s  %s\n", static_cast<int>(name_width), "MODEL", "COMMIT",
-              "FILES", "SIZE", "STATE");
+  const auto row = [&](const std::string& name, const std::string& commit, const std::string& files,
+                       const std::string& size, const std::string& state) {
+    std::array<char, 256> fixed{};
+    std::snprintf(fixed.data(), fixed.size(), "  %-7s  %5s  %10s  ", commit.c_str(), files.c_str(),
+                  size.c_str());
+    console.out(name + std::string(name_width - std::min(name_width, name.size()), ' ') +
+                fixed.data() + state);
+  };
+  row("MODEL", "COMMIT", "FILES", "SIZE", "STATE");
   for (const auto& model : models) {
     std::string state = state_name(model.state);
     if (model.state == ops::ModelState::missing) {
       state += " (" + std::to_string(model.files_missing) + " of " + std::to_string(model.files) +
                " files)";
     }
-    std::printf("%-*s  %-7s  %5zu  %10s  %s\n", static_cast<int>(name_width), model.name.c_str(),
-                model.commit.substr(0, 7).c_str(), model.files,
-                model.state == ops::ModelState::unlocked ? "-"
-                                                         : util::format_bytes(model.bytes).c_str(),
-                state.c_str());
+    row(model.name, model.commit.substr(0, 7), std::to_string(model.files),
+        model.state == ops::ModelState::unlocked ? "-" : util::format_bytes(model.bytes), state);
   }
 }
 
 // Verify's report: one error per bad file, a summary, and the exit code.
-int report_verify(const GlobalOptions& options, const std::vector<ops::FileCheck>& checks,
-                  ops::Reporter& reporter) {
+int report_verify(Console& console, const GlobalOptions& options,
+                  const std::vector<ops::FileCheck>& checks, ops::Reporter& reporter) {
   std::size_t mismatched = 0;
   std::size_t missing = 0;
   std::string missing_list;
@@ -159,16 +177,14 @@ int report_verify(const GlobalOptions& options, const std::vector<ops::FileCheck
     const auto subject = check.model + "/" + check.path;
     bytes += check.actual_size;
     if (options.json) {
-      std::cout << nlohmann::json{{"event", "verify"},
-                                  {"model", check.model},
-                                  {"path", check.path},
-                                  {"state", check.state == ops::FileState::ok        ? "ok"
-                                            : check.state == ops::FileState::missing ? "missing"
-                                                                                     : "mismatch"},
-                                  {"expected_sha256", check.expected_sha256},
-                                  {"actual_sha256", check.actual_sha256}}
-                       .dump()
-                << "\n";
+      console.event({{"event", "verify"},
+                     {"model", check.model},
+                     {"path", check.path},
+                     {"state", check.state == ops::FileState::ok        ? "ok"
+                               : check.state == ops::FileState::missing ? "missing"
+                                                                        : "mismatch"},
+                     {"expected_sha256", check.expected_sha256},
+                     {"actual_sha256", check.actual_sha256}});
     }
     if (check.state == ops::FileState::mismatch) {
       ++mismatched;
@@ -183,16 +199,16 @@ int report_verify(const GlobalOptions& options, const std::vector<ops::FileCheck
       missing_list += "\n  " + subject;
     }
   }
-  say(options, "Verified " + count(checks.size(), "file") + " (" + util::format_bytes(bytes) +
-                   "): " + std::to_string(checks.size() - mismatched - missing) + " ok, " +
-                   std::to_string(mismatched) + " mismatched, " + std::to_string(missing) +
-                   " missing");
+  say(console, options,
+      "Verified " + count(checks.size(), "file") + " (" + util::format_bytes(bytes) +
+          "): " + std::to_string(checks.size() - mismatched - missing) + " ok, " +
+          std::to_string(mismatched) + " mismatched, " + std::to_string(missing) + " missing");
   if (mismatched > 0) {
     return static_cast<int>(ExitCode::integrity);
   }
   if (missing > 0) {
-    print_error(Error(ExitCode::failure, std::to_string(missing) + " locked file(s) not cached",
-                      "missing from the cache:" + missing_list + "\n", "Run `hfmodels fetch`"));
+    console.error(Error(ExitCode::failure, std::to_string(missing) + " locked file(s) not cached",
+                        "missing from the cache:" + missing_list + "\n", "Run `hfmodels fetch`"));
     return static_cast<int>(ExitCode::failure);
   }
   return 0;
@@ -232,6 +248,7 @@ std::optional<std::string> mistyped_command(int argc, char** argv) {
 } // namespace
 
 int run(int argc, char** argv) {
+  Console console;
   CLI::App app("hfmodels " HFMODELS_VERSION
                ": Hugging Face models as pinned, verified, cached build dependencies",
                "hfmodels");
@@ -295,15 +312,15 @@ int run(int argc, char** argv) {
     return 0;
   } catch (const CLI::ParseError& error) {
     const auto typo = mistyped_command(argc, argv);
-    print_error(
+    console.error(
         Error(ExitCode::usage, typo.value_or(error.what()), "", "Run `hfmodels --help` for usage"));
     return static_cast<int>(ExitCode::usage);
   }
 
-  auto reporter = make_reporter(OutputMode::quiet, false);
+  auto reporter = make_reporter(OutputMode::quiet, false, console);
   try {
-    const auto settings = settings_from(options);
-    reporter = make_reporter(output_mode(options), settings.verbose);
+    const auto settings = settings_from(options, console);
+    reporter = make_reporter(output_mode(options), settings.verbose, console);
     if (*lock || *fetch || (*cmake_info && cmake_fetch)) {
       // The commands that download wind down on Ctrl-C, keeping partial downloads; the others
       // only read, and the default action (ending at once) suits them.
@@ -311,7 +328,7 @@ int run(int argc, char** argv) {
     }
     if (*lock) {
       const auto result = ops::lock(settings, {names, update}, *reporter);
-      say(options,
+      say(console, options,
           "Locked " + count(result.resolved.size() + result.kept.size(), "model") + " (" +
               std::to_string(result.resolved.size()) + " resolved, " +
               std::to_string(result.kept.size()) + " unchanged" +
@@ -322,20 +339,22 @@ int run(int argc, char** argv) {
     } else if (*fetch) {
       const auto result = ops::fetch(settings, names, *reporter);
       if (result.downloaded > 0 || settings.verbose) {
-        say(options, "Fetched " + count(result.downloaded, "file") + " (" +
-                         util::format_bytes(result.bytes_downloaded) + "); " +
-                         count(result.files, "locked file") + " cached");
+        say(console, options,
+            "Fetched " + count(result.downloaded, "file") + " (" +
+                util::format_bytes(result.bytes_downloaded) + "); " +
+                count(result.files, "locked file") + " cached");
       }
     } else if (*verify) {
-      return report_verify(options, ops::verify(settings, names, *reporter), *reporter);
+      return report_verify(console, options, ops::verify(settings, names, *reporter), *reporter);
     } else if (*path) {
-      std::cout << ops::model_path(settings, path_model, path_file).string() << "\n";
+      console.out(ops::model_path(settings, path_model, path_file).string());
     } else if (*status) {
-      print_status(options, ops::status(settings));
+      print_status(console, options, ops::status(settings));
     } else if (*export_command) {
       const auto result = ops::export_models(settings, names, export_dir, *reporter);
-      say(options, "Exported " + count(result.files, "file") + " (" +
-                       util::format_bytes(result.bytes) + ") to " + export_dir);
+      say(console, options,
+          "Exported " + count(result.files, "file") + " (" + util::format_bytes(result.bytes) +
+              ") to " + export_dir);
     } else if (*cmake_info) {
       if (cmake_fetch) {
         ops::fetch(settings, names, *reporter);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "cli/reporters.hpp"
 
+#include "cli/console.hpp"
 #include "util/strings.hpp"
 
 #include <nlohmann/json.hpp>
@@ -77,34 +78,37 @@ std::string rate(std::uint64_t bytes, double seconds) {
   return util::format_bytes(seconds > 0 ? static_cast<std::uint64_t>(bytes / seconds) : 0) + "/s";
 }
 
-void print_warning(std::string_view message) {
-  std::fprintf(stderr, "hfmodels: warning: %.*s\n", static_cast<int>(message.size()),
-               message.data());
-}
-
 class ErrorsToStderr : public ops::Reporter {
 public:
-  void warning(std::string_view message) override { print_warning(message); }
-  void error(const Error& error) override { print_error(error); }
+  explicit ErrorsToStderr(Console& console) : m_console(console) {}
+  void warning(std::string_view message) override { m_console.warning(message); }
+  void error(const Error& error) override { m_console.error(error); }
+
+protected:
+  Console& m_console;
 };
 
 class QuietReporter final : public ops::SilentReporter {
 public:
-  void error(const Error& error) override { print_error(error); }
+  explicit QuietReporter(Console& console) : m_console(console) {}
+  void error(const Error& error) override { m_console.error(error); }
+
+private:
+  Console& m_console;
 };
 
 // Plain lines for logs that are not a terminal (CI): a total at most every k_interval, and one
 // line per finished file.
 class PlainReporter final : public ErrorsToStderr {
 public:
-  explicit PlainReporter(bool verbose) : m_verbose(verbose) {}
+  PlainReporter(Console& console, bool verbose) : ErrorsToStderr(console), m_verbose(verbose) {}
 
   void transfers_planned(std::size_t files, std::uint64_t bytes) override {
     m_table.reset(files);
     m_planned_bytes = bytes;
     m_last_line = Clock::now();
-    std::fprintf(stderr, "hfmodels: fetching %zu file(s), %s\n", files,
-                 util::format_bytes(bytes).c_str());
+    m_console.err("hfmodels: fetching " + std::to_string(files) + " file(s), " +
+                  util::format_bytes(bytes));
   }
   void transfer_started(std::size_t id, std::string_view model, std::string_view path,
                         std::uint64_t size) override {
@@ -121,10 +125,10 @@ public:
     }
     m_last_line = now;
     const auto done = m_table.total_bytes();
-    std::fprintf(stderr, "hfmodels: %s of %s (%d%%), %s\n", util::format_bytes(done).c_str(),
-                 util::format_bytes(m_planned_bytes).c_str(),
-                 m_planned_bytes ? static_cast<int>(done * 100 / m_planned_bytes) : 100,
-                 rate(done, seconds_since(m_table.started())).c_str());
+    const auto percent = m_planned_bytes ? done * 100 / m_planned_bytes : 100;
+    m_console.err("hfmodels: " + util::format_bytes(done) + " of " +
+                  util::format_bytes(m_planned_bytes) + " (" + std::to_string(percent) + "%), " +
+                  rate(done, seconds_since(m_table.started())));
   }
   void transfer_finished(std::size_t id, bool ok) override {
     auto* transfer = m_table.get(id);
@@ -132,14 +136,14 @@ public:
       return;
     }
     std::lock_guard lock(m_line_mutex);
-    std::fprintf(stderr, "hfmodels: fetched %s (%s in %s)\n", transfer->name.c_str(),
-                 util::format_bytes(transfer->size).c_str(),
-                 util::format_duration(seconds_since(transfer->started)).c_str());
+    m_console.err("hfmodels: fetched " + transfer->name + " (" +
+                  util::format_bytes(transfer->size) + " in " +
+                  util::format_duration(seconds_since(transfer->started)) + ")");
   }
   void transfers_done() override {}
   void note(std::string_view, std::string_view, std::string_view message) override {
     if (m_verbose) {
-      std::fprintf(stderr, "hfmodels: %.*s\n", static_cast<int>(message.size()), message.data());
+      m_console.err("hfmodels: " + std::string(message));
     }
   }
 
@@ -156,7 +160,7 @@ private:
 // moving the cursor back over what it drew before.
 class TerminalReporter final : public ErrorsToStderr {
 public:
-  explicit TerminalReporter(bool verbose) : m_verbose(verbose) {}
+  TerminalReporter(Console& console, bool verbose) : ErrorsToStderr(console), m_verbose(verbose) {}
   ~TerminalReporter() override { stop(); }
 
   void transfers_planned(std::size_t files, std::uint64_t bytes) override {
@@ -189,18 +193,18 @@ public:
     if (m_verbose) {
       std::lock_guard lock(m_draw_mutex);
       clear();
-      std::fprintf(stderr, "%.*s\n", static_cast<int>(message.size()), message.data());
+      m_console.err(message);
     }
   }
   void warning(std::string_view message) override {
     std::lock_guard lock(m_draw_mutex);
     clear();
-    print_warning(message);
+    m_console.warning(message);
   }
   void error(const Error& error) override {
     std::lock_guard lock(m_draw_mutex);
     clear();
-    print_error(error);
+    m_console.error(error);
   }
 
 private:
@@ -261,13 +265,13 @@ private:
 
   // One line per active transfer and a total, each cut to the terminal's width: a line that
   // wrapped would take two rows and break the cursor arithmetic of clear().
-  static std::string status_line(const std::string& name, std::uint64_t done, std::uint64_t total,
-                                 double elapsed, int bar_width, std::size_t width) {
+  std::string status_line(const std::string& name, std::uint64_t done, std::uint64_t total,
+                          double elapsed, int bar_width, std::size_t width) const {
     const std::string right = " " + bar(done, total, bar_width) + " " + util::format_bytes(done) +
                               "/" + util::format_bytes(total) + " " + rate(done, elapsed) + " " +
                               eta(done, total, elapsed);
     const std::size_t name_width = width > right.size() + 12 ? width - right.size() - 1 : 12;
-    std::string line = fit(name, name_width) + right;
+    std::string line = fit(m_console.clean(name), name_width) + right;
     if (line.size() >= width) {
       line.resize(width - 1);
     }
@@ -293,15 +297,14 @@ private:
                          30, width);
     ++lines;
     clear();
-    std::fputs(frame.c_str(), stderr);
-    std::fflush(stderr);
+    m_console.raw_err(frame);
     m_drawn_lines = lines;
   }
 
   // Moves back to the first line drawn and erases to the end of the screen.
   void clear() {
     if (m_drawn_lines > 0) {
-      std::fprintf(stderr, "\x1b[%dF\x1b[J", m_drawn_lines);
+      m_console.raw_err("\x1b[" + std::to_string(m_drawn_lines) + "F\x1b[J");
       m_drawn_lines = 0;
     }
   }
@@ -322,6 +325,8 @@ private:
 // One JSON object per line on stdout. Progress is throttled to one event per file per second.
 class JsonReporter final : public ops::Reporter {
 public:
+  explicit JsonReporter(Console& console) : m_console(console) {}
+
   void transfers_planned(std::size_t files, std::uint64_t bytes) override {
     m_table.reset(files);
     m_last_progress = std::vector<std::atomic<std::int64_t>>(files);
@@ -356,11 +361,11 @@ public:
     emit({{"event", event}, {"model", model}, {"message", message}});
   }
   void warning(std::string_view message) override {
-    print_warning(message);
+    m_console.warning(message);
     emit({{"event", "warning"}, {"message", message}});
   }
   void error(const Error& error) override {
-    print_error(error);
+    m_console.error(error);
     emit({{"event", "error"},
           {"code", static_cast<int>(error.code())},
           {"subject", error.subject()},
@@ -368,36 +373,27 @@ public:
   }
 
 private:
-  void emit(const nlohmann::json& event) {
-    const auto line = event.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-    std::lock_guard lock(m_mutex);
-    std::fputs(line.c_str(), stdout);
-    std::fflush(stdout);
-  }
+  void emit(const nlohmann::json& event) { m_console.event(event); }
 
+  Console& m_console;
   TransferTable m_table;
   std::vector<std::atomic<std::int64_t>> m_last_progress;
-  std::mutex m_mutex;
 };
 
 } // namespace
 
-void print_error(const Error& error) {
-  std::fprintf(stderr, "hfmodels: error: %s\n", error.what());
-}
-
-std::unique_ptr<ops::Reporter> make_reporter(OutputMode mode, bool verbose) {
+std::unique_ptr<ops::Reporter> make_reporter(OutputMode mode, bool verbose, Console& console) {
   switch (mode) {
   case OutputMode::terminal:
-    return std::make_unique<TerminalReporter>(verbose);
+    return std::make_unique<TerminalReporter>(console, verbose);
   case OutputMode::plain:
-    return std::make_unique<PlainReporter>(verbose);
+    return std::make_unique<PlainReporter>(console, verbose);
   case OutputMode::json:
-    return std::make_unique<JsonReporter>();
+    return std::make_unique<JsonReporter>(console);
   case OutputMode::quiet:
-    return std::make_unique<QuietReporter>();
+    return std::make_unique<QuietReporter>(console);
   }
-  return std::make_unique<QuietReporter>();
+  return std::make_unique<QuietReporter>(console);
 }
 
 } // namespace hfmodels::cli

@@ -7,6 +7,8 @@
 
 namespace hfmodels::cli {
 
+class Console;
+
 enum class OutputMode {
   terminal, // live bars per transfer and a total, redrawn in place on stderr
   plain,    // CI logs: a line at most every few seconds, and one per finished file
@@ -14,11 +16,9 @@ enum class OutputMode {
   quiet,    // errors only
 };
 
-// Errors always go to stderr in the SPEC.md format; in JSON mode they are also emitted as
-// {"event":"error"} objects on stdout.
-std::unique_ptr<ops::Reporter> make_reporter(OutputMode mode, bool verbose);
-
-// Prints `hfmodels: error: ...` to stderr (and nothing else); shared by the top-level handler.
-void print_error(const Error& error);
+// Errors always go to stderr as `hfmodels: error: ...`; in JSON mode they are also emitted as
+// {"event":"error"} objects on stdout. Everything goes out through `console`, which must outlive
+// the reporter.
+std::unique_ptr<ops::Reporter> make_reporter(OutputMode mode, bool verbose, Console& console);
 
 } // namespace hfmodels::cli

@@ -1,13 +1,12 @@
 // SPDX-License-Identifier: MIT
 #include "http/client.hpp"
 
-#include "http/curl_api.hpp"
 #include "util/cancel.hpp"
 #include "util/strings.hpp"
 
+#include <curl/curl.h>
+
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
 #include <exception>
 #include <memory>
 #include <string>
@@ -23,98 +22,6 @@ constexpr int max_redirects = 10;
 constexpr std::size_t max_error_body = 64u << 10;
 // The most libcurl 7.88 accepts is 512 KiB (CURL_MAX_READ_SIZE).
 constexpr long receive_buffer_size = 256L << 10;
-
-// RFC 3986 appendix B split of a URI reference. `has_*` distinguish "absent" from "empty".
-struct UrlParts {
-  std::string scheme;
-  bool has_authority = false;
-  std::string authority;
-  std::string path;
-  bool has_query = false;
-  std::string query;
-};
-
-UrlParts split_url(std::string_view url) {
-  UrlParts parts;
-  if (const auto hash = url.find('#'); hash != std::string_view::npos) {
-    url = url.substr(0, hash); // fragments are never sent
-  }
-  // A scheme is letters/digits/+.- before the first ':' that precedes any of "/?#".
-  if (const auto colon = url.find(':'); colon != std::string_view::npos && colon > 0) {
-    const std::string_view candidate = url.substr(0, colon);
-    bool valid = candidate.find_first_of("/?") == std::string_view::npos;
-    for (const char c : candidate) {
-      const bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-      const bool digit = c >= '0' && c <= '9';
-      valid = valid && (alpha || digit || c == '+' || c == '-' || c == '.');
-    }
-    const char first = candidate.front();
-    valid = valid && ((first >= 'a' && first <= 'z') || (first >= 'A' && first <= 'Z'));
-    if (valid) {
-      parts.scheme = util::to_lower(candidate);
-      url.remove_prefix(colon + 1);
-    }
-  }
-  if (url.starts_with("//")) {
-    url.remove_prefix(2);
-    const auto end = url.find_first_of("/?");
-    parts.has_authority = true;
-    parts.authority = std::string(url.substr(0, end));
-    url = end == std::string_view::npos ? std::string_view{} : url.substr(end);
-  }
-  const auto question = url.find('?');
-  parts.path = std::string(url.substr(0, question));
-  if (question != std::string_view::npos) {
-    parts.has_query = true;
-    parts.query = std::string(url.substr(question + 1));
-  }
-  return parts;
-}
-
-std::string join_url(const UrlParts& parts) {
-  std::string url;
-  if (!parts.scheme.empty()) {
-    url += parts.scheme + ":";
-  }
-  if (parts.has_authority) {
-    url += "//" + parts.authority;
-  }
-  url += parts.path;
-  if (parts.has_query) {
-    url += "?" + parts.query;
-  }
-  return url;
-}
-
-// RFC 3986 §5.2.4.
-std::string remove_dot_segments(std::string_view input) {
-  std::string output;
-  while (!input.empty()) {
-    if (input.starts_with("../")) {
-      input.remove_prefix(3);
-    } else if (input.starts_with("./") || input.starts_with("/./")) {
-      input.remove_prefix(2);
-    } else if (input == "/.") {
-      input = "/";
-    } else if (input.starts_with("/../") || input == "/..") {
-      input = input.size() == 3 ? std::string_view("/") : input.substr(3);
-      const auto last = output.rfind('/');
-      output.erase(last == std::string::npos ? 0 : last);
-    } else if (input == "." || input == "..") {
-      input = {};
-    } else {
-      const auto next = input.find('/', 1);
-      output += input.substr(0, next);
-      input = next == std::string_view::npos ? std::string_view{} : input.substr(next);
-    }
-  }
-  return output;
-}
-
-std::string strip_userinfo(std::string_view authority) {
-  const auto at = authority.rfind('@');
-  return std::string(at == std::string_view::npos ? authority : authority.substr(at + 1));
-}
 
 // Failures that another try moments later will not fix: the name does not resolve, nothing
 // listens, the URL or the certificate is wrong. Everything else (resets, timeouts, a body cut
@@ -173,12 +80,12 @@ bool is_redirect(long status) {
 }
 
 struct SlistDeleter {
-  void operator()(curl_slist* list) const { curl::slist_free_all(list); }
+  void operator()(curl_slist* list) const { curl_slist_free_all(list); }
 };
 using Slist = std::unique_ptr<curl_slist, SlistDeleter>;
 
 void append_header(Slist& list, const std::string& header) {
-  curl_slist* extended = curl::slist_append(list.get(), header.c_str());
+  curl_slist* extended = curl_slist_append(list.get(), header.c_str());
   if (extended == nullptr) {
     throw std::bad_alloc();
   }
@@ -187,15 +94,16 @@ void append_header(Slist& list, const std::string& header) {
 }
 
 std::string default_user_agent() {
-  const curl_version_info_data* info = curl::version_info();
+  const curl_version_info_data* info = curl_version_info(CURLVERSION_NOW);
   return std::string("hfmodels/") + HFMODELS_VERSION + "; hf_hub/none; cpp/libcurl-" +
          (info != nullptr && info->version != nullptr ? info->version : "unknown");
 }
 
-// Writes curl's header traffic to stderr like `curl -v`, with any Authorization value replaced,
-// so `-v` output can be pasted into a bug report (SPEC.md: the token never reaches logs).
-int debug_callback(CURL* /*handle*/, curl_infotype type, char* data, std::size_t size,
-                   void* /*user*/) {
+// Hands curl's header traffic to the trace sink like `curl -v` shows it, with any
+// Authorization value masked here already: the sink (the command line's output, which redacts
+// again, or an application's log) never holds a credential.
+int debug_callback(CURL* /*handle*/, curl_infotype type, char* data, std::size_t size, void* user) {
+  const auto& trace = *static_cast<const TraceSink*>(user);
   try {
     const char* prefix = nullptr;
     switch (type) {
@@ -211,7 +119,6 @@ int debug_callback(CURL* /*handle*/, curl_infotype type, char* data, std::size_t
     default:
       return 0; // bodies and TLS data are not shown
     }
-    std::string text;
     for (std::string_view block(data, size); !block.empty();) {
       const auto newline = block.find('\n');
       std::string_view line = block.substr(0, newline);
@@ -222,13 +129,18 @@ int debug_callback(CURL* /*handle*/, curl_infotype type, char* data, std::size_t
       if (line.empty()) {
         continue;
       }
-      if (util::to_lower(line.substr(0, 14)) == "authorization:") {
-        text += std::string(prefix) + "Authorization: Bearer ***\n";
+      const std::string lower = util::to_lower(line.substr(0, 20));
+      if (lower.starts_with("authorization:") || lower.starts_with("proxy-authorization:")) {
+        // The scheme word stays ("Authorization: Bearer ***"): what kind of credential went.
+        const auto value = line.find_first_not_of(' ', line.find(':') + 1);
+        const auto scheme_end = value == std::string_view::npos ? value : line.find(' ', value);
+        line =
+            line.substr(0, scheme_end == std::string_view::npos ? line.find(':') + 1 : scheme_end);
+        trace(std::string(prefix) + std::string(line) + " ***");
       } else {
-        text += std::string(prefix) + std::string(line) + "\n";
+        trace(std::string(prefix) + std::string(line));
       }
     }
-    std::fwrite(text.data(), 1, text.size(), stderr);
   } catch (...) {
     // Tracing is best effort; never let it disturb the transfer.
   }
@@ -238,13 +150,13 @@ int debug_callback(CURL* /*handle*/, curl_infotype type, char* data, std::size_t
 } // namespace
 
 GlobalInit::GlobalInit() {
-  if (curl::global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
     throw Error(ExitCode::failure, "cannot initialise libcurl");
   }
 }
 
 GlobalInit::~GlobalInit() {
-  curl::global_cleanup();
+  curl_global_cleanup();
 }
 
 const GlobalInit& global_init() {
@@ -284,7 +196,7 @@ struct Client::Impl {
   bool aborted = false;       // a callback asked to stop without throwing
 
   explicit Impl(ClientOptions opts) : options(std::move(opts)) {
-    handle = curl::easy_init();
+    handle = curl_easy_init();
     if (handle == nullptr) {
       throw Error(ExitCode::failure, "cannot initialise libcurl");
     }
@@ -292,47 +204,42 @@ struct Client::Impl {
       options.user_agent = default_user_agent();
     }
     // Options that hold for every request; the handle (and its connection cache) is reused.
-    curl::easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
-    curl::easy_setopt(handle, CURLOPT_ERRORBUFFER, error_buffer);
-    curl::easy_setopt(handle, CURLOPT_USERAGENT, options.user_agent.c_str());
+    curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(handle, CURLOPT_ERRORBUFFER, error_buffer);
+    curl_easy_setopt(handle, CURLOPT_USERAGENT, options.user_agent.c_str());
     // Redirects are followed by `perform` so the token policy applies to every hop (§3.5).
-    curl::easy_setopt(handle, CURLOPT_FOLLOWLOCATION, 0L);
-    curl::easy_setopt(handle, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl::easy_setopt(handle, CURLOPT_CONNECTTIMEOUT, options.connect_timeout_seconds);
+    curl_easy_setopt(handle, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(handle, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(handle, CURLOPT_CONNECTTIMEOUT, options.connect_timeout_seconds);
     // HF_HUB_DOWNLOAD_TIMEOUT is an idle timeout, not a total one (§7.2): a multi-GB transfer
     // may take hours, but one that stalls for N seconds is dead.
-    curl::easy_setopt(handle, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl::easy_setopt(handle, CURLOPT_LOW_SPEED_TIME, options.idle_timeout_seconds);
-    curl::easy_setopt(handle, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(handle, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(handle, CURLOPT_LOW_SPEED_TIME, options.idle_timeout_seconds);
+    curl_easy_setopt(handle, CURLOPT_TCP_KEEPALIVE, 1L);
     // libcurl's default 16 KiB receive buffer costs one recv() per 16 KiB: at a GB/s that is
     // 60,000 system calls a second. 256 KiB cut the CPU of a loopback download by 9%.
-    curl::easy_setopt(handle, CURLOPT_BUFFERSIZE, receive_buffer_size);
+    curl_easy_setopt(handle, CURLOPT_BUFFERSIZE, receive_buffer_size);
     // HTTP/2 where TLS offers it (ALPN); plain http stays HTTP/1.1, which needs no upgrade dance.
-    curl::easy_setopt(handle, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
+    curl_easy_setopt(handle, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
     // CURLOPT_ACCEPT_ENCODING stays unset: no Accept-Encoding is sent, so bodies arrive as
     // identity and Content-Length / Range refer to the real bytes (§3.6, pitfall 3 of §9).
-    curl::easy_setopt(handle, CURLOPT_HEADERFUNCTION, &Impl::header_callback);
-    curl::easy_setopt(handle, CURLOPT_HEADERDATA, this);
-    curl::easy_setopt(handle, CURLOPT_WRITEFUNCTION, &Impl::write_callback);
-    curl::easy_setopt(handle, CURLOPT_WRITEDATA, this);
-    curl::easy_setopt(handle, CURLOPT_XFERINFOFUNCTION, &progress_callback);
-    curl::easy_setopt(handle, CURLOPT_NOPROGRESS, 0L);
-    // libcurl reads the proxy variables itself; the CA variables are a curl-tool convention
-    // that the library does not read, so they are applied here.
-    for (const char* name : {"CURL_CA_BUNDLE", "SSL_CERT_FILE"}) {
-      const char* value = std::getenv(name);
-      if (value != nullptr && *value != '\0') {
-        curl::easy_setopt(handle, CURLOPT_CAINFO, value);
-        break;
-      }
+    curl_easy_setopt(handle, CURLOPT_HEADERFUNCTION, &Impl::header_callback);
+    curl_easy_setopt(handle, CURLOPT_HEADERDATA, this);
+    curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, &Impl::write_callback);
+    curl_easy_setopt(handle, CURLOPT_WRITEDATA, this);
+    curl_easy_setopt(handle, CURLOPT_XFERINFOFUNCTION, &progress_callback);
+    curl_easy_setopt(handle, CURLOPT_NOPROGRESS, 0L);
+    if (!options.ca_bundle.empty()) {
+      curl_easy_setopt(handle, CURLOPT_CAINFO, options.ca_bundle.c_str());
     }
-    if (options.verbose) {
-      curl::easy_setopt(handle, CURLOPT_DEBUGFUNCTION, &debug_callback);
-      curl::easy_setopt(handle, CURLOPT_VERBOSE, 1L);
+    if (options.trace) {
+      curl_easy_setopt(handle, CURLOPT_DEBUGFUNCTION, &debug_callback);
+      curl_easy_setopt(handle, CURLOPT_DEBUGDATA, &options.trace);
+      curl_easy_setopt(handle, CURLOPT_VERBOSE, 1L);
     }
   }
 
-  ~Impl() { curl::easy_cleanup(handle); }
+  ~Impl() { curl_easy_cleanup(handle); }
   Impl(const Impl&) = delete;
   Impl& operator=(const Impl&) = delete;
 
@@ -351,7 +258,7 @@ struct Client::Impl {
       line = util::trim(line);
       if (line.empty()) {
         long code = 0;
-        curl::easy_getinfo(self->handle, CURLINFO_RESPONSE_CODE, &code);
+        curl_easy_getinfo(self->handle, CURLINFO_RESPONSE_CODE, &code);
         if (code >= 200) {
           self->status = code;
         }
@@ -410,7 +317,7 @@ struct Client::Impl {
   }
 
   Response perform(std::string url, std::uint64_t range_from, const BodySink* body_sink,
-                   const ResponseStart* start, std::size_t body_limit) {
+                   const ResponseStart* start, std::size_t body_limit, bool compressed) {
     Response result;
     for (int hop = 0;; ++hop) {
       result = Response{};
@@ -425,12 +332,16 @@ struct Client::Impl {
       error_buffer[0] = '\0';
 
       util::throw_if_cancelled();
+      // Decided here, not by libcurl from the environment, so that the token check below
+      // knows whether the request leaves this machine (http/proxy.hpp). "" means none.
+      const std::string proxy = options.proxies.proxy_for(url);
+      curl_easy_setopt(handle, CURLOPT_PROXY, proxy.c_str());
       Slist headers;
       // The token goes to the endpoint's origin only: never to a CDN on another host or port,
       // even when the Hub itself redirects there (§3.5, pitfall 7 of §9).
       if (!options.token.empty() && !options.token_origin.empty() &&
           origin_of(url) == options.token_origin) {
-        check_token_transport(options); // before connecting
+        check_token_transport(options, url); // before connecting
         append_header(headers, "Authorization: Bearer " + options.token);
       }
       if (range_last) {
@@ -439,11 +350,13 @@ struct Client::Impl {
       } else if (range_from > 0) {
         append_header(headers, "Range: bytes=" + std::to_string(range_from) + "-");
       }
-      curl::easy_setopt(handle, CURLOPT_URL, url.c_str());
-      curl::easy_setopt(handle, CURLOPT_HTTPGET, 1L);
-      curl::easy_setopt(handle, CURLOPT_HTTPHEADER, headers.get());
-      const CURLcode code = curl::easy_perform(handle);
-      curl::easy_setopt(handle, CURLOPT_HTTPHEADER, static_cast<curl_slist*>(nullptr));
+      curl_easy_setopt(handle, CURLOPT_URL, url.c_str());
+      curl_easy_setopt(handle, CURLOPT_HTTPGET, 1L);
+      // "": every encoding this libcurl decodes. Null: no Accept-Encoding header at all.
+      curl_easy_setopt(handle, CURLOPT_ACCEPT_ENCODING, compressed ? "" : nullptr);
+      curl_easy_setopt(handle, CURLOPT_HTTPHEADER, headers.get());
+      const CURLcode code = curl_easy_perform(handle);
+      curl_easy_setopt(handle, CURLOPT_HTTPHEADER, static_cast<curl_slist*>(nullptr));
       response = nullptr;
 
       if (failure) {
@@ -457,14 +370,14 @@ struct Client::Impl {
       }
       if (code != CURLE_OK) {
         const std::string message =
-            error_buffer[0] != '\0' ? std::string(error_buffer) : curl::easy_strerror(code);
+            error_buffer[0] != '\0' ? std::string(error_buffer) : curl_easy_strerror(code);
         throw TransportError(is_retryable(code), "network error",
                              redact_url(url) + ": " + std::string(util::trim(message)),
                              "Check the connection, or the proxy settings (https_proxy, "
                              "no_proxy) and HF_ENDPOINT");
       }
       long code_status = 0;
-      curl::easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &code_status);
+      curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &code_status);
       result.status = code_status;
       const std::optional<std::string> location = result.headers.get("location");
       if (!is_redirect(result.status) || !location || location->empty()) {
@@ -489,19 +402,19 @@ Client::~Client() {
 }
 
 Response Client::get(const std::string& url, std::size_t max_body) {
-  return m_impl->perform(url, 0, nullptr, nullptr, max_body);
+  return m_impl->perform(url, 0, nullptr, nullptr, max_body, true);
 }
 
 Response Client::download(const std::string& url, std::uint64_t range_from, const BodySink& sink,
                           const ResponseStart& on_start) {
-  return m_impl->perform(url, range_from, &sink, &on_start, max_error_body);
+  return m_impl->perform(url, range_from, &sink, &on_start, max_error_body, false);
 }
 
 Response Client::download_range(const std::string& url, std::uint64_t first, std::uint64_t last,
                                 const BodySink& sink, const ResponseStart& on_start) {
   m_impl->range_last = last;
   try {
-    Response response = m_impl->perform(url, first, &sink, &on_start, max_error_body);
+    Response response = m_impl->perform(url, first, &sink, &on_start, max_error_body, false);
     m_impl->range_last.reset();
     return response;
   } catch (...) {
@@ -515,13 +428,26 @@ const std::string& Client::in_flight_url() const {
   return m_impl->response != nullptr ? m_impl->response->url : none;
 }
 
-void check_token_transport(const ClientOptions& options) {
-  if (!options.token.empty() && options.token_origin.starts_with("http://") &&
-      !options.allow_http_token && !is_loopback_origin(options.token_origin)) {
+void check_token_transport(const ClientOptions& options, std::string_view url) {
+  if (options.token.empty() || !options.token_origin.starts_with("http://") ||
+      options.allow_http_token) {
+    return;
+  }
+  if (!is_loopback_origin(options.token_origin)) {
     throw Error(ExitCode::usage, "refusing to send the token over plain http",
                 options.token_origin + " is not https and not this machine, so anyone on the "
                                        "way could read the token",
                 "Use an https:// endpoint, unset HF_TOKEN for this mirror, or set "
+                "HFMODELS_ALLOW_HTTP_TOKEN=1 if the network is trusted");
+  }
+  // On this machine, but through a proxy: the token would travel in clear text to another one.
+  if (const std::string proxy = options.proxies.proxy_for(url); !proxy.empty()) {
+    throw Error(ExitCode::usage, "refusing to send the token over plain http through a proxy",
+                options.token_origin +
+                    " is this machine, but requests to it go through the "
+                    "proxy " +
+                    proxy + ", which would read the token",
+                "Add the endpoint's host to no_proxy, use an https:// endpoint, or set "
                 "HFMODELS_ALLOW_HTTP_TOKEN=1 if the network is trusted");
   }
 }
@@ -563,75 +489,6 @@ std::optional<ContentRange> parse_content_range(const std::optional<std::string>
     return std::nullopt;
   }
   return ContentRange{*first, *last, *total};
-}
-
-std::string origin_of(std::string_view url) {
-  const UrlParts parts = split_url(url);
-  if (parts.scheme.empty() || !parts.has_authority) {
-    return {};
-  }
-  std::string host = util::to_lower(strip_userinfo(parts.authority));
-  // The port separator is the last ':' after any IPv6 "[...]" literal.
-  const auto bracket = host.rfind(']');
-  const auto colon = host.rfind(':');
-  if (colon != std::string::npos && (bracket == std::string::npos || colon > bracket)) {
-    const std::string port = host.substr(colon + 1);
-    if (port.empty() || (parts.scheme == "http" && port == "80") ||
-        (parts.scheme == "https" && port == "443")) {
-      host.erase(colon);
-    }
-  }
-  return parts.scheme + "://" + host;
-}
-
-std::string resolve_location(std::string_view base_url, std::string_view location) {
-  // RFC 3986 §5.2.2, strict form; the fragment is dropped since it is never sent.
-  const UrlParts base = split_url(base_url);
-  const UrlParts ref = split_url(util::trim(location));
-  UrlParts target;
-  if (!ref.scheme.empty()) {
-    target = ref;
-    target.path = remove_dot_segments(ref.path);
-    return join_url(target);
-  }
-  target.scheme = base.scheme;
-  if (ref.has_authority) {
-    target.has_authority = true;
-    target.authority = ref.authority;
-    target.path = remove_dot_segments(ref.path);
-    target.has_query = ref.has_query;
-    target.query = ref.query;
-    return join_url(target);
-  }
-  target.has_authority = base.has_authority;
-  target.authority = base.authority;
-  if (ref.path.empty()) {
-    target.path = base.path;
-    target.has_query = ref.has_query || base.has_query;
-    target.query = ref.has_query ? ref.query : base.query;
-    return join_url(target);
-  }
-  if (ref.path.starts_with('/')) {
-    target.path = remove_dot_segments(ref.path);
-  } else if (base.has_authority && base.path.empty()) {
-    target.path = remove_dot_segments("/" + ref.path);
-  } else {
-    const auto slash = base.path.rfind('/');
-    const std::string directory =
-        slash == std::string::npos ? std::string() : base.path.substr(0, slash + 1);
-    target.path = remove_dot_segments(directory + ref.path);
-  }
-  target.has_query = ref.has_query;
-  target.query = ref.query;
-  return join_url(target);
-}
-
-std::string redact_url(std::string_view url) {
-  UrlParts parts = split_url(url);
-  parts.authority = strip_userinfo(parts.authority);
-  parts.has_query = false;
-  parts.query.clear();
-  return join_url(parts);
 }
 
 } // namespace hfmodels::http

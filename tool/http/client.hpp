@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "http/proxy.hpp"
+#include "http/url.hpp"
 #include "util/error.hpp"
 
 #include <cstdint>
@@ -13,8 +15,8 @@
 
 namespace hfmodels::http {
 
-// Calls curl_global_init for the process lifetime. The first Client creates it (libcurl 7.84+
-// makes that thread-safe), so commands that never connect, like a no-op fetch, skip libcurl's
+// Calls curl_global_init for the process lifetime. The first Client creates it (a function-local
+// static, so thread-safe), so commands that never connect, like a no-op fetch, skip libcurl's
 // and OpenSSL's start-up.
 class GlobalInit {
 public:
@@ -45,6 +47,10 @@ struct Response {
   std::string url;  // the final URL, after redirects
 };
 
+// Receives the -v trace, a line at a time (without its newline), Authorization values already
+// masked.
+using TraceSink = std::function<void(std::string_view line)>;
+
 struct ClientOptions {
   std::string user_agent;
   // Sent as `Authorization: Bearer` only to URLs whose origin (scheme, host, port) equals
@@ -54,10 +60,16 @@ struct ClientOptions {
   long connect_timeout_seconds = 10;
   // A transfer that receives no byte for this long is aborted (HF_HUB_DOWNLOAD_TIMEOUT).
   long idle_timeout_seconds = 10;
-  bool verbose = false; // curl's trace on stderr, with the token redacted
+  // CA certificates (CURL_CA_BUNDLE or SSL_CERT_FILE, which libcurl itself does not read);
+  // libcurl's default when empty.
+  std::string ca_bundle;
+  // Where libcurl's trace of each request goes (headers, connections); none when empty.
+  TraceSink trace;
   // Plain http:// carries the token readable by anyone on the path, so it is only sent over
-  // https or to this machine (loopback), unless the user opted in (HFMODELS_ALLOW_HTTP_TOKEN).
+  // https, or to this machine (loopback) with no proxy in between, unless the user opted in
+  // (HFMODELS_ALLOW_HTTP_TOKEN).
   bool allow_http_token = false;
+  ProxySettings proxies;
 };
 
 // Called with each block of body bytes of a successful (2xx) final response. Return false to
@@ -95,14 +107,17 @@ public:
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
-  // GET with the body collected in memory (API calls). Bodies over `max_body` bytes abort with
-  // Error(network). Non-2xx statuses are returned, not thrown; transport failures throw
-  // TransportError (an Error(network)). Every request polls util::cancelled() and throws
-  // util::Cancelled when Ctrl-C was pressed; a token that would go over plain http to another
-  // machine throws Error(usage) before any connection is made.
+  // GET with the body collected in memory (API calls). The answer may come compressed (gzip,
+  // deflate, whatever libcurl decodes): tree listings of large repos shrink tenfold. Bodies over
+  // `max_body` bytes (decoded) abort with Error(network). Non-2xx statuses are returned, not
+  // thrown; transport failures throw TransportError (an Error(network)). Every request polls
+  // util::cancelled() and throws util::Cancelled when Ctrl-C was pressed; a token that would go
+  // over plain http to another machine throws Error(usage) before any connection is made.
   Response get(const std::string& url, std::size_t max_body = 64u << 20);
 
-  // GET with the 2xx body streamed to `sink`; `range_from` > 0 sends `Range: bytes=N-`.
+  // GET with the 2xx body streamed to `sink`; `range_from` > 0 sends `Range: bytes=N-`. No
+  // Accept-Encoding is sent: the bytes are hashed as they arrive, and a compressed answer would
+  // make Content-Length and Range count other bytes (docs/hub-protocol.md §3.6).
   // The body of an error status is collected into Response::body (capped) instead.
   // Transport failures throw TransportError, even after part of the body was delivered.
   Response download(const std::string& url, std::uint64_t range_from, const BodySink& sink,
@@ -123,11 +138,12 @@ private:
   Impl* m_impl;
 };
 
-// Throws Error(usage) if `options` would send the token over plain http to another machine
-// without allow_http_token: anyone on the path could read it there. Loopback (127.0.0.0/8, ::1,
-// localhost) is fine. Called before every request that carries the token, and by callers that
+// Throws Error(usage) if a request to `url` would carry the token over plain http to another
+// machine without allow_http_token: anyone on the path could read it there. Loopback
+// (127.0.0.0/8, ::1, localhost) is fine while no proxy applies to the request (a proxy is
+// another machine). Called before every request that carries the token, and by callers that
 // want to fail before starting any work.
-void check_token_transport(const ClientOptions& options);
+void check_token_transport(const ClientOptions& options, std::string_view url);
 
 struct ContentRange {
   std::uint64_t first = 0;
@@ -137,14 +153,5 @@ struct ContentRange {
 
 // `Content-Range: bytes first-last/total`; nothing for any other form (`*` included).
 std::optional<ContentRange> parse_content_range(const std::optional<std::string>& header);
-
-// "scheme://host[:port]" of an absolute URL, lower-cased, with the default port removed.
-std::string origin_of(std::string_view url);
-
-// Resolves a Location header against the URL it was received from.
-std::string resolve_location(std::string_view base_url, std::string_view location);
-
-// A URL safe for messages: query and userinfo removed.
-std::string redact_url(std::string_view url);
 
 } // namespace hfmodels::http

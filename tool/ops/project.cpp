@@ -141,17 +141,22 @@ void require_fresh(const Project& project, const std::vector<const manifest::Loc
 }
 
 http::ClientOptions client_options(const Settings& settings) {
+  if (settings.token_error && !settings.offline) {
+    throw *settings.token_error;
+  }
   http::ClientOptions options;
   options.user_agent = "hfmodels/" HFMODELS_VERSION "; hf_hub/none; cpp/libcurl";
   options.token = settings.token;
   options.token_origin = http::origin_of(settings.endpoint);
   options.connect_timeout_seconds = settings.download_timeout_seconds;
   options.idle_timeout_seconds = settings.download_timeout_seconds;
-  options.verbose = settings.verbose;
+  options.trace = settings.http_trace;
   options.allow_http_token = settings.allow_http_token;
+  options.proxies = settings.proxies;
+  options.ca_bundle = settings.ca_bundle;
   if (!settings.offline) {
     // Fail before any work, not at the first request; offline, nothing is ever sent.
-    http::check_token_transport(options);
+    http::check_token_transport(options, settings.endpoint);
   }
   return options;
 }

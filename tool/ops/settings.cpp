@@ -5,6 +5,7 @@
 #include "util/error.hpp"
 #include "util/strings.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
@@ -21,7 +22,7 @@ std::optional<std::string> non_empty(const std::optional<std::string>& value) {
   return std::nullopt;
 }
 
-long read_timeout(GetEnv getenv, const char* name, long fallback) {
+long read_timeout(const util::GetEnv& getenv, const char* name, long fallback) {
   const auto value = non_empty(getenv(name));
   if (!value) {
     return fallback;
@@ -35,10 +36,16 @@ long read_timeout(GetEnv getenv, const char* name, long fallback) {
   return std::max(1L, std::lround(seconds));
 }
 
-std::string read_token(GetEnv getenv) {
+// Where the token was found, for messages that must not show the token itself.
+struct FoundToken {
+  std::string token;
+  std::string source;
+};
+
+FoundToken find_token(const util::GetEnv& getenv) {
   for (const char* name : {"HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"}) {
     if (auto token = non_empty(getenv(name))) {
-      return *token;
+      return {*token, name};
     }
   }
   const std::filesystem::path token_path =
@@ -49,7 +56,23 @@ std::string read_token(GetEnv getenv) {
   }
   std::stringstream content;
   content << file.rdbuf();
-  return std::string(util::trim(content.str()));
+  return {std::string(util::trim(content.str())), "the token file " + token_path.string()};
+}
+
+// A line break would end the Authorization header and start another of the token's choosing;
+// any control character in a header is as bad. Such a token is refused, never sent.
+std::optional<Error> token_problem(const FoundToken& found) {
+  const bool has_control = std::any_of(found.token.begin(), found.token.end(), [](char c) {
+    return static_cast<unsigned char>(c) < 0x20 || c == 0x7F;
+  });
+  if (!has_control) {
+    return std::nullopt;
+  }
+  return Error(ExitCode::usage, "the token cannot be used",
+               "the token from " + found.source +
+                   " holds a line break or another control character",
+               "A token is one line of printable characters: fix " + found.source +
+                   " (a token file holds the token alone, without comment lines)");
 }
 
 std::string normalize_endpoint(std::string endpoint) {
@@ -65,20 +88,7 @@ std::string normalize_endpoint(std::string endpoint) {
 
 } // namespace
 
-std::optional<std::string> process_getenv(const char* name) {
-  const char* value = std::getenv(name);
-  return value ? std::optional<std::string>(value) : std::nullopt;
-}
-
-bool env_true(const std::optional<std::string>& value) {
-  if (!value) {
-    return false;
-  }
-  const std::string lowered = util::to_lower(util::trim(*value));
-  return lowered == "1" || lowered == "on" || lowered == "yes" || lowered == "true";
-}
-
-Settings resolve_settings(const SettingOverrides& overrides, GetEnv getenv) {
+Settings resolve_settings(const SettingOverrides& overrides, const util::GetEnv& getenv) {
   Settings settings;
   if (overrides.manifest_path) {
     settings.manifest_path = *overrides.manifest_path;
@@ -92,9 +102,13 @@ Settings resolve_settings(const SettingOverrides& overrides, GetEnv getenv) {
   settings.cache_dir = overrides.cache_dir.value_or(cache::default_cache_dir(getenv));
   settings.endpoint = normalize_endpoint(
       overrides.endpoint.value_or(non_empty(getenv("HF_ENDPOINT")).value_or(settings.endpoint)));
-  settings.token = read_token(getenv);
-  settings.offline = overrides.offline || env_true(getenv("HF_HUB_OFFLINE")) ||
-                     env_true(getenv("HFMODELS_OFFLINE"));
+  const FoundToken found = find_token(getenv);
+  settings.token_error = token_problem(found);
+  if (!settings.token_error) {
+    settings.token = found.token;
+  }
+  settings.offline = overrides.offline || util::env_true(getenv("HF_HUB_OFFLINE")) ||
+                     util::env_true(getenv("HFMODELS_OFFLINE"));
   if (overrides.jobs) {
     if (*overrides.jobs == 0 || *overrides.jobs > 64) {
       throw Error(ExitCode::usage, "invalid --jobs", "it must be between 1 and 64");
@@ -106,7 +120,14 @@ Settings resolve_settings(const SettingOverrides& overrides, GetEnv getenv) {
   settings.etag_timeout_seconds =
       read_timeout(getenv, "HF_HUB_ETAG_TIMEOUT", settings.etag_timeout_seconds);
   settings.verbose = overrides.verbose;
-  settings.allow_http_token = env_true(getenv("HFMODELS_ALLOW_HTTP_TOKEN"));
+  settings.allow_http_token = util::env_true(getenv("HFMODELS_ALLOW_HTTP_TOKEN"));
+  settings.proxies = http::ProxySettings::from_environment(getenv);
+  for (const char* name : {"CURL_CA_BUNDLE", "SSL_CERT_FILE"}) {
+    if (auto value = non_empty(getenv(name))) {
+      settings.ca_bundle = *value;
+      break;
+    }
+  }
   return settings;
 }
 

@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "http/client.hpp"
+#include "util/env.hpp"
+#include "util/error.hpp"
+
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -15,6 +19,10 @@ struct Settings {
   std::filesystem::path cache_dir;
   std::string endpoint = "https://huggingface.co";
   std::string token; // empty: none
+  // Why the token found cannot be sent (it holds a line break or another control character,
+  // which could add HTTP headers), instead of `token`. Thrown by the first step that would
+  // connect, so commands that never do still work.
+  std::optional<Error> token_error;
   bool offline = false;
   // Files fetched at once. Small files are bound by round trips (two per file: resolve, then
   // its redirect), so more in flight is what makes 200 of them fast; 16 is also the run's
@@ -26,6 +34,10 @@ struct Settings {
   // HFMODELS_ALLOW_HTTP_TOKEN: send the token over plain http to a host other than this
   // machine (refused by default: anyone on the path could read it).
   bool allow_http_token = false;
+  http::ProxySettings proxies; // http_proxy, https_proxy, all_proxy, no_proxy
+  std::string ca_bundle;       // CURL_CA_BUNDLE, else SSL_CERT_FILE
+  // Where the HTTP trace goes with -v; none when empty. Set by the command line.
+  http::TraceSink http_trace;
 };
 
 // Values given on the command line; they win over the environment.
@@ -39,16 +51,12 @@ struct SettingOverrides {
   bool verbose = false;
 };
 
-using GetEnv = std::optional<std::string> (*)(const char* name);
-std::optional<std::string> process_getenv(const char* name);
-
 // Endpoint: --endpoint, HF_ENDPOINT, https://huggingface.co (trailing `/` removed).
 // Token: HF_TOKEN, HUGGING_FACE_HUB_TOKEN, then the file HF_TOKEN_PATH (default $HF_HOME/token),
-// whitespace stripped. Offline: --offline, HF_HUB_OFFLINE, HFMODELS_OFFLINE (1/ON/YES/TRUE).
-// Throws Error(usage) for malformed values (an endpoint that is not http(s), a bad timeout).
-Settings resolve_settings(const SettingOverrides& overrides, GetEnv getenv = process_getenv);
-
-// Python's boolean reading of an environment value: 1, ON, YES, TRUE (any case).
-bool env_true(const std::optional<std::string>& value);
+// whitespace stripped; one holding a control character sets token_error instead. Offline:
+// --offline, HF_HUB_OFFLINE, HFMODELS_OFFLINE (1/ON/YES/TRUE). Throws Error(usage) for malformed
+// values (an endpoint that is not http(s), a bad timeout).
+Settings resolve_settings(const SettingOverrides& overrides,
+                          const util::GetEnv& getenv = util::process_getenv);
 
 } // namespace hfmodels::ops
