@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import gzip
 import hashlib
 import hmac
 import http.server
@@ -831,7 +832,9 @@ class FaultRule:
       stall    send `after` body bytes, then hang for `seconds` (default 3600), then close
       drop     close the connection without any answer
       replace_body  answer `status` (default 200) with `body` (text, repeated `repeat` times) or
-               `body_base64` instead, as `content_type`: a hostile or malformed Hub answer
+               `body_base64` instead, as `content_type`, plus `headers`: a hostile or malformed
+               Hub answer. `{authorization}` in `body` or a header value becomes the request's
+               Authorization header: a server that echoes what it was sent
       ignore_range  answer as if the request had no Range header (a full 200), like a CDN that
                ignores Range when the request also offers gzip
     """
@@ -850,6 +853,7 @@ class FaultRule:
     body_base64: Optional[str] = None
     repeat: int = 1
     content_type: str = "application/json; charset=utf-8"
+    headers: Optional[dict] = None
     fired: int = 0
 
     ACTIONS = ("status", "latency", "bandwidth", "cut", "corrupt", "stall", "drop", "replace_body",
@@ -881,10 +885,15 @@ class FaultRule:
             out["body"] = f"<{len(self.body) * self.repeat} characters>"
         return out
 
-    def replacement(self) -> bytes:
+    def replacement(self, authorization: str = "") -> bytes:
         if self.body_base64 is not None:
             return base64.b64decode(self.body_base64) * self.repeat
-        return (self.body or "").encode("utf-8", "surrogatepass") * self.repeat
+        body = (self.body or "").replace("{authorization}", authorization)
+        return body.encode("utf-8", "surrogatepass") * self.repeat
+
+    def replacement_headers(self, authorization: str = "") -> list[tuple[str, str]]:
+        return [(k, str(v).replace("{authorization}", authorization))
+                for k, v in (self.headers or {}).items()]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1082,8 +1091,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if status_rule is not None:
             resp = self._fault_status(status_rule)
         elif body_rule is not None:
-            resp = Response(body_rule.status, [("Content-Type", body_rule.content_type)],
-                            body_rule.replacement())
+            authorization = self.headers.get("Authorization") or ""
+            resp = Response(body_rule.status,
+                            [("Content-Type", body_rule.content_type)]
+                            + body_rule.replacement_headers(authorization),
+                            body_rule.replacement(authorization))
         else:
             try:
                 resp = self._route_hub() if listener == "hub" else self._route_cdn()
@@ -1121,6 +1133,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             headers.append(("Access-Control-Expose-Headers",
                             "X-Repo-Commit,X-Request-Id,X-Error-Code,X-Error-Message,X-Total-Count,ETag,Link,"
                             "Accept-Ranges,Content-Range,X-Linked-Size,X-Linked-ETag,X-Xet-Hash"))
+        # Like the Hub, JSON answers are compressed for a client that accepts gzip (file bodies
+        # never are: their bytes are what gets hashed).
+        if (resp.content is None and resp.body and "content-encoding" not in names
+                and any(k.lower() == "content-type" and "json" in v for k, v in headers)
+                and "gzip" in (self.headers.get("Accept-Encoding") or "")):
+            resp.body = gzip.compress(resp.body, mtime=0)
+            headers.append(("Content-Encoding", "gzip"))
         length = resp.length if resp.content is not None else len(resp.body)
         if "content-type" not in names:
             headers.append(("Content-Type", "application/octet-stream"))
@@ -1761,6 +1780,7 @@ class FakeHub:
     def _record(self, listener: str, method: str, path: str, query: str, headers: Any) -> dict:
         rec = {"listener": listener, "method": method, "path": path, "query": query,
                "auth": headers.get("Authorization") is not None, "range": headers.get("Range"),
+               "accept_encoding": headers.get("Accept-Encoding"),
                "status": None, "bytes": 0, "faults": [], "time": time.time()}
         with self._log_lock:
             rec["seq"] = len(self._log) + 1

@@ -126,6 +126,25 @@ class TestPlainHttp(SecretsTestCase):
         self.assertIn("GET http://hub.example.invalid/api/models/", self.trap.requests[0])
         self.assert_secret(result.stderr)
 
+    def test_loopback_endpoint_through_a_proxy_is_not_this_machine(self):
+        # The endpoint is on this machine, but http_proxy sends every request to the proxy, in
+        # clear text: the token is refused unless no_proxy exempts the endpoint.
+        self.write_manifest(GATED_MANIFEST)
+        env = self.env(HF_TOKEN=ALLOWED, http_proxy=self.trap.url)
+        for args in (["lock"], ["-v", "lock"]):
+            result = self.run_tool(*args, env=env, check=2)
+            self.assertIn("through a proxy", result.stderr)
+            self.assertIn("no_proxy", result.stderr)
+            self.assert_secret(result.stdout, result.stderr)
+        self.assertEqual(self.trap.requests, [], "a connection was made")
+        self.run_tool("lock", env=self.env(HF_TOKEN=ALLOWED, http_proxy=self.trap.url,
+                                           no_proxy="127.0.0.1"), check=0)
+        self.assertEqual(self.trap.requests, [])
+        result = self.run_tool("lock", "--update", env=self.env(
+            HF_TOKEN=ALLOWED, http_proxy=self.trap.url, HFMODELS_ALLOW_HTTP_TOKEN="1"), check=3)
+        self.assertIn(f"Authorization: Bearer {ALLOWED}", self.trap.requests[0])
+        self.assert_secret(result.stderr)
+
     def test_without_a_token_plain_http_mirrors_work(self):
         self.write_manifest(GATED_MANIFEST)
         self.run_tool("lock", env=self.remote_env(), check=3)
