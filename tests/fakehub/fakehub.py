@@ -655,7 +655,10 @@ class Repo:
         file_specs: dict[str, Any] = dict(spec.get("files", {}))
         for g in spec.get("generate", []):  # many small files from a pattern
             for i in range(int(g["count"])):
-                file_specs[g["pattern"].format(i=i)] = {"text": g.get("text", "{i}\n").format(i=i)}
+                file_spec = {"text": g.get("text", "{i}\n").format(i=i)}
+                if "lfs" in g:
+                    file_spec["lfs"] = g["lfs"]
+                file_specs[g["pattern"].format(i=i)] = file_spec
         for path, fspec in file_specs.items():
             if fspec is None:
                 files.pop(path, None)

@@ -78,7 +78,8 @@ def world_commit_files(hub, repo, revision, kind="model"):
     raise KeyError(f"{kind} {repo}@{revision} is not in the world")
 
 
-class JsInteropTest(HubTestCase):
+class JsTestCase(HubTestCase):
+    """A HubTestCase that can run the official JS client (no tests of its own)."""
 
     @classmethod
     def setUpClass(cls):
@@ -103,6 +104,9 @@ class JsInteropTest(HubTestCase):
         args = [cache, self.hub.endpoint, name] + ([revision] if revision else [])
         last = self.run_node("snapshot.mjs", *args).stdout.strip().splitlines()[-1]
         return Path(json.loads(last)["snapshot"])
+
+
+class JsInteropTest(JsTestCase):
 
     def cache_state(self, cache):
         """Every entry under the cache: a symlink's target, a ref's content, or (size, inode,

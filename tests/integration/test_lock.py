@@ -64,13 +64,14 @@ class TestLockPins(LockTestCase):
         """)
         self.run_tool("lock", check=0)
         blobs = self.repo_dir("test-org/tiny-model") / "blobs"
-        snapshot = self.snapshot("test-org/tiny-model")
         for path in TINY_FILES:
             entry = self.hub.file("test-org/tiny-model", path)
             if entry.lfs:
                 continue
-            self.assertTrue((blobs / entry.etag).is_file(), path)
-            self.assertEqual(sha256_of(snapshot / path), entry.sha256, path)
+            self.assertEqual(sha256_of(blobs / entry.etag), entry.sha256, path)
+        # As blobs only: no client may take a half snapshot for the revision (issue 9).
+        self.assertFalse((self.repo_dir("test-org/tiny-model") / "snapshots").exists())
+        self.assertFalse((self.repo_dir("test-org/tiny-model") / "refs").exists())
         # Weights are not downloaded to lock: the CDN was never asked.
         self.assertEqual(self.requests()["listeners"]["cdn"]["total"], 0)
         self.assertFalse((blobs / self.hub.file("test-org/tiny-model", "model.safetensors").etag)
@@ -172,11 +173,12 @@ class TestLockPins(LockTestCase):
         self.assert_pins("weird", "test-org/weird-paths", WEIRD_FILES)
         self.assert_pins("root", "tiny-root-model", ["config.json", "model.safetensors"])
         # Regular files with odd names were downloaded during lock and hashed from their bytes.
-        snapshot = self.snapshot("test-org/weird-paths")
+        blobs = self.repo_dir("test-org/weird-paths") / "blobs"
         for path in ["unicodé/ファイル.json", "with space/file name.txt", "percent%20literal.txt",
                      "question?mark.txt", "plus+sign.txt"]:
-            self.assertEqual(sha256_of(snapshot / path),
-                             self.hub.file("test-org/weird-paths", path).sha256, path)
+            entry = self.hub.file("test-org/weird-paths", path)
+            self.assertEqual(sha256_of(blobs / entry.etag), entry.sha256, path)
+            self.assertEqual(self.locked_files("weird")[path]["sha256"], entry.sha256, path)
         self.assertTrue((self.cache / "models--tiny-root-model" / "blobs").is_dir())
 
     def test_models_are_sorted(self):

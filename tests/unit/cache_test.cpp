@@ -119,9 +119,9 @@ TEST_F(Cache, InvalidInputsAreRefusedBeforeJoining) {
   for (const std::string& revision : std::vector<std::string>{
            "", "../x", "/main", "main/", "a/../b", "a//b", "./a", "a\\b", std::string("a\0b", 3)}) {
     expect_usage([&] { m_cache.read_ref(k_model, revision); }, revision.c_str());
-    expect_usage([&] { m_cache.write_ref(k_model, revision, k_commit); }, revision.c_str());
+    expect_usage([&] { m_cache.create_ref(k_model, revision, k_commit); }, revision.c_str());
   }
-  expect_usage([&] { m_cache.write_ref(k_model, "main", "not-a-commit"); }, "bad commit");
+  expect_usage([&] { m_cache.create_ref(k_model, "main", "not-a-commit"); }, "bad commit");
   EXPECT_FALSE(fs::exists(m_root / "models--org--name" / "refs"));
 }
 
@@ -302,21 +302,35 @@ TEST_F(Cache, HasFileChecksPresenceAndSize) {
 // --- refs ---------------------------------------------------------------------------------------
 
 TEST_F(Cache, RefsHaveNoNewlineAndCreateTheSnapshotFolder) {
-  m_cache.write_ref(k_model, "main", k_commit);
+  EXPECT_TRUE(m_cache.create_ref(k_model, "main", k_commit));
   const fs::path ref = m_cache.repo_dir(k_model) / "refs/main";
   EXPECT_EQ(read_file(ref), k_commit);
   EXPECT_TRUE(fs::is_directory(m_cache.snapshot_dir(k_model, k_commit)));
   EXPECT_EQ(m_cache.read_ref(k_model, "main"), k_commit);
-
-  m_cache.write_ref(k_model, "main", k_commit2);
-  EXPECT_EQ(read_file(ref), k_commit2);
-  EXPECT_TRUE(fs::is_directory(m_cache.snapshot_dir(k_model, k_commit2)));
   EXPECT_EQ(entries(ref.parent_path()), std::set<std::string>{"main"});
 }
 
+TEST_F(Cache, ARefThatNamesASnapshotIsNeverMoved) {
+  // Another client (offline Python) may have recorded a newer commit of the branch.
+  ASSERT_TRUE(m_cache.create_ref(k_model, "main", k_commit2));
+  EXPECT_FALSE(m_cache.create_ref(k_model, "main", k_commit));
+  EXPECT_EQ(m_cache.read_ref(k_model, "main"), k_commit2);
+}
+
+TEST_F(Cache, ADanglingOrBrokenRefIsRewritten) {
+  const fs::path refs = m_cache.repo_dir(k_model) / "refs";
+  fs::create_directories(refs);
+  std::ofstream(refs / "main") << k_commit2; // no snapshots/<k_commit2>
+  EXPECT_TRUE(m_cache.create_ref(k_model, "main", k_commit));
+  EXPECT_EQ(m_cache.read_ref(k_model, "main"), k_commit);
+  std::ofstream(refs / "v1") << "garbage";
+  EXPECT_TRUE(m_cache.create_ref(k_model, "v1", k_commit));
+  EXPECT_EQ(m_cache.read_ref(k_model, "v1"), k_commit);
+}
+
 TEST_F(Cache, NestedRevisionsBecomeFolders) {
-  m_cache.write_ref(k_model, "refs/pr/1", k_commit);
-  m_cache.write_ref(k_dataset, "feature/x", k_commit2);
+  m_cache.create_ref(k_model, "refs/pr/1", k_commit);
+  m_cache.create_ref(k_dataset, "feature/x", k_commit2);
   EXPECT_EQ(read_file(m_root / "models--org--name/refs/refs/pr/1"), k_commit);
   EXPECT_EQ(read_file(m_root / "datasets--org--data/refs/feature/x"), k_commit2);
   EXPECT_EQ(m_cache.read_ref(k_model, "refs/pr/1"), k_commit);
@@ -324,15 +338,15 @@ TEST_F(Cache, NestedRevisionsBecomeFolders) {
 }
 
 TEST_F(Cache, CommitRevisionsWriteNoRef) {
-  m_cache.write_ref(k_model, k_commit, k_commit);
+  m_cache.create_ref(k_model, k_commit, k_commit);
   EXPECT_FALSE(fs::exists(m_cache.repo_dir(k_model) / "refs"));
 }
 
 TEST_F(Cache, UnchangedRefIsNotRewritten) {
-  m_cache.write_ref(k_model, "main", k_commit);
+  m_cache.create_ref(k_model, "main", k_commit);
   const fs::path ref = m_cache.repo_dir(k_model) / "refs/main";
   const ino_t before = inode_of_link(ref);
-  m_cache.write_ref(k_model, "main", k_commit);
+  m_cache.create_ref(k_model, "main", k_commit);
   EXPECT_EQ(inode_of_link(ref), before);
 }
 
@@ -384,7 +398,7 @@ TEST_F(PlantedSymlink, AsTheSnapshotsFolder) {
   fs::create_directories(m_cache.repo_dir(k_model));
   fs::create_directory_symlink(m_outside, m_cache.repo_dir(k_model) / "snapshots");
   expect_refused([&] { m_cache.link_snapshot(k_model, k_commit, "x.bin", k_sha1); });
-  expect_refused([&] { m_cache.write_ref(k_model, "main", k_commit); });
+  expect_refused([&] { m_cache.create_ref(k_model, "main", k_commit); });
 }
 
 TEST_F(PlantedSymlink, AsTheCommitFolder) {
@@ -402,11 +416,11 @@ TEST_F(PlantedSymlink, AsTheBlobsFolder) {
 TEST_F(PlantedSymlink, InTheRefsFolder) {
   fs::create_directories(m_cache.repo_dir(k_model) / "refs");
   fs::create_directory_symlink(m_outside, m_cache.repo_dir(k_model) / "refs/refs");
-  expect_refused([&] { m_cache.write_ref(k_model, "refs/pr/1", k_commit); });
+  expect_refused([&] { m_cache.create_ref(k_model, "refs/pr/1", k_commit); });
   fs::remove(m_cache.repo_dir(k_model) / "refs/refs");
   fs::remove(m_cache.repo_dir(k_model) / "refs");
   fs::create_directory_symlink(m_outside, m_cache.repo_dir(k_model) / "refs");
-  expect_refused([&] { m_cache.write_ref(k_model, "main", k_commit); });
+  expect_refused([&] { m_cache.create_ref(k_model, "main", k_commit); });
 }
 
 TEST_F(Cache, ASymlinkedRepoFolderIsTheUsersChoice) {

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include "cache/cache.hpp"
 
+#include "util/cancel.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
+#include "util/parallel.hpp"
 #include "util/strings.hpp"
 
 #include <dirent.h>
@@ -21,6 +23,7 @@
 #include <string>
 #include <sys/stat.h>
 #include <system_error>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -202,7 +205,8 @@ private:
 [[noreturn]] void refuse_symlink(const fs::path& path) {
   throw Error(ExitCode::failure, "refusing to write through " + path.string(),
               "it is a symbolic link or not a folder, so writing below it could leave the cache",
-              "Remove it; hfmodels recreates it on the next fetch");
+              "Remove it; hfmodels recreates it on the next fetch")
+      .with_cause("cache:planted-link");
 }
 
 // Opens `base`, creating it if missing, then each of `components` below it, creating missing ones
@@ -527,6 +531,38 @@ bool HubCache::has_blob(const hub::RepoRef& repo, std::string_view etag, std::ui
   return is_regular_file_of_size(blob_path(repo, etag), size);
 }
 
+std::vector<bool> HubCache::files_present(const hub::RepoRef& repo, std::string_view commit,
+                                          const std::vector<SnapshotFile>& files) const {
+  std::vector<bool> present(files.size(), false);
+  const DirFd dir(::open(snapshot_dir(repo, commit).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dir.get() < 0) {
+    return present; // no snapshot yet: nothing is there
+  }
+  // The lookups are system calls that wait on the kernel, not on each other: a block of files
+  // per core halves the time of a large lockfile on two cores.
+  constexpr std::size_t k_block = 4096;
+  std::vector<char> found(files.size(), 0); // not vector<bool>: blocks are written in parallel
+  const std::size_t blocks = (files.size() + k_block - 1) / k_block;
+  const auto failures = util::run_parallel(
+      std::thread::hardware_concurrency(), blocks, [&](std::size_t, std::size_t block) {
+        util::throw_if_cancelled();
+        const std::size_t end = std::min(files.size(), (block + 1) * k_block);
+        for (std::size_t i = block * k_block; i < end; ++i) {
+          const std::string path(files[i].path);
+          struct stat info {};
+          found[i] = ::fstatat(dir.get(), path.c_str(), &info, 0) == 0 && S_ISREG(info.st_mode) &&
+                     static_cast<std::uint64_t>(info.st_size) == files[i].size;
+        }
+      });
+  for (const auto& failure : failures) {
+    if (failure) {
+      std::rethrow_exception(failure);
+    }
+  }
+  std::copy(found.begin(), found.end(), present.begin());
+  return present;
+}
+
 std::optional<std::string> HubCache::read_ref(const hub::RepoRef& repo,
                                               std::string_view revision) const {
   revision_segments(revision);
@@ -553,25 +589,30 @@ std::optional<std::string> HubCache::read_ref(const hub::RepoRef& repo,
 
 // --- HubCache writes ----------------------------------------------------------------------------
 
-void HubCache::write_ref(const hub::RepoRef& repo, std::string_view revision,
-                         std::string_view commit) const {
+bool HubCache::create_ref(const hub::RepoRef& repo, std::string_view revision,
+                          std::string_view commit) const {
   std::vector<std::string> folders = revision_segments(revision);
   validate_commit(commit);
   if (hub::is_commit_hash(revision)) {
-    return;
+    return false;
+  }
+  if (const auto existing = read_ref(repo, revision)) {
+    struct stat info {};
+    const fs::path snapshot = repo_dir(repo) / "snapshots" / *existing;
+    if (::stat(snapshot.c_str(), &info) == 0 && S_ISDIR(info.st_mode)) {
+      return false; // ours already, or another client's, perhaps newer: never moved
+    }
   }
   // Python's scan_cache_dir rejects the whole repo if a ref names a commit without a snapshot
-  // folder (§5.7), so the folder comes first, even when the ref is already right.
+  // folder (§5.7), so the folder comes first.
   open_dirs(repo_dir(repo), {"snapshots", std::string(commit)});
-  if (read_ref(repo, revision) == commit) {
-    return;
-  }
   const std::string name = std::move(folders.back());
   folders.pop_back();
   folders.insert(folders.begin(), "refs");
   const DirFd dir = open_dirs(repo_dir(repo), folders);
   // No trailing newline: Python compares the raw content with commit hashes.
   write_atomic_at(dir, name, commit, repo_dir(repo) / "refs" / std::string(revision));
+  return true;
 }
 
 TempBlob HubCache::create_temp_blob(const hub::RepoRef& repo, std::string_view etag) const {
@@ -776,7 +817,11 @@ FileLock HubCache::lock_blob(const hub::RepoRef& repo, std::string_view etag) co
 }
 
 void HubCache::ensure_cachedir_tag() const {
-  const fs::path tag = m_root / "CACHEDIR.TAG";
+  write_cachedir_tag(m_root);
+}
+
+void write_cachedir_tag(const fs::path& folder) {
+  const fs::path tag = folder / "CACHEDIR.TAG";
   struct stat info {};
   if (::lstat(tag.c_str(), &info) == 0) {
     return; // whoever wrote it, it is not ours to rewrite

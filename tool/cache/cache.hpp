@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace hfmodels::cache {
 
@@ -67,12 +68,25 @@ public:
                 std::uint64_t size) const;
   bool has_blob(const hub::RepoRef& repo, std::string_view etag, std::uint64_t size) const;
 
+  // A file of a snapshot, as a lockfile names it (its path already validated).
+  struct SnapshotFile {
+    std::string_view path;
+    std::uint64_t size = 0;
+  };
+  // has_file() for many files of one snapshot: entry i says whether files[i] is there. The
+  // snapshot folder is opened once and each file looked up relative to it, so a lockfile of
+  // 100,000 files is checked in a fraction of a second. Polls for Ctrl-C.
+  std::vector<bool> files_present(const hub::RepoRef& repo, std::string_view commit,
+                                  const std::vector<SnapshotFile>& files) const;
+
   // The commit refs/<revision> names (whitespace trimmed), if any.
   std::optional<std::string> read_ref(const hub::RepoRef& repo, std::string_view revision) const;
-  // Writes refs/<revision> (40 hex, no newline, atomically) unless `revision` is a commit or the
-  // ref already holds it.
-  void write_ref(const hub::RepoRef& repo, std::string_view revision,
-                 std::string_view commit) const;
+  // Writes refs/<revision> (40 hex, no newline, atomically) unless `revision` is a commit or a
+  // ref is there already that names a commit with a snapshot folder: that one was written by
+  // this or another client and may name a newer commit, so it is never moved. A missing,
+  // unreadable or dangling ref is (re)written. Returns whether it wrote.
+  bool create_ref(const hub::RepoRef& repo, std::string_view revision,
+                  std::string_view commit) const;
 
   TempBlob create_temp_blob(const hub::RepoRef& repo, std::string_view etag) const;
 
@@ -115,6 +129,10 @@ private:
   // 0666 minus the umask, read when the cache is opened: the mode commit_blob gives blobs.
   unsigned m_file_mode;
 };
+
+// Writes CACHEDIR.TAG into `folder` (huggingface_hub's content, byte for byte) unless one is
+// there: backup tools skip folders that hold one.
+void write_cachedir_tag(const std::filesystem::path& folder);
 
 // The cache location from the environment (SPEC.md "The cache"): HF_HUB_CACHE, else
 // HUGGINGFACE_HUB_CACHE, else $HF_HOME/hub, HF_HOME defaulting to $XDG_CACHE_HOME/huggingface

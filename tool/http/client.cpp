@@ -374,7 +374,8 @@ struct Client::Impl {
         throw TransportError(is_retryable(code), "network error",
                              redact_url(url) + ": " + std::string(util::trim(message)),
                              "Check the connection, or the proxy settings (https_proxy, "
-                             "no_proxy) and HF_ENDPOINT");
+                             "no_proxy) and HF_ENDPOINT",
+                             "transport:" + std::to_string(static_cast<int>(code)));
       }
       long code_status = 0;
       curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &code_status);

@@ -88,9 +88,13 @@ using ResponseStart = std::function<bool(long status, const Headers& headers)>;
 // once instead of after a minute of back-off.
 class TransportError : public Error {
 public:
-  TransportError(bool retryable, std::string what, std::string why, std::string hint)
+  // `cause` names libcurl's result code ("transport:7").
+  TransportError(bool retryable, std::string what, std::string why, std::string hint,
+                 std::string cause)
       : Error(ExitCode::network, std::move(what), std::move(why), std::move(hint)),
-        m_retryable(retryable) {}
+        m_retryable(retryable) {
+    set_cause(std::move(cause));
+  }
   bool retryable() const { return m_retryable; }
 
 private:

@@ -107,7 +107,8 @@ Error tried(const Error& error, int attempts) {
   const std::string note = "tried " + std::to_string(attempts) + " times";
   return Error(error.code(), error.summary(),
                error.why().empty() ? note : error.why() + " (" + note + ")", error.hint(),
-               error.subject());
+               error.subject())
+      .with_cause(error.cause());
 }
 
 } // namespace hfmodels::http

@@ -17,9 +17,7 @@ namespace {
 
 using nlohmann::json;
 
-// Far above any real repo (the largest have a few hundred thousand files, 1000 per page), low
-// enough that a misbehaving server cannot make us loop or grow without bound.
-constexpr std::size_t max_entries = 1'000'000;
+// A server that pages without end (1000 entries a page, the limits allow a few hundred pages).
 constexpr std::size_t max_pages = 10'000;
 
 [[noreturn]] void invalid_answer(const std::string& subject, const std::string& why) {
@@ -298,8 +296,9 @@ std::string repo_page_from_url(std::string_view url) {
 
 } // namespace
 
-HubClient::HubClient(http::Client& http, std::string endpoint, http::RetryPolicy retry)
-    : m_http(http), m_endpoint(std::move(endpoint)), m_retry(retry) {}
+HubClient::HubClient(http::Client& http, std::string endpoint, http::RetryPolicy retry,
+                     ListingLimits limits)
+    : m_http(http), m_endpoint(std::move(endpoint)), m_retry(retry), m_limits(limits) {}
 
 http::Response HubClient::get(const std::string& url, const std::string& subject,
                               std::string_view repo_page) {
@@ -344,46 +343,68 @@ std::string HubClient::resolve_commit(const RepoRef& repo, std::string_view revi
   return commit;
 }
 
-std::vector<RepoFile> HubClient::list_files(const RepoRef& repo, std::string_view commit) {
+std::vector<RepoFile> HubClient::list_files(const RepoRef& repo, std::string_view commit,
+                                            const std::vector<ListingScope>& scopes) {
   const std::string subject = repo.id + "@" + std::string(commit);
   std::vector<RepoFile> files;
   std::set<std::string, std::less<>> paths;
-  std::set<std::string> visited;
-  std::string url = tree_url(m_endpoint, repo, commit);
-  for (std::size_t page = 1;; ++page) {
-    if (page > max_pages) {
-      invalid_answer(subject,
-                     "the file listing has more than " + std::to_string(max_pages) + " pages");
-    }
-    const http::Response response = get(url, subject, repo_page_url(m_endpoint, repo));
-    const json entries = parse_json(response.body, subject, "the file listing");
-    if (!entries.is_array()) {
-      invalid_answer(subject, "the file listing is not a list");
-    }
-    for (const json& entry : entries) {
-      std::optional<RepoFile> file = parse_entry(entry, subject);
-      if (!file) {
-        continue;
-      }
-      if (!paths.insert(file->path).second) {
-        invalid_answer(subject, "the file listing names '" + file->path + "' twice");
-      }
-      if (files.size() == max_entries) {
+  std::size_t bytes = 0;
+  const auto too_large = [&](const std::string& what) {
+    throw Error(ExitCode::usage, "too many files to list", what, "", subject)
+        .with_cause("hub:listing-too-large");
+  };
+  for (const ListingScope& scope : scopes) {
+    std::set<std::string> visited;
+    std::string url = tree_url(m_endpoint, repo, commit, scope.folder, scope.recursive);
+    for (std::size_t page = 1;; ++page) {
+      if (page > max_pages) {
         invalid_answer(subject,
-                       "the file listing has more than " + std::to_string(max_entries) + " files");
+                       "the file listing has more than " + std::to_string(max_pages) + " pages");
       }
-      files.push_back(std::move(*file));
-    }
-    // Follow the next-page link verbatim: it carries the query and an opaque cursor (§1.5).
-    const auto link = response.headers.get("link");
-    const auto next = link ? next_link(*link) : std::nullopt;
-    if (!next) {
-      break;
-    }
-    visited.insert(url);
-    url = http::resolve_location(url, *next);
-    if (visited.contains(url)) {
-      invalid_answer(subject, "the file listing's pages link in a loop");
+      http::Response response;
+      try {
+        response = get(url, subject, repo_page_url(m_endpoint, repo));
+      } catch (const Error& error) {
+        if (!scope.folder.empty() && error.cause() == "http:404:EntryNotFound") {
+          break; // a folder the commit does not have holds no file
+        }
+        throw;
+      }
+      bytes += response.body.size();
+      if (bytes > m_limits.max_bytes) {
+        too_large("its listing is over " + util::format_bytes(m_limits.max_bytes) + " of JSON");
+      }
+      const json entries = parse_json(response.body, subject, "the file listing");
+      if (!entries.is_array()) {
+        invalid_answer(subject, "the file listing is not a list");
+      }
+      for (const json& entry : entries) {
+        std::optional<RepoFile> file = parse_entry(entry, subject);
+        if (!file) {
+          continue;
+        }
+        if (!paths.insert(file->path).second) {
+          if (scopes.size() == 1) {
+            invalid_answer(subject, "the file listing names '" + file->path + "' twice");
+          }
+          continue; // listed again by an enclosing scope
+        }
+        if (files.size() == m_limits.max_files) {
+          too_large("it has more than " + std::to_string(m_limits.max_files) + " files");
+        }
+        files.push_back(std::move(*file));
+      }
+      // Follow the next-page link verbatim: it carries the query and an opaque cursor (§1.5).
+      const auto link = response.headers.get("link");
+      const auto next = link ? next_link(*link) : std::nullopt;
+      if (!next) {
+        break;
+      }
+      visited.insert(url);
+      url = http::resolve_location(url, *next);
+      if (visited.contains(url)) {
+        invalid_answer(subject, "the file listing's pages link in a loop");
+      }
     }
   }
   std::sort(files.begin(), files.end(),
@@ -425,8 +446,11 @@ void throw_for_status(const http::Response& response, const std::string& subject
   if (const auto id = request_id(response)) {
     why += " (request id " + *id + ")";
   }
+  // The request id differs from one request to the next; the cause does not.
+  const std::string cause = "http:" + std::to_string(status) + ":" + error_code;
   const auto fail = [&](std::string what, std::string hint) {
-    throw Error(ExitCode::network, std::move(what), why, std::move(hint), subject);
+    throw Error(ExitCode::network, std::move(what), why, std::move(hint), subject)
+        .with_cause(cause);
   };
   const bool bad_token =
       status == 401 && std::any_of(messages.begin(), messages.end(), [](const std::string& m) {

@@ -34,16 +34,37 @@ struct RepoRefs {
 // malformed answer throws Error(network) saying what was wrong. Transport failures and transient
 // statuses (408, 429, 5xx) are retried per `retry` (http/retry.hpp); the final error says how
 // many times the call was tried.
+// How much of a file listing is read before giving up: a made-up listing of millions of entries
+// must not become millions of downloads, nor fill memory.
+struct ListingLimits {
+  // The Hub recommends fewer than 100,000 files per repo; larger ones are listed by folder.
+  std::size_t max_files = 100'000;
+  std::size_t max_bytes = 256u << 20; // of JSON, over all pages
+};
+
+// A part of a repo to list: a folder ("" for the root), with or without its sub-folders.
+struct ListingScope {
+  std::string folder;
+  bool recursive = true;
+
+  bool operator==(const ListingScope&) const = default;
+};
+
 class HubClient {
 public:
-  HubClient(http::Client& http, std::string endpoint, http::RetryPolicy retry = {});
+  HubClient(http::Client& http, std::string endpoint, http::RetryPolicy retry = {},
+            ListingLimits limits = {});
 
   // The commit `revision` (branch, tag, refs/pr/N or commit) points to, from the revision-info
   // call. Throws Error(network) with the Hub's reason (repo or revision not found, gated, ...).
   std::string resolve_commit(const RepoRef& repo, std::string_view revision);
 
-  // Every file of `commit`, recursively, following `Link: rel="next"` pagination. Sorted by path.
-  std::vector<RepoFile> list_files(const RepoRef& repo, std::string_view commit);
+  // Every file of `commit` in `scopes` (the whole repo by default), following `Link:
+  // rel="next"` pagination, each path once, sorted by path. A folder the commit does not have
+  // lists nothing. More than the limits allow throws Error(usage) with cause
+  // "hub:listing-too-large" (the caller says how to narrow the selection).
+  std::vector<RepoFile> list_files(const RepoRef& repo, std::string_view commit,
+                                   const std::vector<ListingScope>& scopes = {{}});
 
   RepoRefs list_refs(const RepoRef& repo);
 
@@ -55,6 +76,7 @@ private:
   http::Client& m_http;
   std::string m_endpoint;
   http::RetryPolicy m_retry;
+  ListingLimits m_limits;
 };
 
 // Throws the Error that a non-2xx Hub response means (hub-protocol.md §7.3): repo not found,

@@ -188,10 +188,13 @@ std::string revision_info_url(std::string_view endpoint, const RepoRef& repo,
   return api_base(endpoint, repo) + "/revision/" + encode_revision(revision);
 }
 
-std::string tree_url(std::string_view endpoint, const RepoRef& repo, std::string_view revision) {
-  // Lowercase booleans, as Python and JS send them (§1.5).
+std::string tree_url(std::string_view endpoint, const RepoRef& repo, std::string_view revision,
+                     std::string_view folder, bool recursive) {
+  // Lowercase booleans, as Python and JS send them (§1.5). The folder is encoded per segment,
+  // which the Hub accepts as JS sends it.
   return api_base(endpoint, repo) + "/tree/" + encode_revision(revision) +
-         "?recursive=true&expand=false";
+         (folder.empty() ? std::string() : "/" + encode_path(folder)) +
+         "?recursive=" + (recursive ? "true" : "false") + "&expand=false";
 }
 
 std::string refs_url(std::string_view endpoint, const RepoRef& repo) {

@@ -40,7 +40,9 @@ std::string resolve_url(std::string_view endpoint, const RepoRef& repo, std::str
                         std::string_view path);
 std::string revision_info_url(std::string_view endpoint, const RepoRef& repo,
                               std::string_view revision);
-std::string tree_url(std::string_view endpoint, const RepoRef& repo, std::string_view revision);
+// The listing of `folder` ("" for the whole repo), with its sub-folders when `recursive`.
+std::string tree_url(std::string_view endpoint, const RepoRef& repo, std::string_view revision,
+                     std::string_view folder = {}, bool recursive = true);
 std::string refs_url(std::string_view endpoint, const RepoRef& repo);
 // The repo's web page ("https://huggingface.co/org/name", ".../datasets/org/name"), for hints.
 std::string repo_page_url(std::string_view endpoint, const RepoRef& repo);

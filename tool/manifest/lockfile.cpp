@@ -4,6 +4,7 @@
 #include "hash/sha256.hpp"
 #include "manifest/manifest.hpp"
 #include "manifest/yaml_support.hpp"
+#include "util/cancel.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
 #include "util/strings.hpp"
@@ -57,6 +58,69 @@ public:
 private:
   std::vector<std::pair<std::string_view, const Node*>> m_values;
 };
+
+// A value of the lockfile that breaks a rule: which key, and why. The checks are shared by the
+// two readers below, so that both accept exactly the same lockfiles.
+struct Problem {
+  std::string_view key;
+  std::string why;
+};
+
+// Decimal digits only: no sign, no `0x`, no leading zero (YAML 1.1 reads `010` as octal).
+bool parse_size(std::string_view text, std::uint64_t& size) {
+  const char* end = text.data() + text.size();
+  const auto parsed = std::from_chars(text.data(), end, size);
+  return !text.empty() && text[0] != '-' && text[0] != '+' && parsed.ec == std::errc() &&
+         parsed.ptr == end && (text.size() == 1 || text[0] != '0');
+}
+
+std::optional<Problem> file_problem(const LockedFile& file) {
+  try {
+    hub::validate_repo_path(file.path);
+  } catch (const Error& error) {
+    return Problem{"path", error.summary() + " " + error.why()};
+  }
+  const std::string where = "file " + backticked(file.path) + ": ";
+  if (!util::is_lower_hex(file.sha256, 64)) {
+    return Problem{"sha256", where + "`sha256` must be 64 lowercase hex digits"};
+  }
+  if (!util::is_lower_hex(file.etag, 40) && !util::is_lower_hex(file.etag, 64)) {
+    return Problem{"etag",
+                   where + "`etag` must be 40 (git blob) or 64 (LFS sha256) lowercase hex digits"};
+  }
+  // An LFS file's etag is its content sha256; a difference means one of them was edited.
+  if (file.etag.size() == 64 && file.etag != file.sha256) {
+    return Problem{"etag", where + "the 64-hex `etag` differs from `sha256`"};
+  }
+  return std::nullopt;
+}
+
+bool is_sha256_digest(std::string_view digest) {
+  return digest.starts_with("sha256:") && util::is_lower_hex(digest.substr(7), 64);
+}
+
+// The model's own values (not its files); `type` is checked where it is parsed.
+std::optional<Problem> model_problem(const LockedModel& model) {
+  try {
+    hub::validate_repo_id(model.repo.id);
+  } catch (const Error& error) {
+    return Problem{"repo", error.summary() + " " + error.why()};
+  }
+  if (const auto problem = revision_error(model.revision)) {
+    return Problem{"revision", "revision " + backticked(model.revision) + " " + *problem};
+  }
+  if (!hub::is_commit_hash(model.commit)) {
+    return Problem{"commit", "`commit` must be 40 lowercase hex digits"};
+  }
+  if (!is_sha256_digest(model.manifest_digest)) {
+    return Problem{"manifest", "`manifest` must be `sha256:` and 64 lowercase hex digits"};
+  }
+  // Optional: lockfiles written before it existed lack it.
+  if (!model.recorded_paths_digest.empty() && !is_sha256_digest(model.recorded_paths_digest)) {
+    return Problem{"paths", "`paths` must be `sha256:` and 64 lowercase hex digits"};
+  }
+  return std::nullopt;
+}
 
 class LockfileReader {
 public:
@@ -132,40 +196,21 @@ LockedFile LockfileReader::read_file(const Node& entry, std::string_view model) 
   const Keys values = read_keys(entry, k_file_keys, model, "a file entry");
   LockedFile file;
   file.path = read_string(values.at("path"), model, "path");
-  try {
-    hub::validate_repo_path(file.path);
-  } catch (const Error& error) {
-    fail(values.at("path"), model, error.summary() + " " + error.why());
-  }
-  const std::string where = "file " + backticked(file.path) + ": ";
-
-  // Decimal digits only: no sign, no `0x`, no leading zero (YAML 1.1 reads `010` as octal).
   const Node& size = values.at("size");
   const std::string_view size_text =
       size.is_scalar() && size.tag == "?" ? std::string_view(size.scalar) : std::string_view();
-  const char* end = size_text.data() + size_text.size();
-  const auto parsed = std::from_chars(size_text.data(), end, file.size);
-  const bool size_ok = !size_text.empty() && size_text[0] != '-' && size_text[0] != '+' &&
-                       parsed.ec == std::errc() && parsed.ptr == end &&
-                       (size_text.size() == 1 || size_text[0] != '0');
-  if (!size_ok) {
+  if (!parse_size(size_text, file.size)) {
+    if (const auto problem = file_problem(file); problem && problem->key == "path") {
+      fail(values.at("path"), model, problem->why);
+    }
     fail(size, model,
-         where + "`size` must be a whole number of bytes, not " +
+         "file " + backticked(file.path) + ": `size` must be a whole number of bytes, not " +
              (size.is_scalar() ? backticked(size.scalar) : ys::describe(size)));
   }
-
   file.sha256 = read_string(values.at("sha256"), model, "sha256");
-  if (!util::is_lower_hex(file.sha256, 64)) {
-    fail(values.at("sha256"), model, where + "`sha256` must be 64 lowercase hex digits");
-  }
   file.etag = read_string(values.at("etag"), model, "etag");
-  if (!util::is_lower_hex(file.etag, 40) && !util::is_lower_hex(file.etag, 64)) {
-    fail(values.at("etag"), model,
-         where + "`etag` must be 40 (git blob) or 64 (LFS sha256) lowercase hex digits");
-  }
-  // An LFS file's etag is its content sha256; a difference means one of them was edited.
-  if (file.etag.size() == 64 && file.etag != file.sha256) {
-    fail(values.at("etag"), model, where + "the 64-hex `etag` differs from `sha256`");
+  if (const auto problem = file_problem(file)) {
+    fail(values.at(problem->key), model, problem->why);
   }
   return file;
 }
@@ -180,43 +225,28 @@ LockedModel LockfileReader::read_model(const std::string& name, const Node& key,
   model.name = name;
 
   model.repo.id = read_string(values.at("repo"), name, "repo");
-  try {
-    hub::validate_repo_id(model.repo.id);
-  } catch (const Error& error) {
-    fail(values.at("repo"), name, error.summary() + " " + error.why());
-  }
   const std::string type = read_string(values.at("type"), name, "type");
   const auto parsed_type = hub::parse_repo_type(type);
   if (!parsed_type) {
     fail(values.at("type"), name, "`type` must be `model` or `dataset`, not " + backticked(type));
   }
   model.repo.type = *parsed_type;
-
   const Node& revision = values.at("revision");
   model.revision = revision.is_scalar() && hub::is_commit_hash(revision.scalar)
                        ? revision.scalar
                        : read_string(revision, name, "revision");
-  if (const auto problem = revision_error(model.revision)) {
-    fail(revision, name, "revision " + backticked(model.revision) + " " + *problem);
-  }
   // A commit may be all digits, which YAML would call a number; the hex check is what matters.
   const Node& commit = values.at("commit");
   model.commit = commit.is_scalar() ? commit.scalar : "";
-  if (!hub::is_commit_hash(model.commit)) {
-    fail(commit, name, "`commit` must be 40 lowercase hex digits");
-  }
   model.manifest_digest = read_string(values.at("manifest"), name, "manifest");
-  if (!model.manifest_digest.starts_with("sha256:") ||
-      !util::is_lower_hex(std::string_view(model.manifest_digest).substr(7), 64)) {
-    fail(values.at("manifest"), name, "`manifest` must be `sha256:` and 64 lowercase hex digits");
-  }
-  // Optional: lockfiles written before it existed lack it.
   if (values.contains("paths")) {
     model.recorded_paths_digest = read_string(values.at("paths"), name, "paths");
-    if (!model.recorded_paths_digest.starts_with("sha256:") ||
-        !util::is_lower_hex(std::string_view(model.recorded_paths_digest).substr(7), 64)) {
+    if (model.recorded_paths_digest.empty()) {
       fail(values.at("paths"), name, "`paths` must be `sha256:` and 64 lowercase hex digits");
     }
+  }
+  if (const auto problem = model_problem(model)) {
+    fail(values.at(problem->key), name, problem->why);
   }
 
   const Node& files = values.at("files");
@@ -288,6 +318,143 @@ Lockfile LockfileReader::read(std::string_view text) const {
   return lockfile;
 }
 
+// The layout serialize_lockfile writes, read a line at a time, with plain scalars only: far
+// cheaper than a YAML parse and its tree (a 100,000-file lockfile is 21 MB, and every fetch
+// reads it). Nothing when the text is anything else (quoted values, an edit, another layout):
+// the YAML reader takes it then. What it returns is exactly what the YAML reader would, because
+// the text must be, byte for byte, what serialize_lockfile writes for it (each line has the
+// writer's fixed form, each value is one the writer leaves plain, models and files come in the
+// writer's order, the `paths` digests match), and the values pass the same checks.
+class CanonicalReader {
+public:
+  explicit CanonicalReader(std::string_view text) : m_rest(text) {}
+
+  std::optional<Lockfile> read() {
+    if (!skip(k_header) || !line_is("version: " + std::to_string(k_version))) {
+      return std::nullopt;
+    }
+    Lockfile lockfile;
+    if (line_is("models: {}")) {
+      return m_rest.empty() ? std::optional(std::move(lockfile)) : std::nullopt;
+    }
+    if (!line_is("models:")) {
+      return std::nullopt;
+    }
+    while (!m_rest.empty()) {
+      util::throw_if_cancelled();
+      auto model = read_model();
+      if (!model || (!lockfile.models.empty() && lockfile.models.back().name >= model->name)) {
+        return std::nullopt;
+      }
+      lockfile.models.push_back(std::move(*model));
+    }
+    return lockfile;
+  }
+
+private:
+  std::optional<LockedModel> read_model() {
+    std::string_view name;
+    if (!next_line(name) || !name.starts_with("  ") || !name.ends_with(':')) {
+      return std::nullopt;
+    }
+    name = name.substr(2, name.size() - 3);
+    LockedModel model;
+    model.name = std::string(name);
+    std::string type;
+    if (name.size() > 1024 || !ys::written_plain(name) || !value("    repo: ", model.repo.id) ||
+        !value("    type: ", type) || !value("    revision: ", model.revision) ||
+        !value("    commit: ", model.commit) || !value("    manifest: ", model.manifest_digest) ||
+        !value("    paths: ", model.recorded_paths_digest)) {
+      return std::nullopt;
+    }
+    const auto parsed_type = hub::parse_repo_type(type);
+    if (!parsed_type || hub::type_name(*parsed_type) != type || !is_valid_model_name(model.name) ||
+        model_problem(model)) {
+      return std::nullopt;
+    }
+    model.repo.type = *parsed_type;
+    if (!line_is("    files: []")) {
+      if (!line_is("    files:")) {
+        return std::nullopt;
+      }
+      while (m_rest.starts_with("      - ")) {
+        LockedFile file;
+        if (!value("      - path: ", file.path) || !number("        size: ", file.size) ||
+            !value("        sha256: ", file.sha256) || !value("        etag: ", file.etag) ||
+            file_problem(file) || (!model.files.empty() && model.files.back().path >= file.path)) {
+          return std::nullopt; // a bad value, or files out of order or listed twice
+        }
+        model.files.push_back(std::move(file));
+      }
+      if (model.files.empty()) {
+        return std::nullopt; // the writer says `files: []`
+      }
+    }
+    if (model.recorded_paths_digest != paths_digest(model)) {
+      return std::nullopt; // a file entry added or removed by hand: the YAML reader says so
+    }
+    return model;
+  }
+
+  bool next_line(std::string_view& line) {
+    const auto end = m_rest.find('\n');
+    if (end == std::string_view::npos) {
+      return false; // the writer ends every line
+    }
+    line = m_rest.substr(0, end);
+    m_rest.remove_prefix(end + 1);
+    return true;
+  }
+
+  bool skip(std::string_view expected) {
+    if (!m_rest.starts_with(expected)) {
+      return false;
+    }
+    m_rest.remove_prefix(expected.size());
+    return true;
+  }
+
+  bool line_is(std::string_view expected) {
+    std::string_view line;
+    const std::string_view before = m_rest;
+    if (next_line(line) && line == expected) {
+      return true;
+    }
+    m_rest = before;
+    return false;
+  }
+
+  // `<prefix><value>`, where the writer would write `value` plain, as it stands.
+  bool value(std::string_view prefix, std::string& out) {
+    std::string_view line;
+    if (!next_line(line) || !line.starts_with(prefix)) {
+      return false;
+    }
+    line.remove_prefix(prefix.size());
+    if (!ys::written_plain(line)) {
+      return false;
+    }
+    out = std::string(line);
+    return true;
+  }
+
+  // `<prefix><size>`, in the writer's decimal form.
+  bool number(std::string_view prefix, std::uint64_t& out) {
+    std::string_view line;
+    return next_line(line) && line.starts_with(prefix) &&
+           parse_size(line.substr(prefix.size()), out);
+  }
+
+  std::string_view m_rest;
+};
+
+std::optional<Lockfile> read_canonical(std::string_view text) {
+  if (text.size() > k_max_lockfile_size) {
+    return std::nullopt;
+  }
+  return CanonicalReader(text).read();
+}
+
 } // namespace
 
 bool LockedModel::operator==(const LockedModel& other) const {
@@ -333,6 +500,9 @@ std::vector<std::string> Lockfile::names() const {
 }
 
 Lockfile parse_lockfile(std::string_view text, const std::filesystem::path& path) {
+  if (auto lockfile = read_canonical(text)) {
+    return std::move(*lockfile);
+  }
   return LockfileReader(path).read(text);
 }
 

@@ -40,16 +40,16 @@ bool is_gguf(std::string_view path) {
 // The quantization names that appear in the repo's .gguf paths (Q4_K_M, IQ2_XXS, F16, ...), to
 // list when a requested quant matches nothing. A heuristic for the message only; matching itself
 // is matches_quant.
-std::vector<std::string> available_quants(const std::vector<hub::RepoFile>& files) {
+std::vector<std::string> available_quants(const std::vector<std::string_view>& paths) {
   static const std::regex quant_form(
       "(I?Q[0-9]+(_[A-Z0-9]+)*|TQ[0-9]_[0-9]|B?F(16|32)|FP(8|16|32)|MXFP4(_MOE)?)",
       std::regex::icase);
   std::set<std::string> quants;
-  for (const auto& file : files) {
-    if (!is_gguf(file.path)) {
+  for (const std::string_view file : paths) {
+    if (!is_gguf(file)) {
       continue;
     }
-    const std::string path = util::to_lower(file.path.substr(0, file.path.size() - 5));
+    const std::string path = util::to_lower(file.substr(0, file.size() - 5));
     // Tokens are separated by anything but letters, digits and `_`, as in matches_quant.
     std::string token;
     for (std::size_t i = 0; i <= path.size(); ++i) {
@@ -77,12 +77,8 @@ std::vector<std::string> available_quants(const std::vector<hub::RepoFile>& file
 // The likely intended path for a missing exact file: a near-miss spelling, or the same file name
 // in a folder.
 std::optional<std::string> suggest_path(std::string_view wanted,
-                                        const std::vector<hub::RepoFile>& files) {
-  std::vector<std::string> paths;
-  paths.reserve(files.size());
-  for (const auto& file : files) {
-    paths.push_back(file.path);
-  }
+                                        const std::vector<std::string_view>& files) {
+  const std::vector<std::string> paths(files.begin(), files.end());
   if (auto close = util::closest_match(wanted, paths)) {
     return close;
   }
@@ -101,17 +97,17 @@ std::optional<std::string> suggest_path(std::string_view wanted,
   return std::nullopt;
 }
 
-std::vector<hub::RepoFile> select_exact(const ModelSpec& spec,
-                                        const std::vector<hub::RepoFile>& files) {
-  std::map<std::string_view, const hub::RepoFile*> by_path;
-  for (const auto& file : files) {
-    by_path.emplace(file.path, &file);
+std::vector<std::size_t> select_exact(const ModelSpec& spec,
+                                      const std::vector<std::string_view>& paths) {
+  std::map<std::string_view, std::size_t> by_path;
+  for (std::size_t i = 0; i < paths.size(); ++i) {
+    by_path.emplace(paths[i], i);
   }
-  std::map<std::string_view, const hub::RepoFile*> selected;
+  std::map<std::string_view, std::size_t> selected;
   for (const auto& wanted : spec.files) {
     const auto it = by_path.find(wanted);
     if (it == by_path.end()) {
-      const auto suggestion = suggest_path(wanted, files);
+      const auto suggestion = suggest_path(wanted, paths);
       throw Error(ExitCode::usage, "file not found in repository",
                   backticked(wanted) + " listed in `files` is not in " + spec.repo.id + " at " +
                       spec.revision,
@@ -121,9 +117,10 @@ std::vector<hub::RepoFile> select_exact(const ModelSpec& spec,
     }
     selected.emplace(it->first, it->second);
   }
-  std::vector<hub::RepoFile> result;
-  for (const auto& [path, file] : selected) {
-    result.push_back(*file);
+  std::vector<std::size_t> result;
+  result.reserve(selected.size());
+  for (const auto& [path, index] : selected) {
+    result.push_back(index);
   }
   return result;
 }
@@ -150,18 +147,18 @@ bool matches_quant(std::string_view path, std::string_view quant) {
   return false;
 }
 
-std::vector<hub::RepoFile> select_files(const ModelSpec& spec,
-                                        const std::vector<hub::RepoFile>& files) {
+std::vector<std::size_t> select_paths(const ModelSpec& spec,
+                                      const std::vector<std::string_view>& paths) {
   if (!spec.files.empty()) {
-    return select_exact(spec, files);
+    return select_exact(spec, paths);
   }
 
-  std::vector<bool> chosen(files.size(), spec.include.empty() && !spec.quant);
+  std::vector<bool> chosen(paths.size(), spec.include.empty() && !spec.quant);
   // Each selector must earn its place: one that matches nothing is a typo or a stale manifest.
   for (const auto& pattern : spec.include) {
     bool matched = false;
-    for (std::size_t i = 0; i < files.size(); ++i) {
-      if (util::glob_match(pattern, files[i].path)) {
+    for (std::size_t i = 0; i < paths.size(); ++i) {
+      if (util::glob_match(pattern, paths[i])) {
         chosen[i] = true;
         matched = true;
       }
@@ -175,16 +172,15 @@ std::vector<hub::RepoFile> select_files(const ModelSpec& spec,
   }
   if (spec.quant) {
     bool matched = false;
-    for (std::size_t i = 0; i < files.size(); ++i) {
-      if (matches_quant(files[i].path, *spec.quant)) {
+    for (std::size_t i = 0; i < paths.size(); ++i) {
+      if (matches_quant(paths[i], *spec.quant)) {
         chosen[i] = true;
         matched = true;
       }
     }
     if (!matched) {
-      const auto quants = available_quants(files);
-      const bool has_gguf = std::any_of(
-          files.begin(), files.end(), [](const hub::RepoFile& file) { return is_gguf(file.path); });
+      const auto quants = available_quants(paths);
+      const bool has_gguf = std::any_of(paths.begin(), paths.end(), is_gguf);
       std::string hint = "Available quants: " + join(quants, ", ");
       if (!has_gguf) {
         hint = "`quant` selects .gguf files and this repository has none; use `include` instead";
@@ -199,32 +195,49 @@ std::vector<hub::RepoFile> select_files(const ModelSpec& spec,
   }
   // A pattern that excludes nothing is fine: it may guard against files the repo does not have
   // (yet), and failing on it would break locking whenever upstream removes such a file.
-  for (std::size_t i = 0; i < files.size(); ++i) {
+  for (std::size_t i = 0; i < paths.size(); ++i) {
     if (chosen[i] &&
         std::any_of(spec.exclude.begin(), spec.exclude.end(), [&](const std::string& pattern) {
-          return util::glob_match(pattern, files[i].path);
+          return util::glob_match(pattern, paths[i]);
         })) {
       chosen[i] = false;
     }
   }
 
-  std::vector<hub::RepoFile> result;
-  std::set<std::string_view> seen;
-  for (std::size_t i = 0; i < files.size(); ++i) {
-    if (chosen[i] && seen.insert(files[i].path).second) {
-      result.push_back(files[i]);
+  std::vector<std::size_t> result;
+  for (std::size_t i = 0; i < paths.size(); ++i) {
+    if (chosen[i]) {
+      result.push_back(i);
     }
   }
   if (result.empty()) {
     fail_selection(spec,
-                   files.empty() ? spec.repo.id + " has no file at " + spec.revision
+                   paths.empty() ? spec.repo.id + " has no file at " + spec.revision
                                  : "`exclude` removes every selected file",
-                   files.empty() ? "Check the repository and revision"
+                   paths.empty() ? "Check the repository and revision"
                                  : "Narrow the `exclude` patterns");
   }
+  // In path order, each path once (a listing names each path once; a caller's list might not).
   std::sort(result.begin(), result.end(),
-            [](const hub::RepoFile& a, const hub::RepoFile& b) { return a.path < b.path; });
+            [&](std::size_t a, std::size_t b) { return paths[a] < paths[b]; });
+  result.erase(std::unique(result.begin(), result.end(),
+                           [&](std::size_t a, std::size_t b) { return paths[a] == paths[b]; }),
+               result.end());
   return result;
+}
+
+std::vector<hub::RepoFile> select_files(const ModelSpec& spec,
+                                        const std::vector<hub::RepoFile>& files) {
+  std::vector<std::string_view> paths;
+  paths.reserve(files.size());
+  for (const auto& file : files) {
+    paths.emplace_back(file.path);
+  }
+  std::vector<hub::RepoFile> selected;
+  for (const std::size_t index : select_paths(spec, paths)) {
+    selected.push_back(files[index]);
+  }
+  return selected;
 }
 
 } // namespace hfmodels::manifest

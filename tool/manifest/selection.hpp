@@ -17,6 +17,11 @@ namespace hfmodels::manifest {
 std::vector<hub::RepoFile> select_files(const ModelSpec& spec,
                                         const std::vector<hub::RepoFile>& files);
 
+// select_files over bare paths: the indices of the selected ones, in path order. For checks
+// over a lockfile of many files, which need no copies.
+std::vector<std::size_t> select_paths(const ModelSpec& spec,
+                                      const std::vector<std::string_view>& paths);
+
 // True if `path` is a .gguf file of quantization `quant` (case-insensitive, as a whole token:
 // "Q4_K" does not match "Q4_K_M").
 bool matches_quant(std::string_view path, std::string_view quant);

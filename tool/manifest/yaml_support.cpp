@@ -466,18 +466,22 @@ std::optional<std::string> string_value(const Node& node) {
   return std::nullopt;
 }
 
-void append_scalar(std::string& out, std::string_view text) {
+bool written_plain(std::string_view text) {
   const auto alnum = [](char c) {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
   };
   const auto safe_first = [&](char c) { return alnum(c) || c == '_' || c == '.' || c == '/'; };
   const auto safe = [&](char c) { return safe_first(c) || c == '-' || c == '+' || c == '='; };
   bool plain = !text.empty() && safe_first(text.front()) && text.back() != ':' &&
-               std::any_of(text.begin(), text.end(), alnum) && !plain_scalar_kind(text);
+               std::any_of(text.begin(), text.end(), alnum);
   for (std::size_t i = 0; plain && i < text.size(); ++i) {
     plain = safe(text[i]) || (text[i] == ':' && i > 0);
   }
-  if (plain) {
+  return plain && !plain_scalar_kind(text);
+}
+
+void append_scalar(std::string& out, std::string_view text) {
+  if (written_plain(text)) {
     out += text;
     return;
   }

@@ -63,6 +63,9 @@ std::optional<std::string> string_value(const Node& node);
 // non-ASCII characters read back byte for byte everywhere.
 void append_scalar(std::string& out, std::string_view text);
 
+// Whether append_scalar writes `text` as it is (plain), not quoted.
+bool written_plain(std::string_view text);
+
 // Parses one YAML document, after the checks a parser does not make: a size bound, valid UTF-8,
 // a single document, no anchors or aliases, a bounded nesting depth. A problem throws
 // Error(usage, `what`) located at `file`:line; `hint` replaces the default advice when not empty

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "cache/cache.hpp"
+#include "cache/local_dir.hpp"
 #include "ops/operations.hpp"
 #include "ops/project.hpp"
 #include "util/error.hpp"
@@ -45,6 +46,8 @@ ExportResult export_models(const Settings& settings, const std::vector<std::stri
   const cache::HubCache cache(settings.cache_dir);
   ExportResult result;
   for (const auto* model : select_models(project.lockfile, names)) {
+    // What `hf download --local-dir` keeps, so that it takes these files as current.
+    const cache::LocalDir local_dir(dir / model->name);
     for (const auto& file : model->files) {
       // Paths were validated when the lockfile was read: they cannot leave dir/<name>.
       const auto source = cache.snapshot_path(model->repo, model->commit, file.path);
@@ -52,6 +55,7 @@ ExportResult export_models(const Settings& settings, const std::vector<std::stri
         ++result.files;
         result.bytes += file.size;
       }
+      local_dir.record(file.path, model->commit, file.etag);
     }
   }
   return result;

@@ -14,14 +14,27 @@ namespace hfmodels::ops {
 
 namespace {
 
-std::vector<FileJob> jobs_for(const manifest::LockedModel& model) {
-  std::vector<FileJob> jobs;
-  jobs.reserve(model.files.size());
-  for (const auto& file : model.files) {
-    jobs.push_back({model.name, model.repo, model.revision, model.commit, file.path, file.size,
-                    file.etag, file.sha256});
+FileJob job_for(const manifest::LockedModel& model, const manifest::LockedFile& file) {
+  return {model.name, model.repo, model.revision, model.commit,
+          file.path,  file.size,  file.etag,      file.sha256};
+}
+
+// refs/<revision> of each model, once its snapshot holds every locked file, for clients that
+// look a revision up by name (offline Python, transformers). Never over a ref another client
+// wrote: it may name a newer commit, and hfmodels itself finds its snapshots by commit. A cache
+// that cannot be written (read-only, another user's) is still a complete one, so that is no
+// failure; a planted link is.
+void record_refs(const cache::HubCache& cache,
+                 const std::vector<const manifest::LockedModel*>& models) {
+  for (const auto* model : models) {
+    try {
+      cache.create_ref(model->repo, model->revision, model->commit);
+    } catch (const Error& error) {
+      if (!error.cause().starts_with("io:")) {
+        throw;
+      }
+    }
   }
-  return jobs;
 }
 
 std::string fetch_command(const std::vector<std::string>& names) {
@@ -61,16 +74,15 @@ FetchResult fetch(const Settings& settings, const std::vector<std::string>& name
 
   const cache::HubCache cache(settings.cache_dir);
   FetchResult result;
-  std::vector<FileJob> cached;
   std::vector<FileJob> missing;
   for (const auto* model : models) {
-    for (auto& job : jobs_for(*model)) {
-      ++result.files;
-      // Presence and size only: a no-op fetch must not hash gigabytes.
-      if (cache.has_file(job.repo, job.commit, job.path, job.size)) {
-        cached.push_back(std::move(job));
-      } else {
-        missing.push_back(std::move(job));
+    // Presence and size only: a no-op fetch must not hash gigabytes.
+    const std::vector<bool> present =
+        cache.files_present(model->repo, model->commit, snapshot_files(*model));
+    result.files += model->files.size();
+    for (std::size_t i = 0; i < model->files.size(); ++i) {
+      if (!present[i]) {
+        missing.push_back(job_for(*model, model->files[i]));
       }
     }
   }
@@ -87,16 +99,11 @@ FetchResult fetch(const Settings& settings, const std::vector<std::string>& name
   }
   if (!missing.empty()) {
     require_disk_space(cache, missing);
-    const auto stored = store_files(settings, cache, missing, reporter);
+    const auto stored = store_files(settings, cache, missing, reporter, Publish::snapshots);
     result.downloaded = stored.downloaded;
     result.bytes_downloaded = stored.bytes_downloaded;
   }
-  // A cache filled by another client may lack the refs. Best effort: a read-only cache that
-  // holds every file is still a complete one.
-  try {
-    write_refs(cache, cached);
-  } catch (const Error&) {
-  }
+  record_refs(cache, models);
   return result;
 }
 

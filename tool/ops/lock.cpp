@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <set>
 
 namespace hfmodels::ops {
 
@@ -29,9 +30,55 @@ bool follows_moving_ref(hub::HubClient& hub, const manifest::ModelSpec& spec) {
   return !(contains(refs.tags, spec.revision) && !contains(refs.branches, spec.revision));
 }
 
+// The folder a glob names before its first wildcard ("onnx/" for "onnx/*.json"), or "" when the
+// pattern may match at the top.
+std::string literal_folder(std::string_view pattern) {
+  const auto wildcard = pattern.find_first_of("*?[");
+  const std::string_view literal = pattern.substr(0, wildcard);
+  const auto slash = literal.rfind('/');
+  return slash == std::string_view::npos ? std::string() : std::string(literal.substr(0, slash));
+}
+
+// What of the repo must be listed to resolve `spec`: only the folders of its exact files, or
+// of its include patterns when every one of them names a folder; else the whole repo. A repo
+// with more files than a listing may hold can still be locked this way.
+std::vector<hub::ListingScope> listing_scopes(const manifest::ModelSpec& spec) {
+  std::set<std::string> folders;
+  if (!spec.files.empty()) {
+    for (const auto& file : spec.files) {
+      const auto slash = file.rfind('/');
+      folders.insert(slash == std::string::npos ? std::string() : file.substr(0, slash));
+    }
+    std::vector<hub::ListingScope> scopes;
+    for (const auto& folder : folders) {
+      scopes.push_back({folder, false});
+    }
+    return scopes;
+  }
+  if (spec.quant || spec.include.empty()) {
+    return {{}};
+  }
+  for (const auto& pattern : spec.include) {
+    std::string folder = literal_folder(pattern);
+    if (folder.empty()) {
+      return {{}};
+    }
+    folders.insert(std::move(folder));
+  }
+  // A folder inside another one is listed with it.
+  std::vector<hub::ListingScope> scopes;
+  for (const auto& folder : folders) {
+    if (scopes.empty() || !folder.starts_with(scopes.back().folder + "/")) {
+      scopes.push_back({folder, true});
+    }
+  }
+  return scopes;
+}
+
 // Resolves one manifest entry against the Hub: its commit and the selected files. Regular files
 // are left without sha256, to be hashed from their download; LFS files take it from the listing.
-manifest::LockedModel resolve(hub::HubClient& hub, const manifest::ModelSpec& spec) {
+manifest::LockedModel resolve(hub::HubClient& hub, const manifest::ModelSpec& spec,
+                              const Settings& settings) {
   manifest::LockedModel model;
   model.name = spec.name;
   model.repo = spec.repo;
@@ -41,11 +88,20 @@ manifest::LockedModel resolve(hub::HubClient& hub, const manifest::ModelSpec& sp
     model.commit = hub::is_commit_hash(spec.revision)
                        ? spec.revision
                        : hub.resolve_commit(spec.repo, spec.revision);
-    for (const auto& file : manifest::select_files(spec, hub.list_files(spec.repo, model.commit))) {
+    const auto listed = hub.list_files(spec.repo, model.commit, listing_scopes(spec));
+    for (const auto& file : manifest::select_files(spec, listed)) {
       model.files.push_back(
           {file.path, file.size, file.lfs_sha256.value_or(""), std::string(file.etag())});
     }
   } catch (const Error& error) {
+    if (error.cause() == "hub:listing-too-large") {
+      throw Error(error.code(), "too many files in " + spec.repo.id, error.why(),
+                  "Lock fewer files: `files:` with exact paths, or `include:` patterns under a "
+                  "folder (`onnx/*`) list only those folders; or raise the limit of " +
+                      std::to_string(settings.max_listed_files) + " files with HFMODELS_MAX_FILES",
+                  spec.name)
+          .with_cause(error.cause());
+    }
     throw error.subject().empty() ? error.with_subject(spec.name) : error;
   }
   return model;
@@ -78,7 +134,7 @@ LockResult lock(const Settings& settings, const LockOptions& options, Reporter& 
   }
 
   http::Client http(client_options(settings));
-  hub::HubClient hub(http, settings.endpoint);
+  hub::HubClient hub(http, settings.endpoint, {}, {settings.max_listed_files});
   const auto hub_access = [&](const std::string& model) {
     if (settings.offline) {
       throw Error(ExitCode::offline_missing, "cannot resolve models offline",
@@ -112,7 +168,7 @@ LockResult lock(const Settings& settings, const LockOptions& options, Reporter& 
       result.kept.push_back(spec.name);
       continue;
     }
-    next.models.push_back(resolve(*hub_access(spec.name), spec));
+    next.models.push_back(resolve(*hub_access(spec.name), spec, settings));
     resolved_indices.push_back(next.models.size() - 1);
     result.resolved.push_back(spec.name);
     reporter.note("resolved", spec.name,
@@ -126,7 +182,8 @@ LockResult lock(const Settings& settings, const LockOptions& options, Reporter& 
   }
 
   // Regular files are small; download them into the cache to learn their sha256 (checked
-  // against their git blob id on the way), so a later fetch has them already.
+  // against their git blob id on the way), so a later fetch has them already. As blobs only:
+  // the snapshot appears, complete, with `fetch`.
   std::vector<FileJob> jobs;
   std::vector<manifest::LockedFile*> targets;
   for (const auto index : resolved_indices) {
@@ -141,7 +198,7 @@ LockResult lock(const Settings& settings, const LockOptions& options, Reporter& 
   }
   if (!jobs.empty()) {
     const cache::HubCache cache(settings.cache_dir);
-    const auto stored = store_files(settings, cache, jobs, reporter);
+    const auto stored = store_files(settings, cache, jobs, reporter, Publish::blobs_only);
     for (std::size_t i = 0; i < jobs.size(); ++i) {
       targets[i]->sha256 = stored.sha256[i];
     }

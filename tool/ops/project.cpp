@@ -2,11 +2,13 @@
 #include "ops/project.hpp"
 
 #include "manifest/selection.hpp"
+#include "util/cancel.hpp"
 #include "util/error.hpp"
 #include "util/strings.hpp"
 
 #include <algorithm>
 #include <filesystem>
+#include <string_view>
 
 namespace hfmodels::ops {
 
@@ -87,30 +89,27 @@ std::vector<std::string> unlocked_models(const Project& project) {
 
 std::optional<std::string> selection_mismatch(const manifest::ModelSpec& spec,
                                               const manifest::LockedModel& model) {
-  std::vector<hub::RepoFile> files;
-  files.reserve(model.files.size());
+  // Linear in the files and without copies: a lockfile may hold 100,000 of them, and this
+  // runs before every fetch.
+  std::vector<std::string_view> paths;
+  paths.reserve(model.files.size());
   for (const auto& locked : model.files) {
-    hub::RepoFile file;
-    file.path = locked.path;
-    file.size = locked.size;
-    file.blob_id = locked.etag;
-    if (locked.etag.size() == 64) {
-      file.lfs_sha256 = locked.etag;
-    }
-    files.push_back(std::move(file));
+    paths.emplace_back(locked.path);
   }
-  std::vector<hub::RepoFile> selected;
+  std::vector<std::size_t> selected;
   try {
-    selected = manifest::select_files(spec, files);
+    selected = manifest::select_paths(spec, paths);
   } catch (const Error& error) {
     return "it lacks a file the manifest selects (" + error.why() + ")";
   }
-  for (const auto& file : files) {
-    const bool kept = std::any_of(selected.begin(), selected.end(),
-                                  [&](const hub::RepoFile& s) { return s.path == file.path; });
-    if (!kept) {
-      return "it lists `" + file.path + "`, which the manifest entry does not select";
-    }
+  std::vector<bool> kept(paths.size(), false);
+  for (const std::size_t index : selected) {
+    kept[index] = true;
+  }
+  util::throw_if_cancelled();
+  if (const auto dropped = std::find(kept.begin(), kept.end(), false); dropped != kept.end()) {
+    return "it lists `" + model.files[static_cast<std::size_t>(dropped - kept.begin())].path +
+           "`, which the manifest entry does not select";
   }
   if (!model.recorded_paths_digest.empty() &&
       model.recorded_paths_digest != manifest::paths_digest(model)) {
@@ -159,6 +158,15 @@ http::ClientOptions client_options(const Settings& settings) {
     http::check_token_transport(options, settings.endpoint);
   }
   return options;
+}
+
+std::vector<cache::HubCache::SnapshotFile> snapshot_files(const manifest::LockedModel& model) {
+  std::vector<cache::HubCache::SnapshotFile> files;
+  files.reserve(model.files.size());
+  for (const auto& file : model.files) {
+    files.push_back({file.path, file.size});
+  }
+  return files;
 }
 
 } // namespace hfmodels::ops

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "cache/cache.hpp"
 #include "http/client.hpp"
 #include "manifest/lockfile.hpp"
 #include "manifest/manifest.hpp"
@@ -53,5 +54,8 @@ void require_fresh(const Project& project, const std::vector<const manifest::Loc
                    bool whole_lockfile);
 
 http::ClientOptions client_options(const Settings& settings);
+
+// The locked files of `model` as the cache's presence check takes them.
+std::vector<cache::HubCache::SnapshotFile> snapshot_files(const manifest::LockedModel& model);
 
 } // namespace hfmodels::ops

@@ -6,6 +6,7 @@
 #include "util/strings.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
@@ -120,6 +121,15 @@ Settings resolve_settings(const SettingOverrides& overrides, const util::GetEnv&
   settings.etag_timeout_seconds =
       read_timeout(getenv, "HF_HUB_ETAG_TIMEOUT", settings.etag_timeout_seconds);
   settings.verbose = overrides.verbose;
+  if (const auto value = non_empty(getenv("HFMODELS_MAX_FILES"))) {
+    std::size_t limit = 0;
+    const auto [end, error] = std::from_chars(value->data(), value->data() + value->size(), limit);
+    if (error != std::errc() || end != value->data() + value->size() || limit == 0) {
+      throw Error(ExitCode::usage, "invalid HFMODELS_MAX_FILES",
+                  "'" + *value + "' is not a positive whole number");
+    }
+    settings.max_listed_files = limit;
+  }
   settings.allow_http_token = util::env_true(getenv("HFMODELS_ALLOW_HTTP_TOKEN"));
   settings.proxies = http::ProxySettings::from_environment(getenv);
   for (const char* name : {"CURL_CA_BUNDLE", "SSL_CERT_FILE"}) {

@@ -28,6 +28,8 @@ struct Settings {
   // its redirect), so more in flight is what makes 200 of them fast; 16 is also the run's
   // connection budget (transfer::k_max_connections), which large files share.
   unsigned jobs = 16;
+  // HFMODELS_MAX_FILES: the most files a repo listing may hold (hub::ListingLimits).
+  std::size_t max_listed_files = 100'000;
   long download_timeout_seconds = 10; // HF_HUB_DOWNLOAD_TIMEOUT
   long etag_timeout_seconds = 10;     // HF_HUB_ETAG_TIMEOUT, for API calls
   bool verbose = false;

@@ -20,11 +20,9 @@ std::vector<ModelStatus> status(const Settings& settings) {
     entry.commit = model->commit;
     entry.files = model->files.size();
     entry.bytes = model->total_size();
-    for (const auto& file : model->files) {
-      if (!cache.has_file(model->repo, model->commit, file.path, file.size)) {
-        ++entry.files_missing;
-      }
-    }
+    const auto present = cache.files_present(model->repo, model->commit, snapshot_files(*model));
+    entry.files_missing =
+        static_cast<std::size_t>(std::count(present.begin(), present.end(), false));
     const bool is_stale = std::any_of(stale.begin(), stale.end(),
                                       [&](const auto& s) { return s.name == model->name; });
     entry.state = is_stale                  ? ModelState::stale

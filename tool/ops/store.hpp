@@ -28,21 +28,23 @@ struct FileJob {
   std::string subject() const { return model + "/" + path; }
 };
 
+// Where store_files puts the files: into the snapshots (fetch), or as blobs only (lock, which
+// downloads regular files only to learn their sha256): a snapshot folder that other clients
+// can see is only ever made complete, by fetch.
+enum class Publish { snapshots, blobs_only };
+
 // Runs every job on settings.jobs workers (one reused connection each) and reports progress.
 // A file whose blob is already cached is only linked; otherwise it is downloaded under the
 // blob's lock into a private temporary, checked against size and hash, and renamed into place,
-// so nothing partial is ever visible under snapshots/. Then refs/<revision> is written for each
-// repo. Failed files are reported one by one; afterwards a summary Error is thrown with the most
-// severe exit code. Returns the sha256 of each job (same order) and the bytes downloaded.
+// so nothing partial is ever visible under snapshots/. Failed files are reported, one line per
+// cause; afterwards a summary Error is thrown with the most severe exit code. Returns the
+// sha256 of each job (same order) and the bytes downloaded. Writes no ref.
 struct StoreResult {
   std::vector<std::string> sha256;
   std::size_t downloaded = 0;
   std::uint64_t bytes_downloaded = 0;
 };
 StoreResult store_files(const Settings& settings, const cache::HubCache& cache,
-                        const std::vector<FileJob>& jobs, Reporter& reporter);
-
-// Writes refs/<revision> → commit for the jobs' repos where it differs (a local, cheap step).
-void write_refs(const cache::HubCache& cache, const std::vector<FileJob>& jobs);
+                        const std::vector<FileJob>& jobs, Reporter& reporter, Publish publish);
 
 } // namespace hfmodels::ops

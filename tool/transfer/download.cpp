@@ -243,7 +243,7 @@ private:
         if (retryable && m_retrier.next()) {
           continue;
         }
-        throw Error(error.code(), error.summary(), error.why(), error.hint(), m_subject);
+        throw error.with_subject(m_subject);
       }
 
       if (response.status >= 200 && response.status < 300) {

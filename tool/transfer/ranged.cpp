@@ -700,9 +700,7 @@ private:
         if (!keeper) {
           return Outcome::retire;
         }
-        throw http::tried(
-            Error(error.code(), error.summary(), error.why(), error.hint(), m_subject),
-            retrier.attempts());
+        throw http::tried(error.with_subject(m_subject), retrier.attempts());
       } catch (const Error&) {
         if (m_stop) {
           return Outcome::stopped; // our own abort, after another thread stopped the download

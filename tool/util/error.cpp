@@ -33,7 +33,15 @@ Error::Error(ExitCode code, std::string what, std::string why, std::string hint,
       m_subject(std::move(subject)) {}
 
 Error Error::with_subject(std::string subject) const {
-  return Error(m_code, m_what, m_why, m_hint, std::move(subject));
+  Error copy(m_code, m_what, m_why, m_hint, std::move(subject));
+  copy.m_cause = m_cause;
+  return copy;
+}
+
+Error Error::with_cause(std::string cause) const {
+  Error copy = *this;
+  copy.m_cause = std::move(cause);
+  return copy;
 }
 
 } // namespace hfmodels

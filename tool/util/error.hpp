@@ -31,8 +31,19 @@ public:
   const std::string& hint() const { return m_hint; }
   const std::string& subject() const { return m_subject; }
 
+  // What went wrong, as a short key that leaves out the wording and the details that differ
+  // from one request to the next (request ids, URLs, retry counts): "http:404:EntryNotFound",
+  // "transport:7", "io:13", "integrity". Failures of many files that share it share a cause.
+  // Empty when the thrower gave none.
+  const std::string& cause() const { return m_cause; }
+
   // A copy with the subject set, for callers that know which model/file failed.
   Error with_subject(std::string subject) const;
+  // A copy with the cause set.
+  Error with_cause(std::string cause) const;
+
+protected:
+  void set_cause(std::string cause) { m_cause = std::move(cause); }
 
 private:
   ExitCode m_code;
@@ -40,6 +51,7 @@ private:
   std::string m_why;
   std::string m_hint;
   std::string m_subject;
+  std::string m_cause;
 };
 
 // Formats the message without the "hfmodels: error: " prefix.

@@ -51,7 +51,8 @@ void throw_io_error(std::string_view action, const std::filesystem::path& path, 
   }
   // std::error_code gives strerror's text without strerror's shared buffer (threads).
   throw Error(ExitCode::failure, std::string(action) + " " + path.string(),
-              std::error_code(error_number, std::generic_category()).message(), hint);
+              std::error_code(error_number, std::generic_category()).message(), hint)
+      .with_cause("io:" + std::to_string(error_number));
 }
 
 void write_all(int fd, const void* data, std::size_t size, const std::filesystem::path& path) {
