@@ -1,4 +1,4 @@
-"""Bad manifests and hand-edited lockfiles: every rule of SPEC.md, checked on the real binary.
+"""Bad manifests and hand-edited lockfiles: every rule of README.md "models.yaml", checked on the real binary.
 
 Each error must exit 2 (4 for an integrity failure) with one message on stderr that begins
 `hfmodels: error:` and names the file, the line, the model and the key where they apply, with a

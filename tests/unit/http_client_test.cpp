@@ -398,7 +398,7 @@ TEST_F(Download, StreamsIntoTheTempBlobAndHashes) {
   Client client(options_for(server));
   auto temp = make_temp();
   auto expected = expect(content);
-  expected.git_sha1 = "b45ef6fec89518d314f546fd6c3025367b721684"; // hub-protocol.md §4
+  expected.git_sha1 = "b45ef6fec89518d314f546fd6c3025367b721684"; // docs/hub-protocol.md §4
   std::vector<std::uint64_t> progress;
   const auto result =
       hfmodels::transfer::download(client, server.url("/f"), temp, expected, "m/f",

@@ -47,7 +47,7 @@ private:
 
 class FileLock;
 
-// The shared Hugging Face hub cache (hub-protocol.md §5): `models--org--name/{blobs,snapshots,
+// The shared Hugging Face hub cache (docs/hub-protocol.md §5): `models--org--name/{blobs,snapshots,
 // refs}`, `.locks/`. Every path that comes from outside is validated before it is joined, and no
 // write goes through a symlink that leads outside the cache.
 class HubCache {
@@ -134,7 +134,7 @@ private:
 // there: backup tools skip folders that hold one.
 void write_cachedir_tag(const std::filesystem::path& folder);
 
-// The cache location from the environment (SPEC.md "The cache"): HF_HUB_CACHE, else
+// The cache location from the environment (README.md, "Environment and cache"): HF_HUB_CACHE, else
 // HUGGINGFACE_HUB_CACHE, else $HF_HOME/hub, HF_HOME defaulting to $XDG_CACHE_HOME/huggingface
 // then ~/.cache/huggingface. `getenv` is injected for tests.
 std::filesystem::path default_hf_home(const util::GetEnv& getenv);

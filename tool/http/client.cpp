@@ -16,7 +16,7 @@ namespace hfmodels::http {
 
 namespace {
 
-// hub-protocol.md §3.2 (RS1 `head_with_relative_redirects`): at most 10 hops.
+// docs/hub-protocol.md §3.2 (RS1 `head_with_relative_redirects`): at most 10 hops.
 constexpr int max_redirects = 10;
 // Error bodies of streamed downloads are kept for the message only.
 constexpr std::size_t max_error_body = 64u << 10;

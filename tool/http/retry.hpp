@@ -8,7 +8,7 @@
 #include <functional>
 #include <optional>
 
-// When and how long to wait before trying a request again (hub-protocol.md §7.4, §7.5). Shared by
+// When and how long to wait before trying a request again (docs/hub-protocol.md §7.4, §7.5). Shared by
 // the API calls and the downloads, so both answer a flaky network, a 503 or a rate limit alike.
 namespace hfmodels::http {
 

@@ -11,7 +11,7 @@
 
 namespace hfmodels::manifest {
 
-// One entry of models.yaml (SPEC.md "models.yaml").
+// One entry of models.yaml (README.md, "models.yaml").
 struct ModelSpec {
   std::string name; // [A-Za-z][A-Za-z0-9_]*
   hub::RepoRef repo;
@@ -43,7 +43,7 @@ bool is_valid_model_name(std::string_view name);
 // characters, anything git refuses in a ref name), or nothing if it can.
 std::optional<std::string> revision_error(std::string_view revision);
 
-// Parses and validates models.yaml. Every rule of SPEC.md is checked; a violation throws
+// Parses and validates models.yaml. Every rule of the format (README.md, "models.yaml") is checked; a violation throws
 // Error(usage) whose message names the file, line, model and key, with "did you mean" for
 // near-miss keys.
 Manifest parse_manifest(std::string_view text, const std::filesystem::path& path);

@@ -12,7 +12,7 @@
 namespace hfmodels::ops {
 
 // Everything an operation needs to know about its environment, resolved once at start-up
-// (SPEC.md "The environment"). The token is never printed.
+// (README.md, "Environment and cache"). The token is never printed.
 struct Settings {
   std::filesystem::path manifest_path = "models.yaml";
   std::filesystem::path lockfile_path = "models.lock";

@@ -190,7 +190,7 @@ private:
         } else if (status == 200) {
           if (range_from > 0) {
             // The server ignored Range and sends the whole file: start over, never append
-            // (hub-protocol.md §3.6, pitfall 3 of §9).
+            // (docs/hub-protocol.md §3.6, pitfall 3 of §9).
             restart();
           }
         } else {
@@ -226,7 +226,7 @@ private:
       http::Response response;
       try {
         // Every attempt goes back to the resolve URL: the signed CDN URL it redirects to
-        // expires (hub-protocol.md §3.4 (b)).
+        // expires (docs/hub-protocol.md §3.4 (b)).
         response = m_http.download(m_url, range_from, sink, on_start);
         flush();
       } catch (const http::TransportError& error) {

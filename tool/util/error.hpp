@@ -6,7 +6,7 @@
 
 namespace hfmodels {
 
-// Exit codes are part of the command-line contract (SPEC.md, "Exit codes").
+// Exit codes are part of the command-line contract (README.md, "Commands": exit codes).
 enum class ExitCode : int {
   ok = 0,
   failure = 1,
