@@ -46,7 +46,7 @@ class TestTokenShape(SafetyTestCase):
     def test_a_token_holding_a_line_break_is_refused_before_any_request(self):
         self.write_manifest(GATED_MANIFEST)
         for token in (ALLOWED + "\nX-Injected: yes", ALLOWED + "\r\nX-Injected: yes",
-                      ALLOWED + "\x1b[2J"):
+                      ALLOWED + "\x1b[2J", ALLOWED + ' "X-Injected"', ALLOWED + "\u00e9"):
             with self.subTest(token=token):
                 self.hub.reset_requests()
                 outputs = self.run_modes("lock", env=self.env(HF_TOKEN=token), check=2)

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "util/display.hpp"
+#include "util/strings.hpp"
 
 #include <gtest/gtest.h>
 
@@ -11,6 +12,7 @@ TEST(Redactor, HidesRegisteredSecretsAndTheirUrlForm) {
   EXPECT_EQ(redactor.redact("HTTP 401: bad token hf_secret/token (request id 1)"),
             "HTTP 401: bad token *** (request id 1)");
   EXPECT_EQ(redactor.redact("?t=hf_secret%2Ftoken&x=1"), "?t=***&x=1");
+  EXPECT_EQ(redactor.redact("?t=hf_secret%2ftoken"), "?t=***");
   EXPECT_EQ(redactor.redact("no secret here"), "no secret here");
 }
 
@@ -37,6 +39,17 @@ TEST(Redactor, HidesUrlUserinfo) {
             "mail me@example.com at https://example.com/a@b");
   EXPECT_EQ(redactor.redact("http_proxy == 'http://alice:s3cr3t@proxy:3128'"),
             "http_proxy == 'http://***@proxy:3128'");
+}
+
+TEST(Redactor, HidesEveryAuthorizationValueOfALine) {
+  const util::Redactor redactor;
+  const std::string shown = redactor.redact(
+      "Authorization: Bearer a Authorization: Bearer b\nAuthorization: Basic SECRET\nend");
+  EXPECT_EQ(shown.find("SECRET"), std::string::npos) << shown;
+  EXPECT_EQ(shown, "Authorization: Bearer ***\nAuthorization: Basic ***\nend");
+  // libcurl's trace of an HTTP/2 request header.
+  EXPECT_EQ(redactor.redact("* h2h3 [authorization: Bearer hf_abc]"),
+            "* h2h3 [authorization: Bearer ***");
 }
 
 TEST(Redactor, HidesAuthorizationHeaderValues) {
@@ -78,6 +91,7 @@ TEST(Printable, NeverCutsInsideAUtf8Sequence) {
     line += "\xe3\x83\x95"; // フ
   }
   const std::string shown = util::printable(line, 100);
+  EXPECT_EQ(util::find_invalid_utf8(shown), std::nullopt) << shown;
   EXPECT_EQ(shown.find('\\'), std::string::npos) << "no byte became an escape: " << shown;
 }
 

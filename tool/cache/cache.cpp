@@ -279,8 +279,16 @@ std::pair<int, std::string> create_new_file(const DirFd& dir, const fs::path& fo
 }
 
 // write_file_atomic's scheme relative to a verified directory descriptor.
-void write_atomic_at(const DirFd& dir, const std::string& name, std::string_view content,
-                     const fs::path& shown) {
+// How write_atomic_at puts the new file in place.
+enum class Replace {
+  always,     // rename over whatever is there
+  if_missing, // only where nothing is: false, and nothing written, if something is
+};
+
+// Writes `content` to a temporary beside `name`, then puts it in place: readers see the old file
+// or the new one, never half of it. Returns whether it did.
+bool write_atomic_at(const DirFd& dir, const std::string& name, std::string_view content,
+                     const fs::path& shown, Replace replace = Replace::always) {
   const auto [fd, temp] = create_new_file(
       dir, shown.parent_path(), [&] { return temp_name(name, ".tmp"); }, O_WRONLY, 0666);
   try {
@@ -293,9 +301,21 @@ void write_atomic_at(const DirFd& dir, const std::string& name, std::string_view
     if (::close(fd) != 0 && errno != EINTR) {
       util::throw_io_error("cannot write", shown.parent_path() / temp, errno);
     }
+    if (replace == Replace::if_missing) {
+      // link(2) fails with EEXIST where rename(2) would replace: the file someone else made
+      // in the meantime stays.
+      const bool linked = ::linkat(dir.get(), temp.c_str(), dir.get(), name.c_str(), 0) == 0;
+      const int error = errno;
+      ::unlinkat(dir.get(), temp.c_str(), 0);
+      if (!linked && error != EEXIST) {
+        util::throw_io_error("cannot create", shown, error);
+      }
+      return linked;
+    }
     if (::renameat(dir.get(), temp.c_str(), dir.get(), name.c_str()) != 0) {
       util::throw_io_error("cannot replace", shown, errno);
     }
+    return true;
   } catch (...) {
     ::unlinkat(dir.get(), temp.c_str(), 0);
     throw;
@@ -577,8 +597,8 @@ std::optional<std::string> HubCache::read_ref(const hub::RepoRef& repo,
   if (!S_ISREG(info.st_mode)) {
     return std::nullopt;
   }
-  // Trimmed: other tools may end the line with a newline (docs/hub-protocol.md §5.7). A ref that does
-  // not hold a commit is as good as no ref: nothing can be looked up through it.
+  // Trimmed: other tools may end the line with a newline (docs/hub-protocol.md §5.7). A ref that
+  // does not hold a commit is as good as no ref: nothing can be looked up through it.
   const std::string content = util::read_file(path);
   const std::string_view commit = util::trim(content);
   if (!hub::is_commit_hash(commit)) {
@@ -596,12 +616,19 @@ bool HubCache::create_ref(const hub::RepoRef& repo, std::string_view revision,
   if (hub::is_commit_hash(revision)) {
     return false;
   }
-  if (const auto existing = read_ref(repo, revision)) {
-    struct stat info {};
-    const fs::path snapshot = repo_dir(repo) / "snapshots" / *existing;
-    if (::stat(snapshot.c_str(), &info) == 0 && S_ISDIR(info.st_mode)) {
-      return false; // ours already, or another client's, perhaps newer: never moved
+  // A ref that names a snapshot is ours already, or another client's, perhaps newer: never
+  // moved. One that names nothing (or is no ref) is replaced; where none is, one is created
+  // only if nobody else creates it first.
+  Replace replace = Replace::if_missing;
+  const fs::path ref = repo_dir(repo) / "refs" / std::string(revision);
+  struct stat info {};
+  if (::lstat(ref.c_str(), &info) == 0) {
+    const auto existing = read_ref(repo, revision);
+    const fs::path snapshot = repo_dir(repo) / "snapshots" / existing.value_or("");
+    if (existing && ::stat(snapshot.c_str(), &info) == 0 && S_ISDIR(info.st_mode)) {
+      return false;
     }
+    replace = Replace::always;
   }
   // Python's scan_cache_dir rejects the whole repo if a ref names a commit without a snapshot
   // folder (§5.7), so the folder comes first.
@@ -611,8 +638,7 @@ bool HubCache::create_ref(const hub::RepoRef& repo, std::string_view revision,
   folders.insert(folders.begin(), "refs");
   const DirFd dir = open_dirs(repo_dir(repo), folders);
   // No trailing newline: Python compares the raw content with commit hashes.
-  write_atomic_at(dir, name, commit, repo_dir(repo) / "refs" / std::string(revision));
-  return true;
+  return write_atomic_at(dir, name, commit, ref, replace);
 }
 
 TempBlob HubCache::create_temp_blob(const hub::RepoRef& repo, std::string_view etag) const {

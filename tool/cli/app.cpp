@@ -71,7 +71,7 @@ OutputMode output_mode(const GlobalOptions& options) {
 }
 
 // The settings of this run. Their secrets are registered with `console` before anything else
-// is printed, and -v's HTTP trace is sent through it.
+// is printed.
 ops::Settings settings_from(GlobalOptions& options, Console& console) {
   auto& overrides = options.overrides;
   if (!options.manifest.empty()) {
@@ -96,9 +96,6 @@ ops::Settings settings_from(GlobalOptions& options, Console& console) {
   }
   for (const std::string& secret : http::credentials_of(settings.endpoint)) {
     console.add_secret(secret);
-  }
-  if (settings.verbose) {
-    settings.http_trace = [&console](std::string_view line) { console.err(line); };
   }
   return settings;
 }
@@ -319,8 +316,12 @@ int run(int argc, char** argv) {
 
   auto reporter = make_reporter(OutputMode::quiet, false, console);
   try {
-    const auto settings = settings_from(options, console);
+    auto settings = settings_from(options, console);
     reporter = make_reporter(output_mode(options), settings.verbose, console);
+    if (settings.verbose) {
+      // Through the reporter, which clears its progress bars before a line of trace.
+      settings.http_trace = [&reporter](std::string_view line) { reporter->trace(line); };
+    }
     if (*lock || *fetch || (*cmake_info && cmake_fetch)) {
       // The commands that download wind down on Ctrl-C, keeping partial downloads; the others
       // only read, and the default action (ending at once) suits them.

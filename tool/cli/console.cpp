@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <limits>
 
 namespace hfmodels::cli {
 
@@ -35,8 +36,13 @@ std::string Console::clean(std::string_view text) const {
   return util::printable(m_redactor.redact(text));
 }
 
+std::string Console::clean_line(std::string_view text) const {
+  return util::printable_inline(m_redactor.redact(text), util::k_max_line);
+}
+
 void Console::out(std::string_view text) {
-  const std::string line = clean(text) + "\n";
+  const std::string line =
+      util::printable(m_redactor.redact(text), std::numeric_limits<std::size_t>::max()) + "\n";
   const std::lock_guard lock(m_mutex);
   write(stdout, line);
 }

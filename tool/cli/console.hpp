@@ -22,10 +22,13 @@ public:
   // Registers a value never to show (see util::Redactor). Call before any thread writes.
   void add_secret(std::string_view secret) { m_redactor.add_secret(secret); }
 
-  // `text` redacted and escaped, without writing it (for lines composed with cursor controls).
+  // `text` redacted and escaped, as err() would write it, without writing it.
   std::string clean(std::string_view text) const;
+  // The same on one line, however many it had (for lines composed with cursor controls).
+  std::string clean_line(std::string_view text) const;
 
-  // A line of data on stdout (paths, tables): `text` plus a newline.
+  // A line of data on stdout (paths, tables): `text` plus a newline, never cut (a path that
+  // scripts read must stay whole); only what a terminal would act on is escaped.
   void out(std::string_view text);
   // A line for people on stderr: `text` plus a newline.
   void err(std::string_view text);

@@ -83,6 +83,7 @@ public:
   explicit ErrorsToStderr(Console& console) : m_console(console) {}
   void warning(std::string_view message) override { m_console.warning(message); }
   void error(const Error& error) override { m_console.error(error); }
+  void trace(std::string_view line) override { m_console.err(line); }
 
 protected:
   Console& m_console;
@@ -92,6 +93,7 @@ class QuietReporter final : public ops::SilentReporter {
 public:
   explicit QuietReporter(Console& console) : m_console(console) {}
   void error(const Error& error) override { m_console.error(error); }
+  void trace(std::string_view line) override { m_console.err(line); }
 
 private:
   Console& m_console;
@@ -206,6 +208,11 @@ public:
     clear();
     m_console.error(error);
   }
+  void trace(std::string_view line) override {
+    std::lock_guard lock(m_draw_mutex);
+    clear();
+    m_console.err(line);
+  }
 
 private:
   void stop() {
@@ -271,7 +278,7 @@ private:
                               "/" + util::format_bytes(total) + " " + rate(done, elapsed) + " " +
                               eta(done, total, elapsed);
     const std::size_t name_width = width > right.size() + 12 ? width - right.size() - 1 : 12;
-    std::string line = fit(m_console.clean(name), name_width) + right;
+    std::string line = fit(m_console.clean_line(name), name_width) + right;
     if (line.size() >= width) {
       line.resize(width - 1);
     }
@@ -364,6 +371,7 @@ public:
     m_console.warning(message);
     emit({{"event", "warning"}, {"message", message}});
   }
+  void trace(std::string_view line) override { m_console.err(line); }
   void error(const Error& error) override {
     m_console.error(error);
     emit({{"event", "error"},

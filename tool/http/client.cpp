@@ -2,6 +2,7 @@
 #include "http/client.hpp"
 
 #include "util/cancel.hpp"
+#include "util/display.hpp"
 #include "util/strings.hpp"
 
 #include <curl/curl.h>
@@ -99,11 +100,18 @@ std::string default_user_agent() {
          (info != nullptr && info->version != nullptr ? info->version : "unknown");
 }
 
-// Hands curl's header traffic to the trace sink like `curl -v` shows it, with any
-// Authorization value masked here already: the sink (the command line's output, which redacts
+// What the trace callback needs: where lines go, and what they must not show.
+struct TraceTarget {
+  TraceSink sink;
+  util::Redactor redactor;
+};
+
+// Hands curl's header traffic to the trace sink like `curl -v` shows it, redacted here already
+// (the token, Authorization values, URL credentials, also in libcurl's own text lines such as
+// HTTP/2's "h2h3 [authorization: ...]"): the sink (the command line's output, which redacts
 // again, or an application's log) never holds a credential.
 int debug_callback(CURL* /*handle*/, curl_infotype type, char* data, std::size_t size, void* user) {
-  const auto& trace = *static_cast<const TraceSink*>(user);
+  const auto& target = *static_cast<const TraceTarget*>(user);
   try {
     const char* prefix = nullptr;
     switch (type) {
@@ -129,17 +137,7 @@ int debug_callback(CURL* /*handle*/, curl_infotype type, char* data, std::size_t
       if (line.empty()) {
         continue;
       }
-      const std::string lower = util::to_lower(line.substr(0, 20));
-      if (lower.starts_with("authorization:") || lower.starts_with("proxy-authorization:")) {
-        // The scheme word stays ("Authorization: Bearer ***"): what kind of credential went.
-        const auto value = line.find_first_not_of(' ', line.find(':') + 1);
-        const auto scheme_end = value == std::string_view::npos ? value : line.find(' ', value);
-        line =
-            line.substr(0, scheme_end == std::string_view::npos ? line.find(':') + 1 : scheme_end);
-        trace(std::string(prefix) + std::string(line) + " ***");
-      } else {
-        trace(std::string(prefix) + std::string(line));
-      }
+      target.sink(target.redactor.redact(std::string(prefix) + std::string(line)));
     }
   } catch (...) {
     // Tracing is best effort; never let it disturb the transfer.
@@ -182,6 +180,7 @@ std::optional<std::string> Headers::get(std::string_view name) const {
 
 struct Client::Impl {
   ClientOptions options;
+  TraceTarget trace;
   CURL* handle = nullptr;
   char error_buffer[CURL_ERROR_SIZE] = {};
 
@@ -233,8 +232,10 @@ struct Client::Impl {
       curl_easy_setopt(handle, CURLOPT_CAINFO, options.ca_bundle.c_str());
     }
     if (options.trace) {
+      trace.sink = options.trace;
+      trace.redactor.add_secret(options.token);
       curl_easy_setopt(handle, CURLOPT_DEBUGFUNCTION, &debug_callback);
-      curl_easy_setopt(handle, CURLOPT_DEBUGDATA, &options.trace);
+      curl_easy_setopt(handle, CURLOPT_DEBUGDATA, &trace);
       curl_easy_setopt(handle, CURLOPT_VERBOSE, 1L);
     }
   }
@@ -447,7 +448,7 @@ void check_token_transport(const ClientOptions& options, std::string_view url) {
                 options.token_origin +
                     " is this machine, but requests to it go through the "
                     "proxy " +
-                    proxy + ", which would read the token",
+                    redact_url(proxy) + ", which would read the token",
                 "Add the endpoint's host to no_proxy, use an https:// endpoint, or set "
                 "HFMODELS_ALLOW_HTTP_TOKEN=1 if the network is trusted");
   }

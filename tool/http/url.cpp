@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 #include "http/url.hpp"
 
+#include "util/error.hpp"
 #include "util/strings.hpp"
 
 #include <curl/curl.h>
 
+#include <cctype>
 #include <charconv>
 #include <memory>
 #include <optional>
@@ -54,7 +56,10 @@ std::string percent_decoded(std::string_view text) {
   std::string out;
   for (std::size_t i = 0; i < text.size(); ++i) {
     int value = 0;
-    if (text[i] == '%' && i + 2 < text.size() &&
+    const auto hex = [&](std::size_t at) {
+      return std::isxdigit(static_cast<unsigned char>(text[at])) != 0;
+    };
+    if (text[i] == '%' && i + 2 < text.size() && hex(i + 1) && hex(i + 2) &&
         std::from_chars(text.data() + i + 1, text.data() + i + 3, value, 16).ptr ==
             text.data() + i + 3) {
       out += static_cast<char>(value);
@@ -98,15 +103,22 @@ std::string host_of(std::string_view url) {
 std::string resolve_location(std::string_view base_url, std::string_view location) {
   auto handle = parse(base_url);
   const std::string_view target = util::trim(location);
+  // Never a guess: a URL changed on the way (a signed CDN URL without its signature) would ask
+  // another server, or for other bytes.
+  const auto invalid = [&] {
+    return Error(ExitCode::network, "invalid redirect",
+                 "cannot follow Location '" + redact_url(target) + "' from " +
+                     redact_url(base_url));
+  };
   if (!handle) {
-    return without_query(target);
+    throw invalid();
   }
   // libcurl resolves a URL set onto a handle that holds one relative to it, as it does for its
   // own redirects.
   if (!target.empty()) {
     const std::string text(target);
     if (curl_url_set(handle->get(), CURLUPART_URL, text.c_str(), k_parse_flags) != CURLUE_OK) {
-      return without_query(text);
+      throw invalid();
     }
   }
   curl_url_set(handle->get(), CURLUPART_FRAGMENT, nullptr, 0);

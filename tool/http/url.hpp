@@ -19,7 +19,8 @@ std::string origin_of(std::string_view url);
 std::string host_of(std::string_view url);
 
 // Where a Location header leads from the URL it was received at (fragment dropped, spaces
-// around it ignored; an empty one leads back to `base_url`).
+// around it ignored; an empty one leads back to `base_url`). Throws Error(network) for one that
+// is no URL.
 std::string resolve_location(std::string_view base_url, std::string_view location);
 
 // A URL safe for messages: query, fragment and userinfo removed.

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "hub/client.hpp"
 
+#include "util/display.hpp"
 #include "util/error.hpp"
 #include "util/strings.hpp"
 
@@ -196,8 +197,10 @@ std::vector<std::string> ref_names(const json& refs, const char* key, const std:
 // Every message the Hub gave: X-Error-Message and the JSON body's `error` / `errors` (§2.4).
 std::vector<std::string> server_messages(const http::Response& response) {
   std::vector<std::string> messages;
+  // Untrusted text: on one line (a line break could forge a line of output of our own) and
+  // bounded, before it is joined into a message.
   const auto add = [&messages](std::string message) {
-    message = std::string(util::trim(message));
+    message = util::printable_inline(util::trim(message), 1000);
     if (!message.empty() &&
         std::find(messages.begin(), messages.end(), message) == messages.end()) {
       messages.push_back(std::move(message));
@@ -365,7 +368,7 @@ std::vector<RepoFile> HubClient::list_files(const RepoRef& repo, std::string_vie
       try {
         response = get(url, subject, repo_page_url(m_endpoint, repo));
       } catch (const Error& error) {
-        if (!scope.folder.empty() && error.cause() == "http:404:EntryNotFound") {
+        if (page == 1 && !scope.folder.empty() && error.cause() == "http:404:EntryNotFound") {
           break; // a folder the commit does not have holds no file
         }
         throw;
@@ -383,11 +386,10 @@ std::vector<RepoFile> HubClient::list_files(const RepoRef& repo, std::string_vie
         if (!file) {
           continue;
         }
+        // Scopes never overlap (a folder inside another is listed with it), so a path named
+        // twice is the server's mistake.
         if (!paths.insert(file->path).second) {
-          if (scopes.size() == 1) {
-            invalid_answer(subject, "the file listing names '" + file->path + "' twice");
-          }
-          continue; // listed again by an enclosing scope
+          invalid_answer(subject, "the file listing names '" + file->path + "' twice");
         }
         if (files.size() == m_limits.max_files) {
           too_large("it has more than " + std::to_string(m_limits.max_files) + " files");

@@ -59,7 +59,8 @@ public:
   // call. Throws Error(network) with the Hub's reason (repo or revision not found, gated, ...).
   std::string resolve_commit(const RepoRef& repo, std::string_view revision);
 
-  // Every file of `commit` in `scopes` (the whole repo by default), following `Link:
+  // Every file of `commit` in `scopes` (the whole repo by default; none inside another),
+  // following `Link:
   // rel="next"` pagination, each path once, sorted by path. A folder the commit does not have
   // lists nothing. More than the limits allow throws Error(usage) with cause
   // "hub:listing-too-large" (the caller says how to narrow the selection).

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 #include <set>
 
 namespace hfmodels::ops {
@@ -68,7 +69,10 @@ std::vector<hub::ListingScope> listing_scopes(const manifest::ModelSpec& spec) {
   // A folder inside another one is listed with it.
   std::vector<hub::ListingScope> scopes;
   for (const auto& folder : folders) {
-    if (scopes.empty() || !folder.starts_with(scopes.back().folder + "/")) {
+    const bool inside = std::any_of(scopes.begin(), scopes.end(), [&](const auto& scope) {
+      return folder.starts_with(scope.folder + "/");
+    });
+    if (!inside) {
       scopes.push_back({folder, true});
     }
   }
@@ -133,15 +137,25 @@ LockResult lock(const Settings& settings, const LockOptions& options, Reporter& 
     }
   }
 
-  http::Client http(client_options(settings));
-  hub::HubClient hub(http, settings.endpoint, {}, {settings.max_listed_files});
+  // Made when a model first needs the Hub: a lock that keeps every pin connects to nothing,
+  // so a token that cannot be sent, or a proxy that refuses it, does not stop it.
+  std::optional<http::Client> http;
+  std::optional<hub::HubClient> hub;
   const auto hub_access = [&](const std::string& model) {
     if (settings.offline) {
       throw Error(ExitCode::offline_missing, "cannot resolve models offline",
                   "'" + model + "' must be resolved against the Hub", "Unset HF_HUB_OFFLINE",
                   model);
     }
-    return &hub;
+    if (!hub) {
+      http.emplace(client_options(settings));
+      // The JSON of a listing is about 250 bytes a file; the byte limit follows the file limit.
+      hub.emplace(
+          *http, settings.endpoint, http::RetryPolicy{},
+          hub::ListingLimits{settings.max_listed_files,
+                             std::max<std::size_t>(256u << 20, settings.max_listed_files * 2560)});
+    }
+    return &*hub;
   };
 
   LockResult result;

@@ -34,6 +34,9 @@ public:
 
   // One item failed (a file of many); the operation goes on and throws a summary at the end.
   virtual void error(const Error& error) = 0;
+
+  // A line of the HTTP trace (-v), credentials already masked. Called from worker threads.
+  virtual void trace(std::string_view line) = 0;
 };
 
 // Says nothing; for tests and library use.
@@ -47,6 +50,7 @@ public:
   void note(std::string_view, std::string_view, std::string_view) override {}
   void warning(std::string_view) override {}
   void error(const Error&) override {}
+  void trace(std::string_view) override {}
 };
 
 } // namespace hfmodels::ops

@@ -60,19 +60,31 @@ FoundToken find_token(const util::GetEnv& getenv) {
   return {std::string(util::trim(content.str())), "the token file " + token_path.string()};
 }
 
-// A line break would end the Authorization header and start another of the token's choosing;
-// any control character in a header is as bad. Such a token is refused, never sent.
+// A bearer token is RFC 6750's b64token: letters, digits and `-._~+/`, then `=` padding. Any
+// other byte could do harm on its way: a line break ends the Authorization header and starts one
+// of the token's choosing, and quotes, spaces or non-ASCII bytes come back from an echoing
+// server in forms the output's redaction cannot know. Such a token is refused, never sent.
+bool is_b64token(std::string_view token) {
+  const auto padding = token.find_last_not_of('=');
+  if (padding == std::string_view::npos) {
+    return false;
+  }
+  return std::all_of(
+      token.begin(), token.begin() + static_cast<std::ptrdiff_t>(padding) + 1, [](char c) {
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+               c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
+      });
+}
+
 std::optional<Error> token_problem(const FoundToken& found) {
-  const bool has_control = std::any_of(found.token.begin(), found.token.end(), [](char c) {
-    return static_cast<unsigned char>(c) < 0x20 || c == 0x7F;
-  });
-  if (!has_control) {
+  if (found.token.empty() || is_b64token(found.token)) {
     return std::nullopt;
   }
   return Error(ExitCode::usage, "the token cannot be used",
                "the token from " + found.source +
-                   " holds a line break or another control character",
-               "A token is one line of printable characters: fix " + found.source +
+                   " holds a character no token has (a line break, a space, a quote, a "
+                   "control character or a non-ASCII byte)",
+               "A token is one line of letters, digits and -._~+/: fix " + found.source +
                    " (a token file holds the token alone, without comment lines)");
 }
 

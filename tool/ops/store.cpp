@@ -173,7 +173,8 @@ void report_grouped(Reporter& reporter, const std::vector<Error>& errors) {
 
 // Files that fail one after another for one cause (a host that is down, a listing of files the
 // Hub does not have) stop a run early: past this many in a row, with no success between, the
-// files not started yet are not tried. Above -j, so a whole round of connections fails first.
+// files not started yet are not tried. Above the default -j (16), so that a first round of
+// connections, all failing at once for a passing reason, does not end the run.
 constexpr std::size_t k_failures_before_giving_up = 20;
 
 // Counts the failures in a row that share a cause. Thread-safe.
@@ -282,7 +283,7 @@ StoreResult store_files(const Settings& settings, const cache::HubCache& cache,
     failures[cached[k]] = cached_failures[k];
   }
   if (to_download.empty()) {
-    return finish(jobs, failures, reporter, result, 0);
+    return finish(jobs, failures, reporter, result, false);
   }
 
   std::uint64_t planned_bytes = 0;

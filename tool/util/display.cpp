@@ -61,7 +61,10 @@ std::string hide_authorization(std::string_view text) {
   std::string out;
   std::size_t copied = 0;
   for (std::size_t at = lower.find(k_header); at != std::string::npos;
-       at = lower.find(k_header, at + k_header.size())) {
+       at = lower.find(k_header, std::max(at + k_header.size(), copied))) {
+    if (at < copied) {
+      continue; // inside a value hidden already
+    }
     std::size_t value = at + k_header.size();
     while (value < text.size() && text[value] == ' ') {
       ++value;
@@ -81,17 +84,20 @@ std::string hide_authorization(std::string_view text) {
   return out;
 }
 
-std::string percent_encoded(std::string_view text) {
-  static constexpr char k_hex[] = "0123456789ABCDEF";
+// `text` with every byte but RFC 3986's unreserved ones as %XX, in upper- or lower-case hex.
+std::string percent_encoded(std::string_view text, bool lower_case) {
+  const char* hex = lower_case ? "0123456789abcdef" : "0123456789ABCDEF";
   std::string out;
   for (const char c : text) {
     const auto byte = static_cast<unsigned char>(c);
-    if (is_scheme_char(c) || c == '_' || c == '~') {
+    const bool unreserved = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                            (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~';
+    if (unreserved) {
       out += c;
     } else {
       out += '%';
-      out += k_hex[byte >> 4];
-      out += k_hex[byte & 15];
+      out += hex[byte >> 4];
+      out += hex[byte & 15];
     }
   }
   return out;
@@ -150,8 +156,9 @@ std::uint32_t code_point(std::string_view sequence) {
 // C1 controls (a terminal may take U+009B for CSI) and the bidirectional overrides and isolates
 // that reorder what is shown ("Trojan Source").
 bool is_hidden_code_point(std::uint32_t point) {
-  return (point >= 0x80 && point <= 0x9F) || point == 0x200E || point == 0x200F ||
-         (point >= 0x202A && point <= 0x202E) || (point >= 0x2066 && point <= 0x2069);
+  return (point >= 0x80 && point <= 0x9F) || point == 0x061C || point == 0x200E ||
+         point == 0x200F || (point >= 0x202A && point <= 0x202E) ||
+         (point >= 0x2066 && point <= 0x2069);
 }
 
 // Escapes one line (no newline in it unless `keep_layout` is false).
@@ -224,7 +231,8 @@ void Redactor::add_secret(std::string_view secret) {
   if (secret.size() < k_min_secret) {
     return;
   }
-  for (std::string form : {std::string(secret), percent_encoded(secret)}) {
+  for (std::string form :
+       {std::string(secret), percent_encoded(secret, false), percent_encoded(secret, true)}) {
     if (std::find(m_secrets.begin(), m_secrets.end(), form) == m_secrets.end()) {
       m_secrets.push_back(std::move(form));
     }

@@ -115,12 +115,12 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view conte
   std::filesystem::path temp;
   int raw_fd = -1;
   for (int attempt = 0; raw_fd < 0; ++attempt) {
-    // Appended piece by piece: `"." + random_hex(8) + ".tmp"` trips GCC 12's -Wrestrict false
-    // positive at -O3 (GCC bug 105329).
-    temp = path;
-    temp += ".";
+    // Short, whatever the name's length: `<name>.<hex>.tmp` would not fit NAME_MAX for a name of
+    // over 242 bytes, which a repo path's last segment may have. Appended piece by piece, as
+    // one expression trips GCC 12's -Wrestrict false positive at -O3 (GCC bug 105329).
+    temp = path.parent_path();
+    temp /= ".tmp-";
     temp += random_hex(8);
-    temp += ".tmp";
     raw_fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (raw_fd < 0 && (errno != EEXIST || attempt == 8)) {
       throw_io_error("cannot create", temp, errno);
