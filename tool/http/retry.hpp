@@ -8,8 +8,8 @@
 #include <functional>
 #include <optional>
 
-// When and how long to wait before trying a request again (docs/hub-protocol.md §7.4, §7.5). Shared by
-// the API calls and the downloads, so both answer a flaky network, a 503 or a rate limit alike.
+// When and how long to wait before trying a request again (docs/hub-protocol.md §7.4, §7.5). Shared
+// by the API calls and the downloads, so both answer a flaky network, a 503 or a rate limit alike.
 namespace hfmodels::http {
 
 // 408, 429, 500, 502, 503, 504: the server may well answer the same request next time. 401, 403

@@ -20,7 +20,8 @@ std::string_view type_name(RepoType type); // "model", "dataset"
 std::optional<RepoType> parse_repo_type(std::string_view name);
 
 // Throws Error(usage) unless `id` is 1–96 characters of [A-Za-z0-9._-] with at most one `/`,
-// no `--`, no `..`, and no leading or trailing `/`, `-` or `.` in a part (docs/hub-protocol.md §1.1).
+// no `--`, no `..`, and no leading or trailing `/`, `-` or `.` in a part (docs/hub-protocol.md
+// §1.1).
 void validate_repo_id(std::string_view id);
 
 // Throws Error(usage) unless `path` is a safe relative repository path: non-empty, at most 1024

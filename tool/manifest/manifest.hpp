@@ -43,9 +43,9 @@ bool is_valid_model_name(std::string_view name);
 // characters, anything git refuses in a ref name), or nothing if it can.
 std::optional<std::string> revision_error(std::string_view revision);
 
-// Parses and validates models.yaml. Every rule of the format (README.md, "models.yaml") is checked; a violation throws
-// Error(usage) whose message names the file, line, model and key, with "did you mean" for
-// near-miss keys.
+// Parses and validates models.yaml. Every rule of the format (README.md, "models.yaml") is checked;
+// a violation throws Error(usage) whose message names the file, line, model and key, with "did you
+// mean" for near-miss keys.
 Manifest parse_manifest(std::string_view text, const std::filesystem::path& path);
 Manifest load_manifest(const std::filesystem::path& path);
 

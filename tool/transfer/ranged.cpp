@@ -723,8 +723,8 @@ private:
         continue; // a short answer: the loop asks for the rest
       }
       if (response.status == 403 && !via_resolve && !resolved) {
-        // The CDN's signed URL expires (docs/hub-protocol.md §3.4 (b)): ask the Hub for a fresh one,
-        // once; another 403 right after means this connection is not wanted.
+        // The CDN's signed URL expires (docs/hub-protocol.md §3.4 (b)): ask the Hub for a fresh
+        // one, once; another 403 right after means this connection is not wanted.
         const std::lock_guard lock(m_mutex);
         if (m_cdn_url == url) {
           m_reresolve_next = true;
