@@ -36,7 +36,7 @@ std::string now_seconds() {
 
 } // namespace
 
-LocalDir::LocalDir(fs::path dir) : m_meta(std::move(dir) / ".cache" / "huggingface") {
+LocalDir::LocalDir(const fs::path& dir) : m_meta(dir / ".cache" / "huggingface") {
   write_if_missing(m_meta / ".gitignore", k_gitignore);
   write_cachedir_tag(m_meta);
 }

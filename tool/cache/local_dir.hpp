@@ -14,7 +14,7 @@ namespace hfmodels::cache {
 class LocalDir {
 public:
   // `dir` is the local dir (DIR above); its .cache/huggingface/ is created when missing.
-  explicit LocalDir(std::filesystem::path dir);
+  explicit LocalDir(const std::filesystem::path& dir);
 
   // Records that DIR/<repo_path> holds the file of `commit` whose etag is `etag`, written no
   // later than now. Leaves a record that already says so untouched.

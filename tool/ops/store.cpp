@@ -28,7 +28,7 @@ namespace {
 // and the cache's first invariant in the README). Without a locked sha256 (`lock` learning a
 // regular file's) this is where it comes from. Returns the sha256.
 std::string adopt_cached_blob(const cache::HubCache& cache, const FileJob& job, Publish publish) {
-  const std::string actual = hash::sha256_file(cache.blob_path(job.repo, job.etag));
+  std::string actual = hash::sha256_file(cache.blob_path(job.repo, job.etag));
   if (job.sha256 && actual != *job.sha256) {
     throw Error(ExitCode::integrity, "cached file does not match the lockfile",
                 "expected sha256 " + *job.sha256 + ", the cached blob " +
