@@ -48,13 +48,30 @@ class TestLargeLockfile(HubTestCaseExtras, HubTestCase):
                                    + "".join(entries))
         self.hub.reset_requests()
 
+    def wait_until_it_handles_sigterm(self, process):
+        """Until `process` catches or blocks SIGTERM (its handling is set up, so a signal is no
+        longer the default kill), read from /proc: a sleep would race with a slow start (a
+        sanitizer build starts slowly)."""
+        bit = 1 << (signal.SIGTERM - 1)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                status = open(f"/proc/{process.pid}/status").read()
+            except OSError:
+                break
+            masks = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
+            if any(int(masks.get(key, "0"), 16) & bit for key in ("SigCgt", "SigBlk")):
+                return
+            time.sleep(0.002)
+        self.fail("hfmodels never got ready to handle SIGTERM")
+
     def test_sigterm_during_the_checks_interrupts_the_run(self):
         self.make_large_lock()
         self.run_tool("fetch", check=0, timeout=120)  # all cached: a no-op
         self.assert_no_requests("a no-op fetch of a large lockfile")
         process = subprocess.Popen([self.binary, "fetch"], cwd=self.project, env=self.env(),
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(0.1)
+        self.wait_until_it_handles_sigterm(process)
         sent = time.monotonic()
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=120)
