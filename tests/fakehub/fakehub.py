@@ -1158,24 +1158,28 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         sent = 0
         try:
             if resp.content is None:
-                sent = self._write_stream(iter([resp.body]), 0, rules)
+                sent = self._write_stream(iter([resp.body]), 0, rules, record)
             elif not any(r.action in ("bandwidth", "cut", "corrupt", "stall") for r in rules) \
                     and resp.content.path is not None:
                 with open(resp.content.path, "rb") as f:
                     sent = self.connection.sendfile(f, resp.start, resp.length)
             else:
                 sent = self._write_stream(resp.content.iter_range(resp.start, resp.length, 64 * 1024),
-                                          resp.start, rules)
+                                          resp.start, rules, record)
         except (BrokenPipeError, ConnectionResetError, socket.timeout):
             self.close_connection = True
+            sent = record["bytes"] if record is not None else sent
         if record is not None:
             record["bytes"] = sent
         if sent < length:
             self.close_connection = True
             self._hard_close()
 
-    def _write_stream(self, chunks: Iterator[bytes], file_offset: int, rules: list[FaultRule]) -> int:
-        """Write body chunks, applying body faults.  Returns bytes sent; stops early on cut/stall."""
+    def _write_stream(self, chunks: Iterator[bytes], file_offset: int, rules: list[FaultRule],
+                      record: Optional[dict] = None) -> int:
+        """Write body chunks, applying body faults.  Returns bytes sent; stops early on cut/stall.
+        The request log's `bytes` follows as they go, so a client that hangs up mid-answer
+        leaves the count of what was sent, not 0."""
         hub = self.server.hub
         bw = next((r.bytes_per_sec for r in rules if r.action == "bandwidth" and r.bytes_per_sec > 0), 0)
         cut = next((r for r in rules if r.action in ("cut", "stall")), None)
@@ -1199,12 +1203,16 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                     if piece:
                         self.wfile.write(piece)
                         sent += len(piece)
+                        if record is not None:
+                            record["bytes"] = sent
                     if cut.action == "stall":
                         hub._sleep(cut.seconds)
                     return sent
                 self.wfile.write(piece)
                 sent += len(piece)
                 pos += len(piece)
+                if record is not None:
+                    record["bytes"] = sent
                 if bw:
                     ahead = sent / bw - (time.monotonic() - t0)
                     if ahead > 0:

@@ -36,7 +36,16 @@ TWO_MODELS_MANIFEST = """
 """
 
 # A temporary of a download in progress or left behind, in any tool's naming.
-TEMP_SUFFIXES = (".incomplete", ".part", ".tmp")
+PARTIAL_SUFFIXES = (".incomplete", ".part", ".tmp")
+# With the download engine's record of what a partial holds (`<partial>.ranges`).
+TEMP_SUFFIXES = PARTIAL_SUFFIXES + (".ranges",)
+
+
+def range_start(request):
+    """The first byte a logged request asked for (`Range: bytes=N-` or `bytes=N-M`), or None
+    without a Range."""
+    value = request["range"]
+    return None if value is None else int(value[len("bytes="):].split("-")[0])
 
 
 def throttle(hub, bytes_per_sec, match=WEIGHTS):
@@ -87,13 +96,14 @@ class FaultTestCase(HubTestCaseExtras, HubTestCase):
         return self.repo_dir(repo) / "blobs"
 
     def partials(self, repo=LARGE, etag=None):
-        """Temporaries in blobs/ (of blob `etag` only, if given), as {path: size}."""
+        """Partial downloads in blobs/ (of blob `etag` only, if given), as {path: size}; their
+        records are not counted."""
         folder = self.blobs(repo)
         found = {}
         if not folder.is_dir():
             return found
         for entry in os.scandir(folder):
-            if entry.name.endswith(TEMP_SUFFIXES) and (etag is None or entry.name.startswith(etag)):
+            if entry.name.endswith(PARTIAL_SUFFIXES) and (etag is None or entry.name.startswith(etag)):
                 try:
                     found[Path(entry.path)] = entry.stat(follow_symlinks=False).st_size
                 except FileNotFoundError:

@@ -123,9 +123,9 @@ class TestHostileHubAnswers(HostileTestCase):
 
     def test_wrong_types_in_the_listing(self):
         cases = [
-            ([entry("a", size="5")], "`size` is not a non-negative integer"),
-            ([entry("a", size=-1)], "`size` is not a non-negative integer"),
-            ([entry("a", size=1.5)], "`size` is not a non-negative integer"),
+            ([entry("a", size="5")], "`size` is not a whole number of bytes"),
+            ([entry("a", size=-1)], "`size` is not a whole number of bytes"),
+            ([entry("a", size=1.5)], "`size` is not a whole number of bytes"),
             ([entry("a", oid=123)], "`oid` is not a 40-hex git blob id"),
             ([entry("a", oid="../" + OID[3:])], "`oid` is not a 40-hex git blob id"),
             ([entry("a", lfs={"oid": "xyz", "size": 5})], "`lfs.oid` is not a 64-hex sha256"),

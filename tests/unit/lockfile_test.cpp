@@ -359,10 +359,13 @@ TEST(Lockfile, ValidatesEveryValue) {
                {"models.lock:3", "invalid model name"});
 }
 
-TEST(Lockfile, AcceptsTheLargestSize) {
+TEST(Lockfile, AcceptsSizesUpTo2To53) {
   const Lockfile parsed =
-      parse_lockfile(valid_with("size: 608", "size: 18446744073709551615"), "models.lock");
-  EXPECT_EQ(parsed.models[0].files[0].size, 18446744073709551615ULL);
+      parse_lockfile(valid_with("size: 608", "size: 9007199254740992"), "models.lock");
+  EXPECT_EQ(parsed.models[0].files[0].size, 9007199254740992ULL);
+  expect_error(valid_with("size: 608", "size: 9007199254740993"),
+               {"models.lock:", "at most 2^53, not `9007199254740993`"});
+  expect_error(valid_with("size: 608", "size: 18446744073709551615"), {"at most 2^53"});
 }
 
 TEST(Lockfile, DuplicatesAreRejected) {

@@ -109,7 +109,7 @@ TEST_F(PartialBlob, ContinuesTheParkedOneAndParksAgain) {
     TempBlob temp = m_cache.open_partial_blob(k_repo, k_etag, 100);
     EXPECT_FALSE(fs::exists(m_blobs / (k_etag + ".incomplete"))); // claimed: renamed away
     temp.write_at("def", 3, 3);
-    m_cache.park_partial_blob(k_repo, k_etag, std::move(temp));
+    m_cache.park_partial_blob(k_repo, k_etag, std::move(temp), true);
   }
   EXPECT_EQ(read_file(m_blobs / (k_etag + ".incomplete")), "abcdef");
   EXPECT_EQ(claim(), "abcdef");
@@ -118,7 +118,7 @@ TEST_F(PartialBlob, ContinuesTheParkedOneAndParksAgain) {
 TEST_F(PartialBlob, AnEmptyOneIsNotParked) {
   {
     TempBlob temp = m_cache.open_partial_blob(k_repo, k_etag, 100);
-    m_cache.park_partial_blob(k_repo, k_etag, std::move(temp));
+    m_cache.park_partial_blob(k_repo, k_etag, std::move(temp), true);
   }
   EXPECT_TRUE(fs::is_empty(m_blobs));
 }

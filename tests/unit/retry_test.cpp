@@ -9,7 +9,6 @@
 #include "hub/client.hpp"
 #include "support/http_server.hpp"
 #include "support/temp_dir.hpp"
-#include "transfer/download.hpp"
 #include "util/error.hpp"
 
 #include <gtest/gtest.h>
@@ -58,7 +57,7 @@ struct Recorder {
   std::vector<milliseconds> waits;
   Retrier make(RetryPolicy policy = {}) {
     return Retrier(
-        policy, [this](milliseconds wait) { waits.push_back(wait); }, [] { return 0.5; });
+        policy, {}, [this](milliseconds wait) { waits.push_back(wait); }, [] { return 0.5; });
   }
 };
 
@@ -128,29 +127,61 @@ TEST(Retry, RetrierWaitsFiveTimesThenGivesUp) {
 TEST(Retry, RetrierHonoursTheServerAndItsLimit) {
   Recorder recorder;
   Retrier retrier = recorder.make();
-  const Headers retry_after = headers({{"Retry-After", "2"}});
-  EXPECT_TRUE(retrier.next(&retry_after));
-  const Headers rate_limited = headers({{"RateLimit", "\"resolvers\";r=0;t=0"}});
-  EXPECT_TRUE(retrier.next(&rate_limited));
+  EXPECT_TRUE(retrier.next(requested_delay(headers({{"Retry-After", "2"}}))));
+  EXPECT_TRUE(retrier.next(requested_delay(headers({{"RateLimit", "\"resolvers\";r=0;t=0"}}))));
   // Longer than max_requested: not waited for, the error says how long the Hub asked.
-  const Headers too_long = headers({{"RateLimit", "\"resolvers\";r=0;t=172"}});
-  EXPECT_FALSE(retrier.next(&too_long));
+  EXPECT_FALSE(retrier.next(requested_delay(headers({{"RateLimit", "\"resolvers\";r=0;t=172"}}))));
   EXPECT_EQ(recorder.waits, (std::vector<milliseconds>{milliseconds(2000), milliseconds(1000)}));
   EXPECT_EQ(retrier.attempts(), 3);
 }
 
-TEST(Retry, ProgressStartsTheBackoffOver) {
-  Recorder recorder;
-  Retrier retrier = recorder.make();
-  EXPECT_TRUE(retrier.next());
-  EXPECT_TRUE(retrier.next());
-  retrier.reset();
+TEST(Retry, ABudgetStartsOverOnlyWhenTheFileGrew) {
+  using hfmodels::http::RetryBudget;
+  RetryBudget budget;
+  std::uint64_t bytes = 0;
+  // A server that sends a byte each time and breaks off never earns more retries.
   for (int i = 0; i < 5; ++i) {
-    EXPECT_TRUE(retrier.next());
+    EXPECT_TRUE(budget.next(++bytes, 0.5)) << i;
   }
-  EXPECT_FALSE(retrier.next());
-  EXPECT_EQ(recorder.waits.at(2), milliseconds(1000));
-  EXPECT_EQ(retrier.attempts(), 8); // the message counts every attempt
+  EXPECT_FALSE(budget.next(++bytes, 0.5));
+  EXPECT_EQ(budget.tries(), 6);
+  // A megabyte more does.
+  RetryBudget growing;
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(growing.next(static_cast<std::uint64_t>(i + 1) * RetryBudget::k_progress, 0.5));
+  }
+  EXPECT_EQ(growing.tries(), 21);
+  // Bytes the file loses (a server ignoring Range starts it over) are no progress either.
+  RetryBudget restarting;
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_TRUE(restarting.next(3 * RetryBudget::k_progress, 0.5));
+  }
+  EXPECT_FALSE(restarting.next(0, 0.5));
+}
+
+TEST(Retry, ClassifiesOutcomesInOnePlace) {
+  using hfmodels::http::Attempt;
+  using hfmodels::http::classify;
+  using hfmodels::http::NextStep;
+  const RetryPolicy policy;
+  const Headers none;
+  const auto step = [&](Attempt attempt) { return classify(attempt, policy).step; };
+  EXPECT_EQ(step({CURLE_RECV_ERROR}), NextStep::retry);
+  EXPECT_EQ(step({CURLE_OPERATION_TIMEDOUT}), NextStep::retry);
+  EXPECT_EQ(step({CURLE_COULDNT_RESOLVE_HOST}), NextStep::give_up);
+  EXPECT_EQ(step({CURLE_COULDNT_CONNECT}), NextStep::give_up);
+  EXPECT_EQ(step({CURLE_COULDNT_CONNECT, 0, nullptr, false, true}), NextStep::retry)
+      << "a server that sent bytes a moment ago is restarting";
+  EXPECT_EQ(step({CURLE_OK, 503, &none}), NextStep::retry);
+  EXPECT_EQ(step({CURLE_OK, 429, &none}), NextStep::retry);
+  EXPECT_EQ(step({CURLE_OK, 404, &none}), NextStep::give_up);
+  EXPECT_EQ(step({CURLE_OK, 401, &none}), NextStep::give_up);
+  EXPECT_EQ(step({CURLE_OK, 403, &none}), NextStep::give_up);
+  EXPECT_EQ(step({CURLE_OK, 403, &none, true}), NextStep::reresolve) << "an expired CDN URL";
+  const Headers wait = headers({{"Retry-After", "3"}});
+  EXPECT_EQ(classify({CURLE_OK, 503, &wait}, policy).server_wait, milliseconds(3000));
+  const Headers too_long = headers({{"Retry-After", "900"}});
+  EXPECT_EQ(step({CURLE_OK, 429, &too_long}), NextStep::give_up);
 }
 
 TEST(Retry, TriedSaysHowOften) {
@@ -182,7 +213,7 @@ TEST(RetryHubClient, RetriesTransientStatusesThenSucceeds) {
     return revision_info();
   });
   Client client(ClientOptions{});
-  hfmodels::hub::HubClient hub(client, server.origin(), fast_policy());
+  hfmodels::hub::HubClient hub(client, server.origin(), {}, fast_policy());
   EXPECT_EQ(hub.resolve_commit(repo, "main"), commit);
   EXPECT_EQ(server.requests().size(), 3u);
 }
@@ -196,7 +227,7 @@ TEST(RetryHubClient, RetriesDroppedConnections) {
     return revision_info();
   });
   Client client(ClientOptions{});
-  hfmodels::hub::HubClient hub(client, server.origin(), fast_policy());
+  hfmodels::hub::HubClient hub(client, server.origin(), {}, fast_policy());
   EXPECT_EQ(hub.resolve_commit(repo, "main"), commit);
   EXPECT_EQ(server.requests().size(), 3u);
 }
@@ -204,7 +235,7 @@ TEST(RetryHubClient, RetriesDroppedConnections) {
 TEST(RetryHubClient, GivesUpAfterSixAttemptsSayingSo) {
   HttpServer server([](const HttpRequest&) { return HttpReply{500, {}, "", {}}; });
   Client client(ClientOptions{});
-  hfmodels::hub::HubClient hub(client, server.origin(), fast_policy());
+  hfmodels::hub::HubClient hub(client, server.origin(), {}, fast_policy());
   try {
     hub.resolve_commit(repo, "main");
     FAIL() << "no error";
@@ -222,7 +253,7 @@ TEST(RetryHubClient, NeverRetriesNotFoundOrForbidden) {
       return HttpReply{status, {{"X-Error-Code", "RepoNotFound"}}, "", {}};
     });
     Client client(ClientOptions{});
-    hfmodels::hub::HubClient hub(client, server.origin(), fast_policy());
+    hfmodels::hub::HubClient hub(client, server.origin(), {}, fast_policy());
     try {
       hub.resolve_commit(repo, "main");
       FAIL() << "no error for " << status;
@@ -273,142 +304,6 @@ TEST(HttpToken, SentOverHttpToThisMachineOrWhenAllowed) {
   }
   ASSERT_EQ(server.requests().size(), 2u);
   EXPECT_EQ(server.requests()[1].header("authorization"), "Bearer hf_secretTOKEN123");
-}
-
-// --- Downloads ----------------------------------------------------------------------------------
-
-class RetryDownload : public testing::Test {
-protected:
-  void SetUp() override { m_dir = hfmodels::test::make_temp_dir("retry"); }
-  void TearDown() override { fs::remove_all(m_dir); }
-
-  hfmodels::cache::TempBlob make_temp(const std::string& initial = "") {
-    const fs::path path = m_dir / "blob.incomplete";
-    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    EXPECT_GE(fd, 0);
-    EXPECT_EQ(::write(fd, initial.data(), initial.size()), static_cast<ssize_t>(initial.size()));
-    return hfmodels::cache::TempBlob(path, fd);
-  }
-
-  static hfmodels::transfer::Expected expect(const std::string& content) {
-    hfmodels::transfer::Expected expected;
-    expected.size = content.size();
-    expected.sha256 = hfmodels::hash::sha256_hex(content);
-    return expected;
-  }
-
-  fs::path m_dir;
-};
-
-std::string range_body(const std::string& content, const HttpRequest& request, int& status,
-                       std::vector<std::pair<std::string, std::string>>& headers) {
-  const auto range = request.header("range");
-  if (!range) {
-    status = 200;
-    return content;
-  }
-  const std::size_t from = std::stoul(range->substr(6));
-  status = 206;
-  headers.emplace_back("Content-Range", "bytes " + std::to_string(from) + "-" +
-                                            std::to_string(content.size() - 1) + "/" +
-                                            std::to_string(content.size()));
-  return content.substr(from);
-}
-
-TEST_F(RetryDownload, TransientStatusIsRetriedAsTheServerAsks) {
-  const std::string content(5000, 'x');
-  std::atomic<int> calls{0};
-  HttpServer server([&](const HttpRequest&) {
-    if (calls++ == 0) {
-      return HttpReply{503, {{"Retry-After", "0"}}, "busy", {}};
-    }
-    return HttpReply{200, {}, content, {}};
-  });
-  ClientOptions options;
-  Client client(options);
-  auto temp = make_temp();
-  const auto started = std::chrono::steady_clock::now();
-  const auto result =
-      hfmodels::transfer::download(client, server.url("/f"), temp, expect(content), "m/f", {});
-  EXPECT_EQ(result.size, content.size());
-  EXPECT_EQ(server.requests().size(), 2u);
-  // Retry-After: 0 means no back-off second.
-  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(700));
-}
-
-TEST_F(RetryDownload, NotFoundIsNotRetried) {
-  HttpServer server([](const HttpRequest&) {
-    return HttpReply{404, {{"X-Error-Code", "EntryNotFound"}}, "", {}};
-  });
-  Client client(ClientOptions{});
-  auto temp = make_temp();
-  EXPECT_THROW(hfmodels::transfer::download(client, server.url("/f"), temp, {}, "m/f", {}), Error);
-  EXPECT_EQ(server.requests().size(), 1u);
-}
-
-TEST_F(RetryDownload, ContinuesAPartialFileLeftByAnEarlierRun) {
-  const std::string content = std::string(3000, 'a') + std::string(4000, 'b');
-  HttpServer server([&](const HttpRequest& request) {
-    int status = 0;
-    std::vector<std::pair<std::string, std::string>> extra;
-    std::string body = range_body(content, request, status, extra);
-    return HttpReply{status, extra, body, {}};
-  });
-  Client client(ClientOptions{});
-  auto temp = make_temp(content.substr(0, 3000));
-  std::vector<std::uint64_t> progress;
-  const auto result =
-      hfmodels::transfer::download(client, server.url("/f"), temp, expect(content), "m/f",
-                                   [&](std::uint64_t bytes) { progress.push_back(bytes); });
-  EXPECT_EQ(result.sha256, hfmodels::hash::sha256_hex(content));
-  ASSERT_EQ(server.requests().size(), 1u);
-  EXPECT_EQ(server.requests()[0].header("range"), "bytes=3000-");
-  EXPECT_EQ(temp.size(), content.size());
-  ASSERT_FALSE(progress.empty());
-  EXPECT_EQ(progress.front(), 3000u); // the kept bytes count as progress
-}
-
-TEST_F(RetryDownload, ACompletePartialNeedsNoRequest) {
-  const std::string content(4096, 'q');
-  HttpServer server([](const HttpRequest&) { return HttpReply{500, {}, "", {}}; });
-  Client client(ClientOptions{});
-  auto temp = make_temp(content);
-  const auto result =
-      hfmodels::transfer::download(client, server.url("/f"), temp, expect(content), "m/f", {});
-  EXPECT_EQ(result.size, content.size());
-  EXPECT_TRUE(server.requests().empty());
-}
-
-TEST_F(RetryDownload, ABadPartialIsReplacedNotTrusted) {
-  const std::string content = std::string(3000, 'a') + std::string(4000, 'b');
-  HttpServer server([&](const HttpRequest& request) {
-    int status = 0;
-    std::vector<std::pair<std::string, std::string>> extra;
-    std::string body = range_body(content, request, status, extra);
-    return HttpReply{status, extra, body, {}};
-  });
-  Client client(ClientOptions{});
-  // A partial whose bytes are wrong (a crash during a corrupted download): the resumed result
-  // fails the hash, so the file is downloaded again from zero.
-  auto temp = make_temp(std::string(3000, 'Z'));
-  const auto result =
-      hfmodels::transfer::download(client, server.url("/f"), temp, expect(content), "m/f", {});
-  EXPECT_EQ(result.sha256, hfmodels::hash::sha256_hex(content));
-  ASSERT_EQ(server.requests().size(), 2u);
-  EXPECT_EQ(server.requests()[0].header("range"), "bytes=3000-");
-  EXPECT_EQ(server.requests()[1].header("range"), std::nullopt);
-}
-
-TEST_F(RetryDownload, APartialLargerThanTheFileStartsOver) {
-  const std::string content(1000, 'c');
-  HttpServer server([&](const HttpRequest&) { return HttpReply{200, {}, content, {}}; });
-  Client client(ClientOptions{});
-  auto temp = make_temp(std::string(1500, 'c'));
-  const auto result =
-      hfmodels::transfer::download(client, server.url("/f"), temp, expect(content), "m/f", {});
-  EXPECT_EQ(result.size, 1000u);
-  EXPECT_EQ(temp.size(), 1000u);
-  EXPECT_EQ(server.requests().at(0).header("range"), std::nullopt);
 }
 
 } // namespace

@@ -440,7 +440,12 @@ TempBlob::~TempBlob() {
   }
   if (!m_path.empty()) {
     ::unlink(m_path.c_str());
+    ::unlink(record_path().c_str());
   }
+}
+
+fs::path TempBlob::record_path() const {
+  return m_path.empty() ? fs::path() : fs::path(m_path.string() + std::string(k_record_suffix));
 }
 
 TempBlob::TempBlob(TempBlob&& other) noexcept
@@ -552,7 +557,8 @@ bool HubCache::has_blob(const hub::RepoRef& repo, std::string_view etag, std::ui
 }
 
 std::vector<bool> HubCache::files_present(const hub::RepoRef& repo, std::string_view commit,
-                                          const std::vector<SnapshotFile>& files) const {
+                                          const std::vector<SnapshotFile>& files,
+                                          const std::stop_token& stop) const {
   std::vector<bool> present(files.size(), false);
   const DirFd dir(::open(snapshot_dir(repo, commit).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dir.get() < 0) {
@@ -565,7 +571,7 @@ std::vector<bool> HubCache::files_present(const hub::RepoRef& repo, std::string_
   const std::size_t blocks = (files.size() + k_block - 1) / k_block;
   const auto failures = util::run_parallel(
       std::thread::hardware_concurrency(), blocks, [&](std::size_t, std::size_t block) {
-        util::throw_if_cancelled();
+        util::throw_if_stopped(stop);
         const std::size_t end = std::min(files.size(), (block + 1) * k_block);
         for (std::size_t i = block * k_block; i < end; ++i) {
           const std::string path(files[i].path);
@@ -673,7 +679,8 @@ TempBlob HubCache::open_partial_blob(const hub::RepoRef& repo, std::string_view 
     const auto now = std::chrono::system_clock::now();
     while (const dirent* entry = ::readdir(listing)) {
       const std::string name = entry->d_name;
-      const bool temporary = name.ends_with(suffix) || name.ends_with(".part");
+      const bool temporary =
+          name.ends_with(suffix) || name.ends_with(".part") || name.ends_with(k_record_suffix);
       struct stat info {};
       if (!temporary || ::fstatat(dir.get(), name.c_str(), &info, AT_SYMLINK_NOFOLLOW) != 0 ||
           !S_ISREG(info.st_mode)) {
@@ -708,9 +715,21 @@ TempBlob HubCache::open_partial_blob(const hub::RepoRef& repo, std::string_view 
     if (::renameat(dir.get(), name.c_str(), dir.get(), claimed.c_str()) != 0) {
       continue;
     }
+    // Its record, if it has one, comes along (a record left behind just means the bytes are
+    // taken as a prefix and checked by the hash).
+    const std::string record = name + std::string(k_record_suffix);
+    const std::string claimed_record = claimed + std::string(k_record_suffix);
+    ::renameat(dir.get(), record.c_str(), dir.get(), claimed_record.c_str());
     const int fd = ::openat(dir.get(), claimed.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) {
-      ::unlinkat(dir.get(), claimed.c_str(), 0);
+    struct stat info {};
+    // Never written through: a hard link planted to another file (writing would change that
+    // file), or another user's file.
+    if (fd < 0 || ::fstat(fd, &info) != 0 || info.st_nlink != 1 || info.st_uid != ::geteuid()) {
+      if (fd >= 0) {
+        ::close(fd);
+      }
+      ::unlinkat(dir.get(), claimed.c_str(), 0); // only this name goes, not what it links to
+      ::unlinkat(dir.get(), claimed_record.c_str(), 0);
       continue;
     }
     return TempBlob(blob.parent_path() / claimed, fd);
@@ -720,8 +739,24 @@ TempBlob HubCache::open_partial_blob(const hub::RepoRef& repo, std::string_view 
   return TempBlob(blob.parent_path() / name, fd);
 }
 
-void HubCache::park_partial_blob(const hub::RepoRef& repo, std::string_view etag,
-                                 TempBlob&& temp) const noexcept {
+std::uint64_t HubCache::partial_bytes(const hub::RepoRef& repo, std::string_view etag) const {
+  const fs::path blobs = blob_path(repo, etag).parent_path();
+  const std::string prefix = std::string(etag) + ".";
+  std::uint64_t largest = 0;
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator(blobs, error)) {
+    const std::string name = entry.path().filename().string();
+    struct stat info {};
+    if (name.starts_with(prefix) && name.ends_with(k_partial_suffix) &&
+        ::lstat(entry.path().c_str(), &info) == 0 && S_ISREG(info.st_mode)) {
+      largest = std::max(largest, static_cast<std::uint64_t>(info.st_blocks) * 512);
+    }
+  }
+  return largest;
+}
+
+void HubCache::park_partial_blob(const hub::RepoRef& repo, std::string_view etag, TempBlob&& temp,
+                                 bool prefix_only) const noexcept {
   try {
     TempBlob owned = std::move(temp);
     if (owned.path().empty() || owned.size() == 0) {
@@ -733,11 +768,21 @@ void HubCache::park_partial_blob(const hub::RepoRef& repo, std::string_view etag
     }
     const DirFd dir = open_dirs(repo_dir(repo), {"blobs"});
     const std::string name = owned.path().filename().string();
+    const std::string record = name + std::string(k_record_suffix);
     owned.release();
-    // Under the name Python <= 1.17 resumes too. If the rename fails the file stays under its
-    // own name, where open_partial_blob finds it once this process has ended.
+    if (!prefix_only) {
+      // Bytes with holes between them stay under this process's name with their record, where
+      // the next run (open_partial_blob) claims them once this process has ended; Python would
+      // take a file named like its own for a prefix and append to it.
+      return;
+    }
+    // Under the name Python <= 1.17 resumes too; a prefix needs no record. If the rename fails
+    // the file stays under its own name, where open_partial_blob finds it once this process
+    // has ended.
     const std::string parked = std::string(etag) + std::string(k_partial_suffix);
-    ::renameat(dir.get(), name.c_str(), dir.get(), parked.c_str());
+    if (::renameat(dir.get(), name.c_str(), dir.get(), parked.c_str()) == 0) {
+      ::unlinkat(dir.get(), record.c_str(), 0);
+    }
   } catch (...) {
     // Losing a partial download costs a re-download, never correctness.
   }
@@ -765,6 +810,8 @@ void HubCache::commit_blob(const hub::RepoRef& repo, std::string_view etag, Temp
     util::throw_io_error("cannot set the mode of", temp.path(), errno);
   }
   const std::string name = temp.path().filename().string();
+  // Complete: what the record said of its parts is of no use any more.
+  ::unlinkat(dir.get(), (name + std::string(k_record_suffix)).c_str(), 0);
   temp.release();
   // Replacing an existing blob is harmless: a blob's name is the hash of its content, so a
   // concurrent writer put the same bytes there.
@@ -824,10 +871,11 @@ void HubCache::link_snapshot(const hub::RepoRef& repo, std::string_view commit,
   }
 }
 
-FileLock HubCache::lock_blob(const hub::RepoRef& repo, std::string_view etag) const {
-  const fs::path path = lock_path(repo, etag);
-  const DirFd dir = open_dirs(m_root, {".locks", hub::cache_folder_name(repo)});
-  const std::string name = path.filename().string();
+namespace {
+
+// The blob's lock file, opened (never through a symlink: a planted link cannot make the lock
+// create files outside the cache).
+int open_lock_file(const DirFd& dir, const std::string& name, const fs::path& path) {
   int fd = ::openat(dir.get(), name.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0664);
   if (fd < 0 && errno == EACCES) {
     // Another user's lock file without group write: flock works on a read-only descriptor too.
@@ -839,7 +887,23 @@ FileLock HubCache::lock_blob(const hub::RepoRef& repo, std::string_view etag) co
     }
     util::throw_io_error("cannot open the lock file", path, errno);
   }
-  return FileLock(fd, path);
+  return fd;
+}
+
+} // namespace
+
+FileLock HubCache::lock_blob(const hub::RepoRef& repo, std::string_view etag,
+                             const std::stop_token& stop) const {
+  const fs::path path = lock_path(repo, etag);
+  const DirFd dir = open_dirs(m_root, {".locks", hub::cache_folder_name(repo)});
+  return FileLock(open_lock_file(dir, path.filename().string(), path), path, stop);
+}
+
+std::optional<FileLock> HubCache::try_lock_blob(const hub::RepoRef& repo,
+                                                std::string_view etag) const {
+  const fs::path path = lock_path(repo, etag);
+  const DirFd dir = open_dirs(m_root, {".locks", hub::cache_folder_name(repo)});
+  return FileLock::try_take(open_lock_file(dir, path.filename().string(), path), path);
 }
 
 void HubCache::ensure_cachedir_tag() const {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,6 +26,10 @@ public:
   TempBlob& operator=(const TempBlob&) = delete;
 
   const std::filesystem::path& path() const { return m_path; }
+  // Where the download engine keeps what of this temporary can be trusted
+  // (transfer/partial.hpp): the temporary's name and ".ranges". It goes wherever the temporary
+  // goes (claimed, parked, removed).
+  std::filesystem::path record_path() const;
   int fd() const { return m_fd; }
   // Bytes in the file now (a resumed partial download starts with some).
   std::uint64_t size() const;
@@ -46,6 +51,8 @@ private:
 };
 
 class FileLock;
+
+inline constexpr std::string_view k_record_suffix = ".ranges";
 
 // The shared Hugging Face hub cache (docs/hub-protocol.md §5): `models--org--name/{blobs,snapshots,
 // refs}`, `.locks/`. Every path that comes from outside is validated before it is joined, and no
@@ -77,7 +84,8 @@ public:
   // snapshot folder is opened once and each file looked up relative to it, so a lockfile of
   // 100,000 files is checked in a fraction of a second. Polls for Ctrl-C.
   std::vector<bool> files_present(const hub::RepoRef& repo, std::string_view commit,
-                                  const std::vector<SnapshotFile>& files) const;
+                                  const std::vector<SnapshotFile>& files,
+                                  const std::stop_token& stop = {}) const;
 
   // The commit refs/<revision> names (whitespace trimmed), if any.
   std::optional<std::string> read_ref(const hub::RepoRef& repo, std::string_view revision) const;
@@ -101,10 +109,16 @@ public:
   // bytes as they are on disk: they were written by someone else.
   TempBlob open_partial_blob(const hub::RepoRef& repo, std::string_view etag,
                              std::uint64_t max_size) const;
-  // Keeps an interrupted download for the next run as `blobs/<etag>.incomplete`. Never throws:
-  // it runs while another error is on its way out; an empty temporary is just removed.
-  void park_partial_blob(const hub::RepoRef& repo, std::string_view etag,
-                         TempBlob&& temp) const noexcept;
+  // The bytes on disk of the largest partial download of blob `etag` (its allocated blocks: a
+  // partial with holes counts only what it holds), 0 if there is none.
+  std::uint64_t partial_bytes(const hub::RepoRef& repo, std::string_view etag) const;
+
+  // Keeps an interrupted download for the next run: a complete prefix (`prefix_only`) as
+  // `blobs/<etag>.incomplete`, the name Python resumes too, without a record; bytes with holes
+  // under the temporary's own name, with its record (the next run claims it). Never throws: it
+  // runs while another error is on its way out; an empty temporary is just removed.
+  void park_partial_blob(const hub::RepoRef& repo, std::string_view etag, TempBlob&& temp,
+                         bool prefix_only) const noexcept;
 
   // Gives the temporary the mode of a newly created file and renames it to blobs/<etag>. With
   // `size`, a temporary of any other size is removed and refused (the last check before the
@@ -122,7 +136,10 @@ public:
 
   // Takes the lock of blob `etag` (lock_path), refusing a `.locks` folder or lock file that is a
   // symlink, so a planted link cannot make the lock create files outside the cache.
-  FileLock lock_blob(const hub::RepoRef& repo, std::string_view etag) const;
+  FileLock lock_blob(const hub::RepoRef& repo, std::string_view etag,
+                     const std::stop_token& stop = {}) const;
+  // lock_blob() without waiting: nothing when another process holds the lock now.
+  std::optional<FileLock> try_lock_blob(const hub::RepoRef& repo, std::string_view etag) const;
 
 private:
   std::filesystem::path m_root;
@@ -145,14 +162,18 @@ std::filesystem::path default_cache_dir(const util::GetEnv& getenv);
 // releases it with its descriptor. If the filesystem does not support flock the lock is skipped:
 // correctness never depends on it (unique temporaries and atomic renames do that).
 //
-// Waiting polls (a non-blocking flock every 50 ms, as Python's filelock does), so Ctrl-C is
-// noticed while waiting: it throws util::Cancelled.
+// Waiting polls (a non-blocking flock every 50 ms, as Python's filelock does), so a stop request
+// is noticed while waiting: it throws util::Cancelled.
 class FileLock {
 public:
-  explicit FileLock(const std::filesystem::path& path);
+  explicit FileLock(const std::filesystem::path& path, const std::stop_token& stop = {});
   // Takes ownership of `fd`, an open lock file; `shown` names it in errors.
-  FileLock(int fd, const std::filesystem::path& shown);
+  FileLock(int fd, const std::filesystem::path& shown, const std::stop_token& stop = {});
+  // The lock of `fd` (owned) if nobody holds it now; nothing, and `fd` closed, if someone does.
+  static std::optional<FileLock> try_take(int fd, const std::filesystem::path& shown);
   ~FileLock();
+  FileLock(FileLock&& other) noexcept;
+  FileLock& operator=(FileLock&& other) noexcept;
   FileLock(const FileLock&) = delete;
   FileLock& operator=(const FileLock&) = delete;
 
@@ -160,7 +181,10 @@ public:
   bool held() const { return m_fd >= 0; }
 
 private:
-  void acquire(const std::filesystem::path& shown);
+  FileLock() = default;
+  // Takes the lock, waiting (`stop` ends the wait) or not; false when not waiting and it is
+  // held elsewhere.
+  bool acquire(const std::filesystem::path& shown, bool wait, const std::stop_token& stop);
 
   int m_fd = -1;
 };

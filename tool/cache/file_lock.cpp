@@ -11,6 +11,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <system_error>
+#include <utility>
 
 namespace hfmodels::cache {
 
@@ -29,7 +30,7 @@ bool lock_unsupported(int error) {
 
 } // namespace
 
-FileLock::FileLock(const std::filesystem::path& path) {
+FileLock::FileLock(const std::filesystem::path& path, const std::stop_token& stop) {
   if (const std::filesystem::path parent = path.parent_path(); !parent.empty()) {
     std::error_code error;
     std::filesystem::create_directories(parent, error);
@@ -48,14 +49,36 @@ FileLock::FileLock(const std::filesystem::path& path) {
   if (m_fd < 0) {
     util::throw_io_error("cannot open the lock file", path, errno);
   }
-  acquire(path);
+  acquire(path, true, stop);
 }
 
-FileLock::FileLock(int fd, const std::filesystem::path& shown) : m_fd(fd) {
-  acquire(shown);
+FileLock::FileLock(int fd, const std::filesystem::path& shown, const std::stop_token& stop)
+    : m_fd(fd) {
+  acquire(shown, true, stop);
 }
 
-void FileLock::acquire(const std::filesystem::path& shown) {
+std::optional<FileLock> FileLock::try_take(int fd, const std::filesystem::path& shown) {
+  FileLock lock;
+  lock.m_fd = fd;
+  if (!lock.acquire(shown, false, {})) {
+    return std::nullopt;
+  }
+  return lock;
+}
+
+FileLock::FileLock(FileLock&& other) noexcept : m_fd(std::exchange(other.m_fd, -1)) {}
+
+FileLock& FileLock::operator=(FileLock&& other) noexcept {
+  if (this != &other) {
+    if (m_fd >= 0) {
+      ::close(m_fd); // releases the lock held so far
+    }
+    m_fd = std::exchange(other.m_fd, -1);
+  }
+  return *this;
+}
+
+bool FileLock::acquire(const std::filesystem::path& shown, bool wait, const std::stop_token& stop) {
   // Undo the umask like Python does; fails harmlessly (EPERM) on another user's lock file.
   (void)::fchmod(m_fd, k_lock_mode);
 
@@ -66,8 +89,13 @@ void FileLock::acquire(const std::filesystem::path& shown) {
       continue;
     }
     if (error == EWOULDBLOCK) {
+      if (!wait) {
+        ::close(m_fd);
+        m_fd = -1;
+        return false;
+      }
       try {
-        util::sleep_for(k_poll_interval);
+        util::sleep_for(k_poll_interval, stop);
       } catch (...) {
         ::close(m_fd);
         m_fd = -1;
@@ -80,10 +108,11 @@ void FileLock::acquire(const std::filesystem::path& shown) {
     if (lock_unsupported(error)) {
       // Some network filesystems cannot lock; correctness rests on unique temporaries and
       // atomic renames, the lock only saves duplicate downloads.
-      return;
+      return true;
     }
     util::throw_io_error("cannot lock", shown, error);
   }
+  return true;
 }
 
 FileLock::~FileLock() {

@@ -3,6 +3,7 @@
 
 #include "cli/cmake_script.hpp"
 #include "cli/console.hpp"
+#include "cli/interrupt.hpp"
 #include "cli/reporters.hpp"
 #include "http/client.hpp"
 #include "ops/operations.hpp"
@@ -17,6 +18,7 @@
 
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <optional>
@@ -245,6 +247,8 @@ std::optional<std::string> mistyped_command(int argc, char** argv) {
 } // namespace
 
 int run(int argc, char** argv) {
+  // First, before any thread starts: Ctrl-C and SIGTERM become a stop request.
+  const InterruptWatcher interrupt;
   Console console;
   CLI::App app("hfmodels " HFMODELS_VERSION
                ": Hugging Face models as pinned, verified, cached build dependencies",
@@ -322,13 +326,9 @@ int run(int argc, char** argv) {
       // Through the reporter, which clears its progress bars before a line of trace.
       settings.http_trace = [&reporter](std::string_view line) { reporter->trace(line); };
     }
-    if (*lock || *fetch || (*cmake_info && cmake_fetch)) {
-      // The commands that download wind down on Ctrl-C, keeping partial downloads; the others
-      // only read, and the default action (ending at once) suits them.
-      util::install_interrupt_handlers();
-    }
+    const std::stop_token stop = interrupt.token();
     if (*lock) {
-      const auto result = ops::lock(settings, {names, update}, *reporter);
+      const auto result = ops::lock(settings, {names, update}, *reporter, stop);
       say(console, options,
           "Locked " + count(result.resolved.size() + result.kept.size(), "model") + " (" +
               std::to_string(result.resolved.size()) + " resolved, " +
@@ -338,7 +338,7 @@ int run(int argc, char** argv) {
               "): " + settings.lockfile_path.string() +
               (result.lockfile_changed ? " updated" : " unchanged"));
     } else if (*fetch) {
-      const auto result = ops::fetch(settings, names, *reporter);
+      const auto result = ops::fetch(settings, names, *reporter, stop);
       if (result.downloaded > 0 || settings.verbose) {
         say(console, options,
             "Fetched " + count(result.downloaded, "file") + " (" +
@@ -346,19 +346,20 @@ int run(int argc, char** argv) {
                 count(result.files, "locked file") + " cached");
       }
     } else if (*verify) {
-      return report_verify(console, options, ops::verify(settings, names, *reporter), *reporter);
+      return report_verify(console, options, ops::verify(settings, names, *reporter, stop),
+                           *reporter);
     } else if (*path) {
       console.out(ops::model_path(settings, path_model, path_file).string());
     } else if (*status) {
-      print_status(console, options, ops::status(settings));
+      print_status(console, options, ops::status(settings, stop));
     } else if (*export_command) {
-      const auto result = ops::export_models(settings, names, export_dir, *reporter);
+      const auto result = ops::export_models(settings, names, export_dir, *reporter, stop);
       say(console, options,
           "Exported " + count(result.files, "file") + " (" + util::format_bytes(result.bytes) +
               ") to " + export_dir);
     } else if (*cmake_info) {
       if (cmake_fetch) {
-        ops::fetch(settings, names, *reporter);
+        ops::fetch(settings, names, *reporter, stop);
       }
       const auto script = cmake_script(ops::locate_models(settings, names));
       // Unchanged content keeps its timestamp, so nothing downstream reruns.
@@ -370,11 +371,16 @@ int run(int argc, char** argv) {
     }
     return 0;
   } catch (const Error& error) {
-    reporter->error(error);
-    if (util::cancelled()) {
-      // Whatever the error on the way out (a Cancelled, or one copied from it), Ctrl-C decides.
-      return util::Cancelled().exit_status();
+    if (interrupt.signal() != 0) {
+      // Whatever the error on the way out (the stop itself, or a failure it caused), the signal
+      // decides: one line, and the exit status a shell expects (130, 143).
+      const int signal = interrupt.signal();
+      reporter->error(Error(ExitCode::cancelled, "interrupted",
+                            signal == SIGTERM ? "SIGTERM received" : "SIGINT received",
+                            "Partial downloads were kept; run the command again to resume"));
+      return 128 + signal;
     }
+    reporter->error(error);
     return static_cast<int>(error.code());
   } catch (const std::exception& error) {
     reporter->error(Error(ExitCode::failure, "unexpected failure", error.what()));

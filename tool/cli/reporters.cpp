@@ -8,12 +8,12 @@
 
 #include <unistd.h>
 
-#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <sys/ioctl.h>
 #include <thread>
@@ -29,53 +29,82 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// What every reporter tracks per transfer. `bytes` is written by worker threads without a lock.
+// What the reporters keep of each transfer: the engine's latest numbers. Written by the engine's
+// thread, read by a terminal's drawing thread: under the table's mutex.
 struct Transfer {
   std::string name;
   std::uint64_t size = 0;
-  std::atomic<std::uint64_t> bytes{0};
   Clock::time_point started;
-  std::atomic<bool> active{false};
+  bool active = false;
+  transfer::FileProgress progress;
 };
 
 class TransferTable {
 public:
   void reset(std::size_t count) {
-    std::lock_guard lock(m_mutex);
+    const std::lock_guard lock(m_mutex);
     m_transfers = std::vector<Transfer>(count);
-    m_started = Clock::now();
+    m_total = transfer::TotalProgress{};
   }
-  Transfer* get(std::size_t id) { return id < m_transfers.size() ? &m_transfers[id] : nullptr; }
   // Records a transfer's start; returns it, or null for an id outside the planned batch.
-  Transfer* start(std::size_t id, std::string_view model, std::string_view path,
-                  std::uint64_t size) {
-    auto* transfer = get(id);
-    if (transfer) {
-      transfer->name = std::string(model) + "/" + std::string(path);
-      transfer->size = size;
-      transfer->started = Clock::now();
+  Transfer* start(std::size_t id, std::string_view model, std::string_view path, std::uint64_t size,
+                  std::uint64_t resumed) {
+    const std::lock_guard lock(m_mutex);
+    if (id >= m_transfers.size()) {
+      return nullptr;
     }
-    return transfer;
+    Transfer& transfer = m_transfers[id];
+    transfer.name = std::string(model) + "/" + std::string(path);
+    transfer.size = size;
+    transfer.started = Clock::now();
+    transfer.active = true;
+    transfer.progress.bytes_done = resumed;
+    transfer.progress.bytes_total = size;
+    return &transfer;
   }
-  std::vector<Transfer>& all() { return m_transfers; }
-  Clock::time_point started() const { return m_started; }
-  std::uint64_t total_bytes() const {
-    std::uint64_t total = 0;
-    for (const auto& transfer : m_transfers) {
-      total += transfer.bytes.load(std::memory_order_relaxed);
+  void update(const transfer::FileProgress& file, const transfer::TotalProgress& total) {
+    const std::lock_guard lock(m_mutex);
+    if (file.file < m_transfers.size()) {
+      m_transfers[file.file].progress = file;
     }
-    return total;
+    m_total = total;
   }
-  std::mutex& mutex() { return m_mutex; }
+  // The transfer, finished: its name and how long it took; nothing for an unknown id.
+  std::optional<std::pair<std::string, double>> finish(std::size_t id) {
+    const std::lock_guard lock(m_mutex);
+    if (id >= m_transfers.size()) {
+      return std::nullopt;
+    }
+    Transfer& transfer = m_transfers[id];
+    transfer.active = false;
+    return std::pair(transfer.name, seconds_since(transfer.started));
+  }
+  std::uint64_t size_of(std::size_t id) {
+    const std::lock_guard lock(m_mutex);
+    return id < m_transfers.size() ? m_transfers[id].size : 0;
+  }
+  // A copy of everything, for drawing.
+  std::pair<std::vector<Transfer>, transfer::TotalProgress> snapshot() {
+    const std::lock_guard lock(m_mutex);
+    return {m_transfers, m_total};
+  }
+  transfer::TotalProgress total() {
+    const std::lock_guard lock(m_mutex);
+    return m_total;
+  }
 
 private:
   std::mutex m_mutex;
   std::vector<Transfer> m_transfers;
-  Clock::time_point m_started = Clock::now();
+  transfer::TotalProgress m_total;
 };
 
-std::string rate(std::uint64_t bytes, double seconds) {
-  return util::format_bytes(seconds > 0 ? static_cast<std::uint64_t>(bytes / seconds) : 0) + "/s";
+std::string speed(double bytes_per_second) {
+  return util::format_bytes(static_cast<std::uint64_t>(std::max(0.0, bytes_per_second))) + "/s";
+}
+
+std::string eta(const std::optional<double>& seconds) {
+  return seconds ? "ETA " + util::format_duration(*seconds) : std::string("ETA ?");
 }
 
 class ErrorsToStderr : public ops::Reporter {
@@ -107,40 +136,35 @@ public:
 
   void transfers_planned(std::size_t files, std::uint64_t bytes) override {
     m_table.reset(files);
-    m_planned_bytes = bytes;
     m_last_line = Clock::now();
     m_console.err("hfmodels: fetching " + std::to_string(files) + " file(s), " +
                   util::format_bytes(bytes));
   }
   void transfer_started(std::size_t id, std::string_view model, std::string_view path,
-                        std::uint64_t size) override {
-    m_table.start(id, model, path, size);
+                        std::uint64_t size, std::uint64_t resumed) override {
+    m_table.start(id, model, path, size, resumed);
   }
-  void transfer_progress(std::size_t id, std::uint64_t bytes) override {
-    if (auto* transfer = m_table.get(id)) {
-      transfer->bytes.store(bytes, std::memory_order_relaxed);
-    }
+  void transfer_progress(const transfer::FileProgress& file,
+                         const transfer::TotalProgress& total) override {
+    m_table.update(file, total);
     const auto now = Clock::now();
-    std::lock_guard lock(m_line_mutex);
     if (now - m_last_line < k_interval) {
       return;
     }
     m_last_line = now;
-    const auto done = m_table.total_bytes();
-    const auto percent = m_planned_bytes ? done * 100 / m_planned_bytes : 100;
-    m_console.err("hfmodels: " + util::format_bytes(done) + " of " +
-                  util::format_bytes(m_planned_bytes) + " (" + std::to_string(percent) + "%), " +
-                  rate(done, seconds_since(m_table.started())));
+    const auto percent = total.bytes_total ? total.bytes_done * 100 / total.bytes_total : 100;
+    m_console.err("hfmodels: " + util::format_bytes(total.bytes_done) + " of " +
+                  util::format_bytes(total.bytes_total) + " (" + std::to_string(percent) + "%), " +
+                  speed(total.bytes_per_second) + ", " + eta(total.eta_seconds));
   }
   void transfer_finished(std::size_t id, bool ok) override {
-    auto* transfer = m_table.get(id);
-    if (!transfer || !ok) {
+    const auto finished = m_table.finish(id);
+    if (!finished || !ok) {
       return;
     }
-    std::lock_guard lock(m_line_mutex);
-    m_console.err("hfmodels: fetched " + transfer->name + " (" +
-                  util::format_bytes(transfer->size) + " in " +
-                  util::format_duration(seconds_since(transfer->started)) + ")");
+    m_console.err("hfmodels: fetched " + finished->first + " (" +
+                  util::format_bytes(m_table.size_of(id)) + " in " +
+                  util::format_duration(finished->second) + ")");
   }
   void transfers_done() override {}
   void note(std::string_view, std::string_view, std::string_view message) override {
@@ -153,8 +177,6 @@ private:
   static constexpr auto k_interval = std::chrono::seconds(5);
   bool m_verbose;
   TransferTable m_table;
-  std::uint64_t m_planned_bytes = 0;
-  std::mutex m_line_mutex;
   Clock::time_point m_last_line;
 };
 
@@ -165,31 +187,21 @@ public:
   TerminalReporter(Console& console, bool verbose) : ErrorsToStderr(console), m_verbose(verbose) {}
   ~TerminalReporter() override { stop(); }
 
-  void transfers_planned(std::size_t files, std::uint64_t bytes) override {
+  void transfers_planned(std::size_t files, std::uint64_t /*bytes*/) override {
     stop();
     m_table.reset(files);
-    m_planned_bytes = bytes;
     m_running = true;
     m_thread = std::thread([this] { render_loop(); });
   }
   void transfer_started(std::size_t id, std::string_view model, std::string_view path,
-                        std::uint64_t size) override {
-    std::lock_guard lock(m_table.mutex());
-    if (auto* transfer = m_table.start(id, model, path, size)) {
-      transfer->active = true;
-    }
+                        std::uint64_t size, std::uint64_t resumed) override {
+    m_table.start(id, model, path, size, resumed);
   }
-  void transfer_progress(std::size_t id, std::uint64_t bytes) override {
-    if (auto* transfer = m_table.get(id)) {
-      transfer->bytes.store(bytes, std::memory_order_relaxed);
-    }
+  void transfer_progress(const transfer::FileProgress& file,
+                         const transfer::TotalProgress& total) override {
+    m_table.update(file, total);
   }
-  void transfer_finished(std::size_t id, bool) override {
-    if (auto* transfer = m_table.get(id)) {
-      transfer->active = false;
-      ++m_finished;
-    }
-  }
+  void transfer_finished(std::size_t id, bool) override { m_table.finish(id); }
   void transfers_done() override { stop(); }
   void note(std::string_view, std::string_view, std::string_view message) override {
     if (m_verbose) {
@@ -263,20 +275,14 @@ private:
     return "..." + text.substr(start);
   }
 
-  static std::string eta(std::uint64_t done, std::uint64_t total, double seconds) {
-    if (done == 0 || done >= total) {
-      return "";
-    }
-    return "ETA " + util::format_duration(seconds * (total - done) / done);
-  }
-
   // One line per active transfer and a total, each cut to the terminal's width: a line that
   // wrapped would take two rows and break the cursor arithmetic of clear().
   std::string status_line(const std::string& name, std::uint64_t done, std::uint64_t total,
-                          double elapsed, int bar_width, std::size_t width) const {
+                          double bytes_per_second, const std::optional<double>& seconds_left,
+                          int bar_width, std::size_t width) const {
     const std::string right = " " + bar(done, total, bar_width) + " " + util::format_bytes(done) +
-                              "/" + util::format_bytes(total) + " " + rate(done, elapsed) + " " +
-                              eta(done, total, elapsed);
+                              "/" + util::format_bytes(total) + " " + speed(bytes_per_second) +
+                              (done < total ? " " + eta(seconds_left) : std::string());
     const std::size_t name_width = width > right.size() + 12 ? width - right.size() - 1 : 12;
     std::string line = fit(m_console.clean_line(name), name_width) + right;
     if (line.size() >= width) {
@@ -289,19 +295,20 @@ private:
     std::string frame;
     const auto width = static_cast<std::size_t>(terminal_width());
     int lines = 0;
-    std::lock_guard lock(m_table.mutex());
-    for (auto& transfer : m_table.all()) {
+    const auto [transfers, total] = m_table.snapshot();
+    for (const Transfer& transfer : transfers) {
       if (!transfer.active || lines >= k_max_bars) {
         continue;
       }
-      frame += status_line(transfer.name, transfer.bytes.load(std::memory_order_relaxed),
-                           transfer.size, seconds_since(transfer.started), 20, width);
+      frame +=
+          status_line(transfer.name, transfer.progress.bytes_done, transfer.size,
+                      transfer.progress.bytes_per_second, transfer.progress.eta_seconds, 20, width);
       ++lines;
     }
-    frame += status_line("Total: " + std::to_string(m_finished.load()) + "/" +
-                             std::to_string(m_table.all().size()) + " files",
-                         m_table.total_bytes(), m_planned_bytes, seconds_since(m_table.started()),
-                         30, width);
+    frame += status_line("Total: " + std::to_string(total.files_done) + "/" +
+                             std::to_string(transfers.size()) + " files",
+                         total.bytes_done, total.bytes_total, total.bytes_per_second,
+                         total.eta_seconds, 30, width);
     ++lines;
     clear();
     m_console.raw_err(frame);
@@ -319,8 +326,6 @@ private:
   static constexpr int k_max_bars = 8;
   bool m_verbose;
   TransferTable m_table;
-  std::uint64_t m_planned_bytes = 0;
-  std::atomic<std::size_t> m_finished{0};
   std::mutex m_wake_mutex;
   std::condition_variable m_wake;
   bool m_running = false;
@@ -336,30 +341,48 @@ public:
 
   void transfers_planned(std::size_t files, std::uint64_t bytes) override {
     m_table.reset(files);
-    m_last_progress = std::vector<std::atomic<std::int64_t>>(files);
+    m_last_progress.assign(files, Clock::time_point{});
     emit({{"event", "plan"}, {"files", files}, {"bytes", bytes}});
   }
   void transfer_started(std::size_t id, std::string_view model, std::string_view path,
-                        std::uint64_t size) override {
-    m_table.start(id, model, path, size);
-    emit({{"event", "start"}, {"id", id}, {"model", model}, {"path", path}, {"size", size}});
+                        std::uint64_t size, std::uint64_t resumed) override {
+    m_table.start(id, model, path, size, resumed);
+    emit({{"event", "start"},
+          {"id", id},
+          {"model", model},
+          {"path", path},
+          {"size", size},
+          {"resumed", resumed}});
   }
-  void transfer_progress(std::size_t id, std::uint64_t bytes) override {
-    if (id >= m_last_progress.size()) {
+  // At most one progress event a second per file.
+  void transfer_progress(const transfer::FileProgress& file,
+                         const transfer::TotalProgress& total) override {
+    const auto now = Clock::now();
+    if (file.file >= m_last_progress.size() || now - m_last_progress[file.file] < k_interval) {
       return;
     }
-    const auto now_ms =
-        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch())
-            .count();
-    auto last = m_last_progress[id].load();
-    if (now_ms - last >= 1000 && m_last_progress[id].compare_exchange_strong(last, now_ms)) {
-      emit({{"event", "progress"}, {"id", id}, {"bytes", bytes}});
-    }
+    m_last_progress[file.file] = now;
+    const auto seconds = [](const std::optional<double>& value) {
+      return value ? nlohmann::json(*value) : nlohmann::json(nullptr);
+    };
+    emit({{"event", "progress"},
+          {"id", file.file},
+          {"bytes", file.bytes_done},
+          {"size", file.bytes_total},
+          {"bytes_per_second", file.bytes_per_second},
+          {"eta_seconds", seconds(file.eta_seconds)},
+          {"total",
+           {{"files_done", total.files_done},
+            {"files", total.files_total},
+            {"bytes", total.bytes_done},
+            {"size", total.bytes_total},
+            {"bytes_per_second", total.bytes_per_second},
+            {"eta_seconds", seconds(total.eta_seconds)}}}});
   }
   void transfer_finished(std::size_t id, bool ok) override {
     nlohmann::json event = {{"event", "done"}, {"id", id}, {"ok", ok}};
-    if (auto* transfer = m_table.get(id)) {
-      event["seconds"] = seconds_since(transfer->started);
+    if (const auto finished = m_table.finish(id)) {
+      event["seconds"] = finished->second;
     }
     emit(event);
   }
@@ -383,9 +406,10 @@ public:
 private:
   void emit(const nlohmann::json& event) { m_console.event(event); }
 
+  static constexpr auto k_interval = std::chrono::seconds(1);
   Console& m_console;
   TransferTable m_table;
-  std::vector<std::atomic<std::int64_t>> m_last_progress;
+  std::vector<Clock::time_point> m_last_progress;
 };
 
 } // namespace

@@ -131,7 +131,7 @@ std::string sha256_hex(std::string_view data) {
   return sha.hex_digest();
 }
 
-std::string sha256_file(const std::filesystem::path& path) {
+std::string sha256_file(const std::filesystem::path& path, const std::stop_token& stop) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     util::throw_io_error("cannot read", path, errno);
@@ -148,8 +148,8 @@ std::string sha256_file(const std::filesystem::path& path) {
   const auto buffer = std::make_unique_for_overwrite<char[]>(k_file_block);
   Sha256 sha;
   for (;;) {
-    // Gigabytes take seconds: Ctrl-C in `fetch` must not wait for them.
-    util::throw_if_cancelled();
+    // Gigabytes take seconds: a stop request must not wait for them.
+    util::throw_if_stopped(stop);
     const ssize_t got = ::read(fd, buffer.get(), k_file_block);
     if (got == 0) {
       break;

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <stop_token>
 #include <string>
 #include <string_view>
 
@@ -46,7 +47,7 @@ private:
 std::string sha256_hex(std::string_view data);
 
 // Hashes a file by streaming it in fixed-size blocks; memory does not grow with the file.
-// Throws Error(failure) if the file cannot be read.
-std::string sha256_file(const std::filesystem::path& path);
+// Throws Error(failure) if the file cannot be read, util::Cancelled when `stop` is requested.
+std::string sha256_file(const std::filesystem::path& path, const std::stop_token& stop = {});
 
 } // namespace hfmodels::hash

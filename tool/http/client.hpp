@@ -9,13 +9,14 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <utility>
 
 namespace hfmodels::http {
 
-// Calls curl_global_init for the process lifetime. The first Client creates it (a function-local
+// Calls curl_global_init for the process lifetime. The first handle creates it (a function-local
 // static, so thread-safe), so commands that never connect, like a no-op fetch, skip libcurl's
 // and OpenSSL's start-up.
 class GlobalInit {
@@ -43,12 +44,11 @@ private:
 struct Response {
   long status = 0;
   Headers headers;  // of the final hop
-  std::string body; // empty for streamed downloads
+  std::string body; // decoded
   std::string url;  // the final URL, after redirects
 };
 
-// Receives the -v trace, a line at a time (without its newline), Authorization values already
-// masked.
+// Receives the -v trace, a line at a time (without its newline), credentials already masked.
 using TraceSink = std::function<void(std::string_view line)>;
 
 struct ClientOptions {
@@ -72,38 +72,29 @@ struct ClientOptions {
   ProxySettings proxies;
 };
 
-// Called with each block of body bytes of a successful (2xx) final response. Return false to
-// abort the transfer. An exception thrown here aborts the transfer and is rethrown by the
-// request that called it (it never crosses libcurl).
-using BodySink = std::function<bool(const char* data, std::size_t size)>;
-
-// Called once the headers of a 2xx final response are in, before its first body byte, so a
-// caller can check 200-vs-206 and Content-Range before any byte reaches the sink. Return false
-// (or throw) to abort, as for BodySink.
-using ResponseStart = std::function<bool(long status, const Headers& headers)>;
-
 // The transfer itself failed (DNS, connect, TLS, reset, timeout, truncated body), unlike an
 // HTTP status. Always ExitCode::network. `retryable()` is false for failures that asking again
 // cannot fix soon (unknown host, connection refused, a bad certificate): those are reported at
 // once instead of after a minute of back-off.
 class TransportError : public Error {
 public:
-  // `cause` names libcurl's result code ("transport:7").
-  TransportError(bool retryable, std::string what, std::string why, std::string hint,
-                 std::string cause)
+  // `curl_code` is libcurl's CURLcode; the cause names it ("transport:7").
+  TransportError(int curl_code, bool retryable, std::string what, std::string why, std::string hint)
       : Error(ExitCode::network, std::move(what), std::move(why), std::move(hint)),
-        m_retryable(retryable) {
-    set_cause(std::move(cause));
+        m_curl_code(curl_code), m_retryable(retryable) {
+    set_cause("transport:" + std::to_string(curl_code));
   }
+  int curl_code() const { return m_curl_code; }
   bool retryable() const { return m_retryable; }
 
 private:
+  int m_curl_code;
   bool m_retryable;
 };
 
-// One libcurl easy handle, reused across requests so connections are kept alive. Not
-// thread-safe: use one Client per thread. Redirects are followed here, not by libcurl, so the
-// token policy is enforced on every hop (at most 10 hops).
+// GETs of the Hub's JSON API over one reused connection (files go through the download engine,
+// transfer/engine.hpp). Not thread-safe: one Client per thread. Redirects are followed here, not
+// by libcurl, so the token policy is enforced on every hop (at most 10 hops).
 class Client {
 public:
   explicit Client(ClientOptions options);
@@ -111,31 +102,12 @@ public:
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
-  // GET with the body collected in memory (API calls). The answer may come compressed (gzip,
-  // deflate, whatever libcurl decodes): tree listings of large repos shrink tenfold. Bodies over
-  // `max_body` bytes (decoded) abort with Error(network). Non-2xx statuses are returned, not
-  // thrown; transport failures throw TransportError (an Error(network)). Every request polls
-  // util::cancelled() and throws util::Cancelled when Ctrl-C was pressed; a token that would go
-  // over plain http to another machine throws Error(usage) before any connection is made.
-  Response get(const std::string& url, std::size_t max_body = 64u << 20);
-
-  // GET with the 2xx body streamed to `sink`; `range_from` > 0 sends `Range: bytes=N-`. No
-  // Accept-Encoding is sent: the bytes are hashed as they arrive, and a compressed answer would
-  // make Content-Length and Range count other bytes (docs/hub-protocol.md §3.6).
-  // The body of an error status is collected into Response::body (capped) instead.
-  // Transport failures throw TransportError, even after part of the body was delivered.
-  Response download(const std::string& url, std::uint64_t range_from, const BodySink& sink,
-                    const ResponseStart& on_start = {});
-
-  // As download(), for bytes [first, last] only: sends `Range: bytes=first-last`. Checking that
-  // the answer is a 206 with that Content-Range is the caller's (in `on_start`).
-  Response download_range(const std::string& url, std::uint64_t first, std::uint64_t last,
-                          const BodySink& sink, const ResponseStart& on_start = {});
-
-  // The URL of the request in flight, after the redirects followed so far. Valid inside a
-  // BodySink or ResponseStart (where Response::url is not yet available): a ranged download
-  // learns the CDN URL there and starts its other parts before the first part has arrived.
-  const std::string& in_flight_url() const;
+  // GET with the body collected in memory, decoded when the server compressed it. Bodies over
+  // `max_body` bytes abort with Error(network). Non-2xx statuses are returned, not thrown;
+  // transport failures throw TransportError. A stop request ends the transfer within a fraction
+  // of a second with Error kind cancelled; a token that would go over plain http to another
+  // machine throws Error(usage) before any connection is made.
+  Response get(const std::string& url, std::stop_token stop = {}, std::size_t max_body = 64u << 20);
 
 private:
   struct Impl;
@@ -157,5 +129,9 @@ struct ContentRange {
 
 // `Content-Range: bytes first-last/total`; nothing for any other form (`*` included).
 std::optional<ContentRange> parse_content_range(const std::optional<std::string>& header);
+
+// Adds one raw header line (as libcurl's header callback hands it over) to `headers`: a status
+// line starts a new response (a 1xx interim or a redirect's), so what was gathered is dropped.
+void add_header_line(Headers& headers, std::string_view line);
 
 } // namespace hfmodels::http

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "http/retry.hpp"
 
+#include "http/handle.hpp"
 #include "util/cancel.hpp"
 #include "util/strings.hpp"
 
@@ -37,9 +38,9 @@ std::chrono::milliseconds to_millis(double seconds) {
   return std::chrono::milliseconds(static_cast<long long>(std::llround(seconds * 1000.0)));
 }
 
-double random_jitter() {
-  thread_local std::mt19937 engine{std::random_device{}()};
-  return std::uniform_real_distribution<double>(0.0, 1.0)(engine);
+bool is_final_transport_failure(CURLcode code) {
+  // transport_error() knows which failures asking again cannot fix soon.
+  return !transport_error(code, "", "").retryable();
 }
 
 } // namespace
@@ -77,24 +78,64 @@ std::chrono::milliseconds backoff_delay(const RetryPolicy& policy, int retry, do
       static_cast<long long>(std::llround(capped * (0.75 + 0.5 * std::clamp(jitter, 0.0, 1.0)))));
 }
 
-Retrier::Retrier(RetryPolicy policy, Sleep sleep, Jitter jitter)
-    : m_policy(policy), m_sleep(sleep ? std::move(sleep) : Sleep(&util::sleep_for)),
-      m_jitter(jitter ? std::move(jitter) : Jitter(&random_jitter)) {}
+Verdict classify(const Attempt& attempt, const RetryPolicy& policy) {
+  if (attempt.transport != CURLE_OK) {
+    // A server that sent bytes a moment ago is worth asking again even for a failure that would
+    // otherwise be final (connection refused while it restarts).
+    const bool worth_it = attempt.reachable || !is_final_transport_failure(attempt.transport);
+    return {worth_it ? NextStep::retry : NextStep::give_up, std::nullopt};
+  }
+  if (attempt.status == 403 && attempt.from_cdn) {
+    return {NextStep::reresolve, std::nullopt};
+  }
+  if (!is_transient_status(attempt.status)) {
+    return {NextStep::give_up, std::nullopt};
+  }
+  const auto wait = attempt.headers != nullptr ? requested_delay(*attempt.headers) : std::nullopt;
+  if (wait && *wait > policy.max_requested) {
+    return {NextStep::give_up, wait};
+  }
+  return {NextStep::retry, wait};
+}
 
-bool Retrier::next(const Headers* headers) {
+RetryBudget::RetryBudget(RetryPolicy policy) : m_policy(policy) {}
+
+std::optional<std::chrono::milliseconds> RetryBudget::next(std::uint64_t high_water,
+                                                           double jitter) {
+  if (high_water >= m_mark + k_progress) {
+    m_retries = 0;
+  }
+  m_mark = std::max(m_mark, high_water);
+  if (m_retries >= m_policy.max_retries) {
+    return std::nullopt;
+  }
+  const auto delay = backoff_delay(m_policy, m_retries, jitter);
+  ++m_retries;
+  ++m_tries;
+  return delay;
+}
+
+double random_jitter() {
+  thread_local std::mt19937 engine{std::random_device{}()};
+  return std::uniform_real_distribution<double>(0.0, 1.0)(engine);
+}
+
+Retrier::Retrier(RetryPolicy policy, std::stop_token stop, Sleep sleep, Jitter jitter)
+    : m_policy(policy), m_stop(std::move(stop)), m_sleep(std::move(sleep)),
+      m_jitter(jitter ? std::move(jitter) : Jitter(&random_jitter)) {
+  if (!m_sleep) {
+    m_sleep = [this](std::chrono::milliseconds delay) { util::sleep_for(delay, m_stop); };
+  }
+}
+
+bool Retrier::next(const std::optional<std::chrono::milliseconds>& server_wait) {
   if (m_retries >= m_policy.max_retries) {
     return false;
   }
-  std::chrono::milliseconds delay = backoff_delay(m_policy, m_retries, m_jitter());
-  if (headers != nullptr) {
-    if (const auto requested = requested_delay(*headers)) {
-      if (*requested > m_policy.max_requested) {
-        return false;
-      }
-      delay = *requested;
-    }
+  if (server_wait && *server_wait > m_policy.max_requested) {
+    return false;
   }
-  m_sleep(delay);
+  m_sleep(server_wait.value_or(backoff_delay(m_policy, m_retries, m_jitter())));
   ++m_retries;
   ++m_attempts;
   return true;

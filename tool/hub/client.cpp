@@ -144,8 +144,9 @@ std::optional<RepoFile> parse_entry(const json& entry, const std::string& subjec
   }
   const std::string where = " for '" + file.path + "'";
   const auto size = entry.find("size");
-  if (size == entry.end() || !size->is_number_unsigned()) {
-    invalid_answer(subject, "`size` is not a non-negative integer" + where);
+  if (size == entry.end() || !size->is_number_unsigned() ||
+      size->get<std::uint64_t>() > k_max_file_size) {
+    invalid_answer(subject, "`size` is not a whole number of bytes up to 2^53" + where);
   }
   file.size = size->get<std::uint64_t>();
   const auto oid = entry.find("oid");
@@ -299,31 +300,40 @@ std::string repo_page_from_url(std::string_view url) {
 
 } // namespace
 
-HubClient::HubClient(http::Client& http, std::string endpoint, http::RetryPolicy retry,
-                     ListingLimits limits)
-    : m_http(http), m_endpoint(std::move(endpoint)), m_retry(retry), m_limits(limits) {}
+HubClient::HubClient(http::Client& http, std::string endpoint, std::stop_token stop,
+                     http::RetryPolicy retry, ListingLimits limits)
+    : m_http(http), m_endpoint(std::move(endpoint)), m_stop(std::move(stop)), m_retry(retry),
+      m_limits(limits) {}
 
 http::Response HubClient::get(const std::string& url, const std::string& subject,
                               std::string_view repo_page) {
-  http::Retrier retrier(m_retry);
+  http::Retrier retrier(m_retry, m_stop);
   for (;;) {
     http::Response response;
     try {
-      response = m_http.get(url);
+      response = m_http.get(url, m_stop);
     } catch (const http::TransportError& error) {
-      if (error.retryable() && retrier.next()) {
+      const http::Verdict verdict =
+          http::classify({static_cast<CURLcode>(error.curl_code())}, m_retry);
+      if (verdict.step == http::NextStep::retry && retrier.next()) {
         continue;
       }
       throw http::tried(error, retrier.attempts());
     }
-    if (!http::is_transient_status(response.status) || !retrier.next(&response.headers)) {
-      try {
-        throw_for_status(response, subject, repo_page);
-      } catch (const Error& error) {
-        throw http::tried(error, retrier.attempts());
-      }
+    if (response.status >= 200 && response.status < 300) {
       return response;
     }
+    const http::Verdict verdict =
+        http::classify({CURLE_OK, response.status, &response.headers}, m_retry);
+    if (verdict.step == http::NextStep::retry && retrier.next(verdict.server_wait)) {
+      continue;
+    }
+    try {
+      throw_for_status(response, subject, repo_page);
+    } catch (const Error& error) {
+      throw http::tried(error, retrier.attempts());
+    }
+    return response;
   }
 }
 

@@ -52,8 +52,9 @@ struct ListingScope {
 
 class HubClient {
 public:
-  HubClient(http::Client& http, std::string endpoint, http::RetryPolicy retry = {},
-            ListingLimits limits = {});
+  // Every call ends at once, throwing util::Cancelled, when `stop` is requested.
+  HubClient(http::Client& http, std::string endpoint, std::stop_token stop = {},
+            http::RetryPolicy retry = {}, ListingLimits limits = {});
 
   // The commit `revision` (branch, tag, refs/pr/N or commit) points to, from the revision-info
   // call. Throws Error(network) with the Hub's reason (repo or revision not found, gated, ...).
@@ -76,6 +77,7 @@ private:
 
   http::Client& m_http;
   std::string m_endpoint;
+  std::stop_token m_stop;
   http::RetryPolicy m_retry;
   ListingLimits m_limits;
 };

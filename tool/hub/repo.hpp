@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,6 +31,13 @@ void validate_repo_id(std::string_view id);
 void validate_repo_path(std::string_view path);
 
 bool is_commit_hash(std::string_view revision); // 40 lowercase hex
+
+// The largest file size believed, 2^53 bytes (8 PiB): far above any file on the Hub (the Python
+// client refuses plain downloads over 50 GB), and the largest integer a JSON reader in
+// JavaScript keeps exact, so every size hfmodels writes reads back the same in the JS peers.
+// A lockfile or listing that says more is refused. Sums of sizes are checked
+// (util::add_sizes).
+inline constexpr std::uint64_t k_max_file_size = std::uint64_t{1} << 53;
 
 // docs/hub-protocol.md §1.3: a revision is one path segment (every byte but A-Za-z0-9-._~ encoded,
 // so `/` becomes %2F); a file path is encoded per segment with the `/` kept.

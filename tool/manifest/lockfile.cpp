@@ -66,12 +66,13 @@ struct Problem {
   std::string why;
 };
 
-// Decimal digits only: no sign, no `0x`, no leading zero (YAML 1.1 reads `010` as octal).
+// Decimal digits only: no sign, no `0x`, no leading zero (YAML 1.1 reads `010` as octal), and no
+// more than a file can have (hub::k_max_file_size), so that no sum of sizes can wrap.
 bool parse_size(std::string_view text, std::uint64_t& size) {
   const char* end = text.data() + text.size();
   const auto parsed = std::from_chars(text.data(), end, size);
   return !text.empty() && text[0] != '-' && text[0] != '+' && parsed.ec == std::errc() &&
-         parsed.ptr == end && (text.size() == 1 || text[0] != '0');
+         parsed.ptr == end && (text.size() == 1 || text[0] != '0') && size <= hub::k_max_file_size;
 }
 
 std::optional<Problem> file_problem(const LockedFile& file) {
@@ -204,7 +205,8 @@ LockedFile LockfileReader::read_file(const Node& entry, std::string_view model) 
       fail(values.at("path"), model, problem->why);
     }
     fail(size, model,
-         "file " + backticked(file.path) + ": `size` must be a whole number of bytes, not " +
+         "file " + backticked(file.path) +
+             ": `size` must be a whole number of bytes, at most 2^53, not " +
              (size.is_scalar() ? backticked(size.scalar) : ys::describe(size)));
   }
   file.sha256 = read_string(values.at("sha256"), model, "sha256");
@@ -327,7 +329,8 @@ Lockfile LockfileReader::read(std::string_view text) const {
 // writer's order, the `paths` digests match), and the values pass the same checks.
 class CanonicalReader {
 public:
-  explicit CanonicalReader(std::string_view text) : m_rest(text) {}
+  CanonicalReader(std::string_view text, const std::stop_token& stop)
+      : m_rest(text), m_stop(stop) {}
 
   std::optional<Lockfile> read() {
     if (!skip(k_header) || !line_is("version: " + std::to_string(k_version))) {
@@ -341,7 +344,7 @@ public:
       return std::nullopt;
     }
     while (!m_rest.empty()) {
-      util::throw_if_cancelled();
+      util::throw_if_stopped(m_stop);
       auto model = read_model();
       if (!model || (!lockfile.models.empty() && lockfile.models.back().name >= model->name)) {
         return std::nullopt;
@@ -446,13 +449,14 @@ private:
   }
 
   std::string_view m_rest;
+  const std::stop_token& m_stop;
 };
 
-std::optional<Lockfile> read_canonical(std::string_view text) {
+std::optional<Lockfile> read_canonical(std::string_view text, const std::stop_token& stop) {
   if (text.size() > k_max_lockfile_size) {
     return std::nullopt;
   }
-  return CanonicalReader(text).read();
+  return CanonicalReader(text, stop).read();
 }
 
 } // namespace
@@ -479,7 +483,7 @@ std::string paths_digest(const LockedModel& model) {
 std::uint64_t LockedModel::total_size() const {
   std::uint64_t total = 0;
   for (const auto& file : files) {
-    total += file.size;
+    total = util::add_sizes(total, file.size);
   }
   return total;
 }
@@ -499,20 +503,21 @@ std::vector<std::string> Lockfile::names() const {
   return result;
 }
 
-Lockfile parse_lockfile(std::string_view text, const std::filesystem::path& path) {
-  if (auto lockfile = read_canonical(text)) {
+Lockfile parse_lockfile(std::string_view text, const std::filesystem::path& path,
+                        const std::stop_token& stop) {
+  if (auto lockfile = read_canonical(text, stop)) {
     return std::move(*lockfile);
   }
   return LockfileReader(path).read(text);
 }
 
-Lockfile load_lockfile(const std::filesystem::path& path) {
+Lockfile load_lockfile(const std::filesystem::path& path, const std::stop_token& stop) {
   std::error_code error;
   if (!std::filesystem::exists(path, error)) {
     throw Error(ExitCode::usage, "no lockfile", "the file does not exist",
                 "Run `hfmodels lock` to create it from models.yaml", path.string());
   }
-  return parse_lockfile(util::read_file(path), path);
+  return parse_lockfile(util::read_file(path), path, stop);
 }
 
 std::string serialize_lockfile(const Lockfile& lockfile) {

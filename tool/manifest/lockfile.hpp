@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,8 +52,10 @@ struct Lockfile {
 // Reads models.lock, validating every value (repo ids, 40-hex commits, 64-hex sha256, etags,
 // safe relative paths, no duplicates). A violation throws Error(usage) naming the file, line and
 // model, and saying to re-run `hfmodels lock`.
-Lockfile parse_lockfile(std::string_view text, const std::filesystem::path& path);
-Lockfile load_lockfile(const std::filesystem::path& path);
+// Reading a large one polls `stop` (util::Cancelled).
+Lockfile parse_lockfile(std::string_view text, const std::filesystem::path& path,
+                        const std::stop_token& stop = {});
+Lockfile load_lockfile(const std::filesystem::path& path, const std::stop_token& stop = {});
 
 // Deterministic YAML: models and files sorted, fixed key order, no timestamps.
 std::string serialize_lockfile(const Lockfile& lockfile);

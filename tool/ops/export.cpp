@@ -3,6 +3,7 @@
 #include "cache/local_dir.hpp"
 #include "ops/operations.hpp"
 #include "ops/project.hpp"
+#include "util/cancel.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
 
@@ -40,15 +41,16 @@ bool copy_real_file(const fs::path& source, const fs::path& destination) {
 } // namespace
 
 ExportResult export_models(const Settings& settings, const std::vector<std::string>& names,
-                           const fs::path& dir, Reporter& reporter) {
-  fetch(settings, names, reporter);
-  const auto project = load_project(settings);
+                           const fs::path& dir, Reporter& reporter, const std::stop_token& stop) {
+  fetch(settings, names, reporter, stop);
+  const auto project = load_project(settings, stop);
   const cache::HubCache cache(settings.cache_dir);
   ExportResult result;
   for (const auto* model : select_models(project.lockfile, names)) {
     // What `hf download --local-dir` keeps, so that it takes these files as current.
     const cache::LocalDir local_dir(dir / model->name);
     for (const auto& file : model->files) {
+      util::throw_if_stopped(stop);
       // Paths were validated when the lockfile was read: they cannot leave dir/<name>.
       const auto source = cache.snapshot_path(model->repo, model->commit, file.path);
       if (copy_real_file(source, dir / model->name / file.path)) {

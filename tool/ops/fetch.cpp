@@ -52,7 +52,9 @@ void require_disk_space(const cache::HubCache& cache, const std::vector<FileJob>
   for (const auto& job : missing) {
     if (counted.insert({hub::cache_folder_name(job.repo), job.etag}).second &&
         !cache.has_blob(job.repo, job.etag, job.size)) {
-      needed += job.size;
+      // A partial download the run will continue needs only its missing bytes.
+      const std::uint64_t have = std::min(job.size, cache.partial_bytes(job.repo, job.etag));
+      needed = util::add_sizes(needed, job.size - have);
     }
   }
   const auto available = util::available_space(cache.root());
@@ -67,8 +69,8 @@ void require_disk_space(const cache::HubCache& cache, const std::vector<FileJob>
 } // namespace
 
 FetchResult fetch(const Settings& settings, const std::vector<std::string>& names,
-                  Reporter& reporter) {
-  const auto project = load_project(settings);
+                  Reporter& reporter, const std::stop_token& stop) {
+  const auto project = load_project(settings, stop);
   const auto models = select_models(project.lockfile, names);
   require_fresh(project, models, names.empty());
 
@@ -78,7 +80,7 @@ FetchResult fetch(const Settings& settings, const std::vector<std::string>& name
   for (const auto* model : models) {
     // Presence and size only: a no-op fetch must not hash gigabytes.
     const std::vector<bool> present =
-        cache.files_present(model->repo, model->commit, snapshot_files(*model));
+        cache.files_present(model->repo, model->commit, snapshot_files(*model), stop);
     result.files += model->files.size();
     for (std::size_t i = 0; i < model->files.size(); ++i) {
       if (!present[i]) {
@@ -99,7 +101,7 @@ FetchResult fetch(const Settings& settings, const std::vector<std::string>& name
   }
   if (!missing.empty()) {
     require_disk_space(cache, missing);
-    const auto stored = store_files(settings, cache, missing, reporter, Publish::snapshots);
+    const auto stored = store_files(settings, cache, missing, reporter, Publish::snapshots, stop);
     result.downloaded = stored.downloaded;
     result.bytes_downloaded = stored.bytes_downloaded;
   }

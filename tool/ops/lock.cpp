@@ -113,7 +113,8 @@ manifest::LockedModel resolve(hub::HubClient& hub, const manifest::ModelSpec& sp
 
 } // namespace
 
-LockResult lock(const Settings& settings, const LockOptions& options, Reporter& reporter) {
+LockResult lock(const Settings& settings, const LockOptions& options, Reporter& reporter,
+                const std::stop_token& stop) {
   const auto manifest = manifest::load_manifest(settings.manifest_path);
   for (const auto& name : options.names) {
     if (!manifest.find(name)) {
@@ -151,7 +152,7 @@ LockResult lock(const Settings& settings, const LockOptions& options, Reporter& 
       http.emplace(client_options(settings));
       // The JSON of a listing is about 250 bytes a file; the byte limit follows the file limit.
       hub.emplace(
-          *http, settings.endpoint, http::RetryPolicy{},
+          *http, settings.endpoint, stop, http::RetryPolicy{},
           hub::ListingLimits{settings.max_listed_files,
                              std::max<std::size_t>(256u << 20, settings.max_listed_files * 2560)});
     }
@@ -212,7 +213,7 @@ LockResult lock(const Settings& settings, const LockOptions& options, Reporter& 
   }
   if (!jobs.empty()) {
     const cache::HubCache cache(settings.cache_dir);
-    const auto stored = store_files(settings, cache, jobs, reporter, Publish::blobs_only);
+    const auto stored = store_files(settings, cache, jobs, reporter, Publish::blobs_only, stop);
     for (std::size_t i = 0; i < jobs.size(); ++i) {
       targets[i]->sha256 = stored.sha256[i];
     }

@@ -8,11 +8,13 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <vector>
 
 // The operations behind the commands. They take resolved Settings, report through a Reporter
-// and throw Error; none of them prints or knows about the command line.
+// and throw Error; none of them prints or knows about the command line. Those that can take
+// long end within a fraction of a second when `stop` is requested, throwing util::Cancelled.
 namespace hfmodels::ops {
 
 struct LockOptions {
@@ -29,7 +31,8 @@ struct LockResult {
 
 // `hfmodels lock`: models.yaml → models.lock. Regular files are downloaded into the cache to be
 // hashed; LFS files take their hash from the listing.
-LockResult lock(const Settings& settings, const LockOptions& options, Reporter& reporter);
+LockResult lock(const Settings& settings, const LockOptions& options, Reporter& reporter,
+                const std::stop_token& stop = {});
 
 struct FetchResult {
   std::size_t files = 0; // locked files of the selected models
@@ -41,7 +44,7 @@ struct FetchResult {
 // With everything cached it sends no request and hashes nothing. Offline, anything missing
 // throws Error(offline_missing) listing every missing model/file.
 FetchResult fetch(const Settings& settings, const std::vector<std::string>& names,
-                  Reporter& reporter);
+                  Reporter& reporter, const std::stop_token& stop = {});
 
 enum class FileState { ok, missing, mismatch };
 
@@ -57,7 +60,7 @@ struct FileCheck {
 
 // `hfmodels verify`: re-hash every cached locked file (in parallel) against the lockfile.
 std::vector<FileCheck> verify(const Settings& settings, const std::vector<std::string>& names,
-                              Reporter& reporter);
+                              Reporter& reporter, const std::stop_token& stop = {});
 
 enum class ModelState { cached, missing, stale, unlocked };
 
@@ -71,7 +74,7 @@ struct ModelStatus {
 };
 
 // `hfmodels status`: every model of the lockfile and the manifest. Presence and size only.
-std::vector<ModelStatus> status(const Settings& settings);
+std::vector<ModelStatus> status(const Settings& settings, const std::stop_token& stop = {});
 
 // `hfmodels path`: the model's snapshot folder, or one locked file's path inside it. The path is
 // given whether or not the files are cached yet.
@@ -99,6 +102,7 @@ struct ExportResult {
 
 // `hfmodels export`: fetch if needed, then copy real files (no symlinks) to <dir>/<name>/...
 ExportResult export_models(const Settings& settings, const std::vector<std::string>& names,
-                           const std::filesystem::path& dir, Reporter& reporter);
+                           const std::filesystem::path& dir, Reporter& reporter,
+                           const std::stop_token& stop = {});
 
 } // namespace hfmodels::ops

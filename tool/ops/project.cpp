@@ -2,7 +2,6 @@
 #include "ops/project.hpp"
 
 #include "manifest/selection.hpp"
-#include "util/cancel.hpp"
 #include "util/error.hpp"
 #include "util/strings.hpp"
 
@@ -12,13 +11,13 @@
 
 namespace hfmodels::ops {
 
-Project load_project(const Settings& settings) {
+Project load_project(const Settings& settings, const std::stop_token& stop) {
   if (!std::filesystem::exists(settings.lockfile_path)) {
     throw Error(ExitCode::usage, "no lockfile", settings.lockfile_path.string() + " does not exist",
                 "Run `hfmodels lock` to create it from models.yaml");
   }
   Project project;
-  project.lockfile = manifest::load_lockfile(settings.lockfile_path);
+  project.lockfile = manifest::load_lockfile(settings.lockfile_path, stop);
   if (std::filesystem::exists(settings.manifest_path)) {
     project.manifest = manifest::load_manifest(settings.manifest_path);
   }
@@ -106,7 +105,6 @@ std::optional<std::string> selection_mismatch(const manifest::ModelSpec& spec,
   for (const std::size_t index : selected) {
     kept[index] = true;
   }
-  util::throw_if_cancelled();
   if (const auto dropped = std::find(kept.begin(), kept.end(), false); dropped != kept.end()) {
     return "it lists `" + model.files[static_cast<std::size_t>(dropped - kept.begin())].path +
            "`, which the manifest entry does not select";

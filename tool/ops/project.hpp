@@ -22,7 +22,7 @@ struct Project {
 
 // Loads the lockfile (Error(usage) with "run `hfmodels lock`" if it is missing) and the manifest
 // beside it when there is one.
-Project load_project(const Settings& settings);
+Project load_project(const Settings& settings, const std::stop_token& stop = {});
 
 // The locked models called `names`, or all of them when `names` is empty. An unknown name
 // throws Error(usage) with a "did you mean".

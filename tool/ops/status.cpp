@@ -7,8 +7,8 @@
 
 namespace hfmodels::ops {
 
-std::vector<ModelStatus> status(const Settings& settings) {
-  const auto project = load_project(settings);
+std::vector<ModelStatus> status(const Settings& settings, const std::stop_token& stop) {
+  const auto project = load_project(settings, stop);
   const auto models = select_models(project.lockfile, {});
   const auto stale = stale_models(project, models);
   const cache::HubCache cache(settings.cache_dir);
@@ -20,7 +20,8 @@ std::vector<ModelStatus> status(const Settings& settings) {
     entry.commit = model->commit;
     entry.files = model->files.size();
     entry.bytes = model->total_size();
-    const auto present = cache.files_present(model->repo, model->commit, snapshot_files(*model));
+    const auto present =
+        cache.files_present(model->repo, model->commit, snapshot_files(*model), stop);
     entry.files_missing =
         static_cast<std::size_t>(std::count(present.begin(), present.end(), false));
     const bool is_stale = std::any_of(stale.begin(), stale.end(),

@@ -2,12 +2,11 @@
 #include "ops/store.hpp"
 
 #include "hash/sha256.hpp"
-#include "http/client.hpp"
 #include "ops/project.hpp"
-#include "transfer/download.hpp"
-#include "transfer/ranged.hpp"
+#include "transfer/engine.hpp"
 #include "util/cancel.hpp"
 #include "util/parallel.hpp"
+#include "util/strings.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -27,8 +26,9 @@ namespace {
 // becomes visible under snapshots/ only once its bytes match the lock (docs/hub-protocol.md §5,
 // and the cache's first invariant in the README). Without a locked sha256 (`lock` learning a
 // regular file's) this is where it comes from. Returns the sha256.
-std::string adopt_cached_blob(const cache::HubCache& cache, const FileJob& job, Publish publish) {
-  std::string actual = hash::sha256_file(cache.blob_path(job.repo, job.etag));
+std::string adopt_cached_blob(const cache::HubCache& cache, const FileJob& job, Publish publish,
+                              const std::stop_token& stop) {
+  std::string actual = hash::sha256_file(cache.blob_path(job.repo, job.etag), stop);
   if (job.sha256 && actual != *job.sha256) {
     throw Error(ExitCode::integrity, "cached file does not match the lockfile",
                 "expected sha256 " + *job.sha256 + ", the cached blob " +
@@ -42,50 +42,6 @@ std::string adopt_cached_blob(const cache::HubCache& cache, const FileJob& job, 
     cache.link_snapshot(job.repo, job.commit, job.path, job.etag);
   }
   return actual;
-}
-
-// Downloads one job's blob unless another process has meanwhile, then links it into the
-// snapshot. Returns the sha256 computed from the downloaded bytes (or the cached blob's).
-std::string store_file(const Settings& settings, const cache::HubCache& cache, http::Client& http,
-                       transfer::Connections& connections, const FileJob& job,
-                       const transfer::ProgressFn& progress, Publish publish, bool& downloaded) {
-  downloaded = false;
-  // The lock makes a second process wait for the first instead of downloading the same blob
-  // twice; the blob is checked again once the lock is held.
-  const cache::FileLock lock = cache.lock_blob(job.repo, job.etag);
-  if (cache.has_blob(job.repo, job.etag, job.size)) {
-    return adopt_cached_blob(cache, job, publish);
-  }
-  transfer::Expected expected;
-  expected.size = job.size;
-  expected.sha256 = job.sha256;
-  if (!job.sha256 && job.etag.size() == 40) {
-    expected.git_sha1 = job.etag;
-  }
-  // Holding the lock, any partial download of this blob is a leftover (a killed or interrupted
-  // run, Python <= 1.17) and is continued. A filesystem that cannot lock gets a private
-  // temporary instead: no resume, but no two writers on one file either.
-  auto temp = lock.held() ? cache.open_partial_blob(job.repo, job.etag, job.size)
-                          : cache.create_temp_blob(job.repo, job.etag);
-  const auto url = hub::resolve_url(settings.endpoint, job.repo, job.commit, job.path);
-  transfer::Downloaded result;
-  try {
-    result =
-        transfer::download_ranged(http, connections, url, temp, expected, job.subject(), progress);
-  } catch (const Error& error) {
-    // Bytes that failed the hash are dropped; those cut short by the network, a full disk or
-    // Ctrl-C are kept for the next run to continue.
-    if (lock.held() && error.code() != ExitCode::integrity) {
-      cache.park_partial_blob(job.repo, job.etag, std::move(temp));
-    }
-    throw;
-  }
-  cache.commit_blob(job.repo, job.etag, std::move(temp), job.size);
-  downloaded = true;
-  if (publish == Publish::snapshots) {
-    cache.link_snapshot(job.repo, job.commit, job.path, job.etag);
-  }
-  return result.sha256;
 }
 
 // The most severe failure decides the exit code: integrity over network over the rest.
@@ -204,60 +160,197 @@ private:
   bool m_given_up = false;
 };
 
-// Thrown for a file that was not tried because the run gave up; not reported per file.
-struct NotTried {};
+// The cause of the failures of files not tried because the run gave up (GiveUp).
+constexpr std::string_view k_not_tried = "store:not-tried";
 
-// Reports the failures (one line per cause) and throws a summary with the most severe exit code;
-// returns `result` when every job succeeded.
-StoreResult finish(const std::vector<FileJob>& jobs,
-                   const std::vector<std::exception_ptr>& failures, Reporter& reporter,
-                   StoreResult& result, bool gave_up) {
-  // One line for an interruption, not one error per file that it stopped.
-  if (std::any_of(failures.begin(), failures.end(), [](const auto& failure) { return failure; })) {
-    util::throw_if_cancelled();
+// One blob to download, as the engine sees it: what it must be, and where it goes. Taking the
+// blob's lock, claiming a partial download to continue, committing or parking the temporary
+// and linking the snapshot happen here, on the engine's thread; none of them waits.
+class BlobDownload final : public transfer::FileTask {
+public:
+  BlobDownload(const Settings& settings, const cache::HubCache& cache, const FileJob& job,
+               Publish publish, GiveUp& give_up)
+      : m_cache(cache), m_job(job), m_publish(publish), m_give_up(give_up) {
+    m_spec.url = hub::resolve_url(settings.endpoint, job.repo, job.commit, job.path);
+    m_spec.subject = job.subject();
+    m_spec.size = job.size;
+    m_spec.sha256 = job.sha256;
+    // A regular file's etag is its git blob id: checked as well, so that an etag edited to
+    // name another file's blob can never put these bytes under that name.
+    if (job.etag.size() == 40) {
+      m_spec.git_sha1 = job.etag;
+    }
   }
+
+  const transfer::FileSpec& spec() const override { return m_spec; }
+
+  Start start() override {
+    if (m_give_up.given_up()) {
+      throw Error(ExitCode::failure, "not tried", "", "", m_job.subject())
+          .with_cause(std::string(k_not_tried));
+    }
+    // Another process downloading the same blob holds its lock: this one waits its turn rather
+    // than download the blob a second time.
+    m_lock = m_cache.try_lock_blob(m_job.repo, m_job.etag);
+    if (!m_lock) {
+      return Start::later;
+    }
+    if (m_cache.has_blob(m_job.repo, m_job.etag, m_job.size)) {
+      m_lock.reset();
+      return Start::not_needed; // it finished meanwhile: checked and linked afterwards
+    }
+    // Holding the lock, any partial download of this blob is a leftover (a killed or
+    // interrupted run, Python <= 1.17) and is continued. A filesystem that cannot lock gets a
+    // private temporary instead: no resume, but no two writers on one file either.
+    m_temp.emplace(m_lock->held() ? m_cache.open_partial_blob(m_job.repo, m_job.etag, m_job.size)
+                                  : m_cache.create_temp_blob(m_job.repo, m_job.etag));
+    return Start::now;
+  }
+
+  cache::TempBlob& temporary() override { return *m_temp; }
+
+  void finish(const transfer::Downloaded* result, const Error* failure, bool prefix_only) override {
+    try {
+      if (result != nullptr && !m_temp) {
+        m_adopt = true; // another process put the blob in place
+      } else if (result != nullptr) {
+        m_cache.commit_blob(m_job.repo, m_job.etag, std::move(*m_temp), m_job.size);
+        m_temp.reset();
+        if (m_publish == Publish::snapshots) {
+          m_cache.link_snapshot(m_job.repo, m_job.commit, m_job.path, m_job.etag);
+        }
+        m_sha256 = result->sha256;
+        m_downloaded = true;
+      } else {
+        m_failure = *failure;
+        // Bytes that failed the hash are dropped; those cut short by the network, a full disk or
+        // a stop are kept for the next run to continue.
+        if (m_temp && m_lock && m_lock->held() && failure->code() != ExitCode::integrity) {
+          m_cache.park_partial_blob(m_job.repo, m_job.etag, std::move(*m_temp), prefix_only);
+        }
+        m_temp.reset();
+      }
+    } catch (const Error& error) {
+      m_failure = error.subject().empty() ? error.with_subject(m_job.subject()) : error;
+    }
+    m_lock.reset();
+    if (m_failure && m_failure->cause() != "cancelled" && m_failure->cause() != k_not_tried) {
+      m_give_up.failed(cause_of(*m_failure));
+    } else if (!m_failure) {
+      m_give_up.succeeded();
+    }
+  }
+
+  const FileJob& job() const { return m_job; }
+  const std::optional<Error>& failure() const { return m_failure; }
+  bool downloaded() const { return m_downloaded; }
+  bool adopt() const { return m_adopt; }
+  const std::string& sha256() const { return m_sha256; }
+
+private:
+  const cache::HubCache& m_cache;
+  const FileJob& m_job;
+  Publish m_publish;
+  GiveUp& m_give_up;
+  transfer::FileSpec m_spec;
+  std::optional<cache::FileLock> m_lock;
+  std::optional<cache::TempBlob> m_temp;
+  std::optional<Error> m_failure;
+  bool m_downloaded = false;
+  bool m_adopt = false;
+  std::string m_sha256;
+};
+
+// The engine's events, told to the reporter in its terms.
+class ReportEvents final : public transfer::Events {
+public:
+  ReportEvents(Reporter& reporter, const std::vector<FileJob>& jobs,
+               const std::vector<std::size_t>& job_of)
+      : m_reporter(reporter), m_jobs(jobs), m_job_of(job_of) {}
+
+  void started(std::size_t file, std::uint64_t resumed) override {
+    const FileJob& job = m_jobs[m_job_of[file]];
+    m_reporter.transfer_started(file, job.model, job.path, job.size, resumed);
+  }
+  void progress(const transfer::FileProgress& file, const transfer::TotalProgress& total) override {
+    m_reporter.transfer_progress(file, total);
+  }
+  void finished(std::size_t file, bool ok) override { m_reporter.transfer_finished(file, ok); }
+
+private:
+  Reporter& m_reporter;
+  const std::vector<FileJob>& m_jobs;
+  const std::vector<std::size_t>& m_job_of;
+};
+
+// Checks and links, on every core, blobs the cache holds already; each sha256 or failure goes to
+// its job's slot.
+void adopt_blobs(const cache::HubCache& cache, const std::vector<FileJob>& jobs,
+                 const std::vector<std::size_t>& indices, Publish publish,
+                 const std::stop_token& stop, StoreResult& result,
+                 std::vector<std::optional<Error>>& failures) {
+  // Hashing is CPU-bound: one file per core, whatever -j says about connections.
+  const auto errors = util::run_parallel(std::max(1u, std::thread::hardware_concurrency()),
+                                         indices.size(), [&](std::size_t, std::size_t k) {
+                                           util::throw_if_stopped(stop);
+                                           result.sha256[indices[k]] = adopt_cached_blob(
+                                               cache, jobs[indices[k]], publish, stop);
+                                         });
+  for (std::size_t k = 0; k < indices.size(); ++k) {
+    if (!errors[k]) {
+      continue;
+    }
+    try {
+      std::rethrow_exception(errors[k]);
+    } catch (const Error& error) {
+      failures[indices[k]] =
+          error.subject().empty() ? error.with_subject(jobs[indices[k]].subject()) : error;
+    }
+  }
+  util::throw_if_stopped(stop);
+}
+
+// Reports the failures (one line per cause) and throws a summary with the most severe exit code.
+void report_failures(const std::vector<std::optional<Error>>& failures, Reporter& reporter,
+                     bool gave_up) {
   std::size_t failed = 0;
   std::size_t not_tried = 0;
   ExitCode worst = ExitCode::failure;
   std::vector<Error> errors;
-  for (std::size_t i = 0; i < failures.size(); ++i) {
-    if (!failures[i]) {
+  for (const auto& failure : failures) {
+    if (!failure) {
       continue;
     }
     ++failed;
-    try {
-      std::rethrow_exception(failures[i]);
-    } catch (const NotTried&) {
+    if (failure->cause() == k_not_tried) {
       ++not_tried;
-    } catch (const Error& error) {
-      errors.push_back(error.subject().empty() ? error.with_subject(jobs[i].subject()) : error);
-      if (severity(error.code()) > severity(worst)) {
-        worst = error.code();
-      }
-    } catch (const std::exception& error) {
-      errors.emplace_back(ExitCode::failure, "cannot store file", error.what(), "",
-                          jobs[i].subject());
+      continue;
+    }
+    errors.push_back(*failure);
+    if (severity(failure->code()) > severity(worst)) {
+      worst = failure->code();
     }
   }
-  report_grouped(reporter, errors);
-  if (failed > 0) {
-    const std::string stopped = !gave_up ? std::string()
-                                         : "gave up after " +
-                                               std::to_string(k_failures_before_giving_up) +
-                                               " files in a row failed the same way; " +
-                                               std::to_string(not_tried) + " were not tried";
-    throw Error(worst,
-                std::to_string(failed) + " of " + std::to_string(jobs.size()) +
-                    " files could not be fetched",
-                stopped, "See the errors above; run the command again to retry");
+  if (failed == 0) {
+    return;
   }
-  return std::move(result);
+  report_grouped(reporter, errors);
+  const std::string stopped = !gave_up
+                                  ? std::string()
+                                  : "gave up after " + std::to_string(k_failures_before_giving_up) +
+                                        " files in a row failed the same way; " +
+                                        std::to_string(not_tried) + " were not tried";
+  throw Error(worst,
+              std::to_string(failed) + " of " + std::to_string(failures.size()) +
+                  " files could not be fetched",
+              stopped, "See the errors above; run the command again to retry");
 }
 
 } // namespace
 
 StoreResult store_files(const Settings& settings, const cache::HubCache& cache,
-                        const std::vector<FileJob>& jobs, Reporter& reporter, Publish publish) {
+                        const std::vector<FileJob>& jobs, Reporter& reporter, Publish publish,
+                        const std::stop_token& stop) {
   StoreResult result;
   result.sha256.resize(jobs.size());
   if (jobs.empty()) {
@@ -271,89 +364,62 @@ StoreResult store_files(const Settings& settings, const cache::HubCache& cache,
   for (std::size_t i = 0; i < jobs.size(); ++i) {
     (cache.has_blob(jobs[i].repo, jobs[i].etag, jobs[i].size) ? cached : to_download).push_back(i);
   }
-  std::vector<std::exception_ptr> failures(jobs.size());
-  // Hashing is CPU-bound: one file per core, whatever -j says about connections.
-  const auto cached_failures = util::run_parallel(std::max(1u, std::thread::hardware_concurrency()),
-                                                  cached.size(), [&](std::size_t, std::size_t k) {
-                                                    util::throw_if_cancelled();
-                                                    result.sha256[cached[k]] = adopt_cached_blob(
-                                                        cache, jobs[cached[k]], publish);
-                                                  });
-  for (std::size_t k = 0; k < cached.size(); ++k) {
-    failures[cached[k]] = cached_failures[k];
-  }
+  std::vector<std::optional<Error>> failures(jobs.size());
+  adopt_blobs(cache, jobs, cached, publish, stop, result, failures);
   if (to_download.empty()) {
-    return finish(jobs, failures, reporter, result, false);
+    report_failures(failures, reporter, false);
+    return result;
   }
 
   std::uint64_t planned_bytes = 0;
   for (const std::size_t index : to_download) {
-    planned_bytes += jobs[index].size;
+    planned_bytes = util::add_sizes(planned_bytes, jobs[index].size);
   }
   reporter.transfers_planned(to_download.size(), planned_bytes);
 
-  // Once, before any job: a setting that makes every download fail (a token over plain http)
+  transfer::EngineOptions options;
+  // Once, before any file: a setting that makes every download fail (a token over plain http)
   // is one error, not one per file.
-  const http::ClientOptions options = client_options(settings);
-  const std::size_t workers = std::min<std::size_t>(settings.jobs, to_download.size());
-  std::vector<std::unique_ptr<http::Client>> clients(workers);
-  // Large files add ranged connections to the workers' own, up to k_max_connections in all.
-  transfer::Connections connections(
-      options, static_cast<unsigned>(transfer::k_max_connections -
-                                     std::min<std::size_t>(workers, transfer::k_max_connections)));
-  std::atomic<std::size_t> started{0};
-  std::atomic<std::size_t> downloaded{0};
-  std::atomic<std::uint64_t> bytes_downloaded{0};
-
+  options.client = client_options(settings);
+  options.files_at_once = settings.jobs;
+  options.connections = std::max(settings.jobs, transfer::k_connections);
   GiveUp give_up;
-  const auto download_failures =
-      util::run_parallel(workers, to_download.size(), [&](std::size_t worker, std::size_t id) {
-        // After Ctrl-C the remaining jobs end at once instead of starting.
-        util::throw_if_cancelled();
-        if (give_up.given_up()) {
-          throw NotTried{};
-        }
-        if (!clients[worker]) {
-          clients[worker] = std::make_unique<http::Client>(options);
-        }
-        ++started;
-        const std::size_t index = to_download[id];
-        const auto& job = jobs[index];
-        reporter.transfer_started(id, job.model, job.path, job.size);
-        bool ok = false;
-        try {
-          bool moved = false;
-          result.sha256[index] = store_file(
-              settings, cache, *clients[worker], connections, job,
-              [&](std::uint64_t bytes) { reporter.transfer_progress(id, bytes); }, publish, moved);
-          if (moved) {
-            ++downloaded;
-            bytes_downloaded += job.size;
-          }
-          ok = true;
-          give_up.succeeded();
-        } catch (const Error& error) {
-          give_up.failed(cause_of(error));
-          reporter.transfer_finished(id, false);
-          throw;
-        } catch (...) {
-          reporter.transfer_finished(id, false);
-          throw;
-        }
-        reporter.transfer_finished(id, ok);
-        if (started == to_download.size()) {
-          // No file left for this worker to start: its connection joins the large files still
-          // running, instead of idling while they finish.
-          connections.release(std::move(clients[worker]));
-        }
-      });
-  for (std::size_t id = 0; id < to_download.size(); ++id) {
-    failures[to_download[id]] = download_failures[id];
+  std::vector<std::unique_ptr<BlobDownload>> downloads;
+  std::vector<transfer::FileTask*> tasks;
+  for (const std::size_t index : to_download) {
+    downloads.push_back(
+        std::make_unique<BlobDownload>(settings, cache, jobs[index], publish, give_up));
+    tasks.push_back(downloads.back().get());
+  }
+  ReportEvents events(reporter, jobs, to_download);
+  try {
+    transfer::download(tasks, options, events, stop);
+  } catch (const util::Cancelled&) {
+    reporter.transfers_done();
+    throw; // one line for the stop, not an error per file it stopped
   }
   reporter.transfers_done();
-  result.downloaded = downloaded;
-  result.bytes_downloaded = bytes_downloaded;
-  return finish(jobs, failures, reporter, result, give_up.given_up());
+
+  std::vector<std::size_t> adopt_later;
+  for (std::size_t k = 0; k < downloads.size(); ++k) {
+    const BlobDownload& download = *downloads[k];
+    const std::size_t index = to_download[k];
+    if (download.failure()) {
+      failures[index] = *download.failure();
+    } else if (download.adopt()) {
+      adopt_later.push_back(index);
+    } else {
+      result.sha256[index] = download.sha256();
+      if (download.downloaded()) {
+        ++result.downloaded;
+        result.bytes_downloaded += jobs[index].size;
+      }
+    }
+  }
+  // Blobs another process put in place while this one waited for their locks.
+  adopt_blobs(cache, jobs, adopt_later, publish, stop, result, failures);
+  report_failures(failures, reporter, give_up.given_up());
+  return result;
 }
 
 } // namespace hfmodels::ops

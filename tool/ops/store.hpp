@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -33,18 +34,20 @@ struct FileJob {
 // can see is only ever made complete, by fetch.
 enum class Publish { snapshots, blobs_only };
 
-// Runs every job on settings.jobs workers (one reused connection each) and reports progress.
-// A file whose blob is already cached is only linked; otherwise it is downloaded under the
-// blob's lock into a private temporary, checked against size and hash, and renamed into place,
-// so nothing partial is ever visible under snapshots/. Failed files are reported, one line per
-// cause; afterwards a summary Error is thrown with the most severe exit code. Returns the
-// sha256 of each job (same order) and the bytes downloaded. Writes no ref.
+// Puts every job's file in place and reports progress. A file whose blob is already cached is
+// only checked and linked; otherwise the download engine (transfer/engine.hpp) fetches it,
+// settings.jobs files at a time, under the blob's lock into a temporary, checked against size
+// and hashes, and renamed into place, so nothing partial is ever visible under snapshots/.
+// Failed files are reported, one line per cause; afterwards a summary Error is thrown with the
+// most severe exit code. A stop request ends it with util::Cancelled, partial downloads kept.
+// Returns the sha256 of each job (same order) and the bytes downloaded. Writes no ref.
 struct StoreResult {
   std::vector<std::string> sha256;
   std::size_t downloaded = 0;
   std::uint64_t bytes_downloaded = 0;
 };
 StoreResult store_files(const Settings& settings, const cache::HubCache& cache,
-                        const std::vector<FileJob>& jobs, Reporter& reporter, Publish publish);
+                        const std::vector<FileJob>& jobs, Reporter& reporter, Publish publish,
+                        const std::stop_token& stop);
 
 } // namespace hfmodels::ops

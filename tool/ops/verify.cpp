@@ -3,6 +3,7 @@
 #include "hash/sha256.hpp"
 #include "ops/operations.hpp"
 #include "ops/project.hpp"
+#include "util/cancel.hpp"
 #include "util/parallel.hpp"
 
 #include <filesystem>
@@ -11,8 +12,8 @@
 namespace hfmodels::ops {
 
 std::vector<FileCheck> verify(const Settings& settings, const std::vector<std::string>& names,
-                              Reporter& reporter) {
-  const auto project = load_project(settings);
+                              Reporter& reporter, const std::stop_token& stop) {
+  const auto project = load_project(settings, stop);
   const auto models = select_models(project.lockfile, names);
   const cache::HubCache cache(settings.cache_dir);
 
@@ -42,11 +43,12 @@ std::vector<FileCheck> verify(const Settings& settings, const std::vector<std::s
           return;
         }
         check.actual_size = size;
-        check.actual_sha256 = hash::sha256_file(paths[index]);
+        check.actual_sha256 = hash::sha256_file(paths[index], stop);
         check.state = check.actual_sha256 == check.expected_sha256 && size == check.expected_size
                           ? FileState::ok
                           : FileState::mismatch;
       });
+  util::throw_if_stopped(stop);
   for (std::size_t i = 0; i < failures.size(); ++i) {
     if (failures[i]) {
       // An unreadable file cannot be vouched for.

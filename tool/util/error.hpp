@@ -15,6 +15,7 @@ enum class ExitCode : int {
   integrity = 4,       // hash or size mismatch
   offline_missing = 5, // offline and something is missing
   stale_lock = 6,      // lockfile stale against the manifest
+  cancelled = 130,     // stopped on request (the command line: 130 for SIGINT, 143 for SIGTERM)
 };
 
 // The one error type of the code base. Every layer throws it; cli::run catches it once and

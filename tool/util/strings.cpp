@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "util/strings.hpp"
 
+#include "util/error.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -125,6 +127,14 @@ std::optional<std::size_t> find_invalid_utf8(std::string_view text) {
     i += length;
   }
   return std::nullopt;
+}
+
+std::uint64_t add_sizes(std::uint64_t a, std::uint64_t b) {
+  std::uint64_t sum = 0;
+  if (__builtin_add_overflow(a, b, &sum)) {
+    throw Error(ExitCode::usage, "sizes too large", "they add up to more than 2^64 bytes");
+  }
+  return sum;
 }
 
 std::string format_bytes(std::uint64_t bytes) {

@@ -31,6 +31,10 @@ std::vector<std::string> split(std::string_view text, char separator);
 // surrogates and code points above U+10FFFF count as malformed), or nothing if it is all valid.
 std::optional<std::size_t> find_invalid_utf8(std::string_view text);
 
+// a + b, for sizes of files: throws Error(usage) when they add up to more than 2^64 - 1 bytes,
+// which only a hand-made lockfile or listing can make them do.
+std::uint64_t add_sizes(std::uint64_t a, std::uint64_t b);
+
 // "1.5 GiB", "512 B": binary units, one decimal.
 std::string format_bytes(std::uint64_t bytes);
 // "1m05s", "3.2s", "45ms".

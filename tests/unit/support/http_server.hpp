@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-// A tiny HTTP/1.1 server on 127.0.0.1 for the network tests: one thread, one connection at a
-// time, `Connection: close` after every answer. Handlers decide each reply, and can cut the
-// connection after N body bytes to simulate a dropped download.
+// A tiny HTTP/1.1 server on 127.0.0.1 for the network tests: one connection at a time, or each
+// on a thread of its own (`concurrent`), `Connection: close` after every answer. Handlers decide
+// each reply, and can cut the connection after N body bytes to simulate a dropped download.
 
 #include <poll.h>
 #include <unistd.h>
@@ -50,7 +50,8 @@ class HttpServer {
 public:
   using Handler = std::function<HttpReply(const HttpRequest&)>;
 
-  explicit HttpServer(Handler handler) : m_handler(std::move(handler)) {
+  explicit HttpServer(Handler handler, bool concurrent = false)
+      : m_handler(std::move(handler)), m_concurrent(concurrent) {
     m_listen = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in address{};
     address.sin_family = AF_INET;
@@ -71,6 +72,9 @@ public:
     const char byte = 0;
     static_cast<void>(::write(m_wake[1], &byte, 1));
     m_thread.join();
+    for (std::thread& thread : m_connections) {
+      thread.join();
+    }
     ::close(m_listen);
     ::close(m_wake[0]);
     ::close(m_wake[1]);
@@ -96,7 +100,15 @@ private:
         return;
       }
       const int connection = ::accept(m_listen, nullptr, nullptr);
-      if (connection >= 0) {
+      if (connection < 0) {
+        continue;
+      }
+      if (m_concurrent) {
+        m_connections.emplace_back([this, connection] {
+          handle(connection);
+          ::close(connection);
+        });
+      } else {
         handle(connection);
         ::close(connection);
       }
@@ -188,7 +200,9 @@ private:
   int m_listen = -1;
   int m_wake[2] = {-1, -1};
   int m_port = 0;
+  bool m_concurrent = false;
   std::thread m_thread;
+  std::vector<std::thread> m_connections;
   mutable std::mutex m_mutex;
   std::vector<HttpRequest> m_requests;
 };

@@ -1,0 +1,982 @@
+// SPDX-License-Identifier: MIT
+#include "transfer/engine.hpp"
+
+#include "http/handle.hpp"
+#include "hub/client.hpp"
+#include "transfer/hasher.hpp"
+#include "transfer/partial.hpp"
+#include "transfer/plan.hpp"
+#include "transfer/rate.hpp"
+#include "util/cancel.hpp"
+#include "util/strings.hpp"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <cassert>
+#include <chrono>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace hfmodels::transfer {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Bytes go to the file in writes of this size: a write of 16 KiB (what libcurl hands over at a
+// time) costs about twice the CPU per byte of one of 64-256 KiB (bench/ANALYSIS.md).
+constexpr std::size_t k_write_size = 256u << 10;
+// A slow download's bytes are written after at most this long instead, so that what a killed
+// run leaves is about what had arrived.
+constexpr std::chrono::milliseconds k_max_buffer_age{250};
+constexpr std::chrono::milliseconds k_event_interval{100};
+// The loop wakes at least this often (buffers to write, retries due, events), and a stop
+// request wakes it at once.
+constexpr std::chrono::milliseconds k_poll{100};
+// A file whose lock another process holds is asked again after this long (Python's filelock
+// polls every 50 ms too).
+constexpr std::chrono::milliseconds k_start_again{50};
+// A body whose hash comes out wrong is downloaded once more from the start before the mismatch
+// is reported: a proxy or a flaky link that flipped a byte should not fail the build, while a
+// file that really differs from the lock costs one extra download.
+constexpr int k_downloads = 2;
+// docs/hub-protocol.md §3.2.
+constexpr int k_max_redirects = 10;
+constexpr std::size_t k_max_error_body = 64u << 10;
+// A request of a segmented file lasts about this long at its connection's speed (between one
+// and sixteen pieces): long enough for its round trip not to matter, short enough that a
+// connection that comes free finds work to take over.
+constexpr double k_request_seconds = 2.0;
+// Bytes that arrived this recently say the server is there (a refused connection is then worth
+// another try).
+constexpr std::chrono::seconds k_reachable{10};
+
+// The server answered a Range request with the whole file (200): it ignores Range.
+struct RangeIgnored {};
+
+struct File;
+class Engine;
+
+struct Connection {
+  Connection(Engine& owner, const http::ClientOptions& options, std::uint32_t number)
+      : engine(owner), handle(options), id(number) {}
+
+  Engine& engine;
+  http::Handle handle;
+  const std::uint32_t id; // in the file's SegmentPlan
+  File* file = nullptr;   // the file it works for; null when free
+  bool busy = false;      // a request of it is in the multi handle
+  std::optional<Clock::time_point> retry_at;
+  RateMeter rate; // of this connection, for the size of its requests
+
+  // The request in flight.
+  ByteRange range;
+  bool ranged = false;     // with a Range header; else a plain GET of the whole file
+  std::string url;         // of the hop in flight
+  bool via_resolve = true; // started at the Hub's resolve URL, not at a CDN URL it led to
+  int hops = 0;
+  http::Headers headers;
+  long status = 0;        // of the final response, once its headers are in
+  bool accepting = false; // its body is the file's bytes
+  std::string error_body;
+  std::exception_ptr failure; // thrown in a callback
+  std::uint64_t position = 0; // file offset of the next byte to arrive
+  std::vector<char> buffer;   // arrived, not written yet
+  std::uint64_t buffer_at = 0;
+  Clock::time_point buffer_since;
+  BlockChecksummer checksums;
+};
+
+struct File {
+  FileTask* task = nullptr;
+  std::size_t index = 0;
+  const FileSpec* spec = nullptr;
+  enum class State { queued, running, hashing, done } state = State::queued;
+  Clock::time_point not_before;
+  cache::TempBlob* temp = nullptr;
+  std::optional<SegmentPlan> plan;
+  std::unique_ptr<ResumeRecord> record;
+  std::unique_ptr<FileHasher> hasher;
+  std::vector<Connection*> connections;
+  unsigned limit = 1;         // connections it may use (lowered when a server objects)
+  bool single_stream = false; // the server ignores Range: one plain GET from the start
+  std::string cdn_url;        // where the resolve URL led
+  bool reresolved = false;    // the CDN refused its URL once and the Hub was asked again
+  http::RetryBudget budget;
+  int downloads = 1;
+  std::uint64_t resumed = 0;  // bytes it had when it started
+  std::uint64_t received = 0; // bytes that arrived in this run
+  RateMeter rate;
+  Clock::time_point last_event;
+  Clock::time_point last_bytes;
+};
+
+class Engine {
+public:
+  Engine(const std::vector<FileTask*>& tasks, const EngineOptions& options, Events& events,
+         std::stop_token stop)
+      : m_options(options), m_events(events), m_stop(std::move(stop)) {
+    static_cast<void>(http::global_init());
+    m_multi = curl_multi_init();
+    if (m_multi == nullptr) {
+      throw Error(ExitCode::failure, "cannot initialise libcurl");
+    }
+    m_files.resize(tasks.size());
+    for (std::size_t i = 0; i < tasks.size(); ++i) {
+      File& file = m_files[i];
+      file.task = tasks[i];
+      file.index = i;
+      file.spec = &tasks[i]->spec();
+      file.budget = http::RetryBudget(options.retry);
+      m_bytes_total = util::add_sizes(m_bytes_total, file.spec->size);
+    }
+  }
+
+  ~Engine() {
+    // The hashers first: their threads wake the multi handle when they finish.
+    for (File& file : m_files) {
+      file.hasher.reset();
+    }
+    for (auto& connection : m_pool) {
+      if (connection->busy) {
+        curl_multi_remove_handle(m_multi, connection->handle.get());
+      }
+    }
+    m_pool.clear();
+    curl_multi_cleanup(m_multi);
+  }
+
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  void run() {
+    // A stop request wakes the loop at once, wherever it waits.
+    const std::stop_callback wake_on_stop(m_stop, [this] { curl_multi_wakeup(m_multi); });
+    for (;;) {
+      if (m_stop.stop_requested()) {
+        stop_everything();
+        throw util::Cancelled();
+      }
+      // What ended first, then what can start now that it has: a file's end frees a connection
+      // and a place for the next file, in the same turn.
+      int running = 0;
+      curl_multi_perform(m_multi, &running);
+      finish_requests();
+      write_old_buffers(Clock::now());
+      check_hashes();
+      const auto now = Clock::now();
+      start_files(now);
+      give_connections();
+      send_requests(now);
+      save_records();
+      report(false);
+      if (all_done()) {
+        break;
+      }
+      int ignored = 0;
+      curl_multi_poll(m_multi, nullptr, 0, poll_timeout(), &ignored);
+    }
+    report(true);
+  }
+
+private:
+  bool all_done() const {
+    return std::all_of(m_files.begin(), m_files.end(),
+                       [](const File& file) { return file.state == File::State::done; });
+  }
+
+  // Milliseconds until the loop has something to do that no socket announces: a retry or a
+  // file's start falling due, within k_poll (buffers, records and events wait that long). A
+  // request just added is libcurl's to start: curl_multi_poll returns at once for it.
+  int poll_timeout() const {
+    const auto now = Clock::now();
+    auto due = now + k_poll;
+    for (const auto& connection : m_pool) {
+      if (connection->file != nullptr && !connection->busy && connection->retry_at) {
+        due = std::min(due, *connection->retry_at);
+      }
+    }
+    for (const File& file : m_files) {
+      if (file.state == File::State::queued && file.not_before > now) {
+        due = std::min(due, file.not_before); // to be asked again (Start::later)
+      }
+    }
+    const auto wait = std::chrono::ceil<std::chrono::milliseconds>(due - now);
+    return static_cast<int>(std::max<std::chrono::milliseconds::rep>(wait.count(), 0));
+  }
+
+  // --- files -------------------------------------------------------------------------------
+
+  bool connection_available() const {
+    return !m_free.empty() || m_pool.size() < std::max(m_options.connections, 1u);
+  }
+
+  Connection* take_connection(File& file) {
+    Connection* connection = nullptr;
+    if (!m_free.empty()) {
+      connection = m_free.back();
+      m_free.pop_back();
+    } else {
+      m_pool.push_back(std::make_unique<Connection>(*this, m_options.client,
+                                                    static_cast<std::uint32_t>(m_pool.size())));
+      connection = m_pool.back().get();
+    }
+    connection->file = &file;
+    connection->retry_at.reset();
+    connection->rate = RateMeter{};
+    file.connections.push_back(connection);
+    return connection;
+  }
+
+  // The connection, idle, leaves its file (whose plan forgets it) and waits for another.
+  void free_connection(Connection& connection) {
+    // A busy one's transfer would end later, for no file: detach() it instead.
+    assert(!connection.busy);
+    File& file = *connection.file;
+    if (file.plan) {
+      file.plan->release(connection.id);
+    }
+    std::erase(file.connections, &connection);
+    connection.file = nullptr;
+    connection.retry_at.reset();
+    m_free.push_back(&connection);
+  }
+
+  // The connection leaves its file even with a request in flight: libcurl drops the transfer
+  // (and its message, should it have ended in this round), the bytes that arrived are written
+  // and the plan gets back the rest of its range.
+  void detach(Connection& connection) {
+    if (connection.busy) {
+      curl_multi_remove_handle(m_multi, connection.handle.get());
+      connection.busy = false;
+      try {
+        write_buffer(connection);
+      } catch (...) {
+        // The error that ends the file says why; these bytes are just not kept.
+      }
+      close_request(connection);
+    }
+    connection.buffer.clear();
+    connection.checksums.close();
+    free_connection(connection);
+  }
+
+  std::size_t running_files() const {
+    return static_cast<std::size_t>(
+        std::count_if(m_files.begin(), m_files.end(), [](const File& f) {
+          return f.state == File::State::running || f.state == File::State::hashing;
+        }));
+  }
+
+  void start_files(Clock::time_point now) {
+    for (File& file : m_files) {
+      if (file.state != File::State::queued || file.not_before > now) {
+        continue;
+      }
+      if (running_files() >= std::max(m_options.files_at_once, 1u) || !connection_available()) {
+        return;
+      }
+      try {
+        switch (file.task->start()) {
+        case FileTask::Start::later:
+          file.not_before = now + k_start_again;
+          continue;
+        case FileTask::Start::not_needed: {
+          const Downloaded nothing;
+          file.state = File::State::done;
+          file.task->finish(&nothing, nullptr, true);
+          continue;
+        }
+        case FileTask::Start::now:
+          begin(file);
+          break;
+        }
+      } catch (const Error& error) {
+        fail(file, error);
+      }
+    }
+  }
+
+  void begin(File& file) {
+    file.temp = &file.task->temporary();
+    file.record = std::make_unique<ResumeRecord>(*file.temp, file.spec->size);
+    const std::vector<ByteRange> done = file.record->load();
+    file.plan.emplace(file.spec->size, done, m_options.piece);
+    file.resumed = file.plan->done_bytes();
+    file.limit = std::max(m_options.connections_per_file, 1u);
+    new_hasher(file);
+    file.state = File::State::running;
+    file.last_bytes = Clock::now();
+    m_events.started(file.index, file.resumed);
+    if (file.plan->complete()) {
+      file.state = File::State::hashing;
+      return;
+    }
+    take_connection(file);
+  }
+
+  void new_hasher(File& file) {
+    file.hasher =
+        std::make_unique<FileHasher>(*file.temp, file.spec->size, file.spec->git_sha1.has_value(),
+                                     [this] { curl_multi_wakeup(m_multi); });
+    file.hasher->reached(file.plan->prefix());
+  }
+
+  bool segmented(const File& file) const {
+    return !file.single_stream && file.spec->size >= m_options.segmented_from;
+  }
+
+  // Connections that no file is starting with go to the large files still running, up to each
+  // one's limit, while they have bytes to hand over.
+  void give_connections() {
+    for (File& file : m_files) {
+      if (file.state != File::State::running || !segmented(file)) {
+        continue;
+      }
+      if (file.cdn_url.empty()) {
+        continue; // until the first answer says where the file is served from
+      }
+      const unsigned limit = std::min(file.limit, std::max(m_options.connections_per_file, 1u));
+      while (file.connections.size() < limit && file.plan->can_take() && connection_available() &&
+             !new_file_waiting()) {
+        Connection* connection = take_connection(file);
+        if (!file.plan->take(connection->id)) {
+          free_connection(*connection);
+          break;
+        }
+      }
+    }
+  }
+
+  bool new_file_waiting() const {
+    if (running_files() >= std::max(m_options.files_at_once, 1u)) {
+      return false;
+    }
+    return std::any_of(m_files.begin(), m_files.end(),
+                       [](const File& file) { return file.state == File::State::queued; });
+  }
+
+  // --- requests ----------------------------------------------------------------------------
+
+  std::uint64_t request_size(const File& file, const Connection& connection,
+                             Clock::time_point now) const {
+    if (!segmented(file)) {
+      return file.spec->size; // one request for what is missing
+    }
+    const double rate = connection.rate.rate(now);
+    const std::uint64_t piece = std::max<std::uint64_t>(m_options.piece, 1);
+    const auto wanted = rate > 0 ? static_cast<std::uint64_t>(rate * k_request_seconds) : 2 * piece;
+    return std::clamp<std::uint64_t>((wanted + piece - 1) / piece * piece, piece, 16 * piece);
+  }
+
+  void send_requests(Clock::time_point now) {
+    for (File& file : m_files) {
+      if (file.state != File::State::running) {
+        continue;
+      }
+      // A copy: free_connection() changes the list.
+      const std::vector<Connection*> connections = file.connections;
+      for (Connection* connection : connections) {
+        if (connection->busy || (connection->retry_at && *connection->retry_at > now)) {
+          continue;
+        }
+        connection->retry_at.reset();
+        const std::uint64_t size = request_size(file, *connection, now);
+        auto range = file.plan->next_request(connection->id, size);
+        if (!range && file.plan->take(connection->id)) {
+          range = file.plan->next_request(connection->id, size);
+        }
+        if (!range) {
+          free_connection(*connection); // nothing left to fetch for it
+          continue;
+        }
+        try {
+          send(*connection, *range);
+        } catch (const Error& error) {
+          fail(file, error);
+          break;
+        }
+      }
+      if (file.state == File::State::running && file.connections.empty() &&
+          !file.plan->complete()) {
+        // Cannot happen (missing bytes are free or in a segment a connection owns), but a file
+        // nobody works on would never end.
+        fail(file, Error(ExitCode::failure, "the download stopped early", "bytes are missing", "",
+                         file.spec->subject));
+      }
+    }
+  }
+
+  void send(Connection& connection, const ByteRange& range) {
+    File& file = *connection.file;
+    connection.range = range;
+    // A plain GET when the whole file is wanted from its start: it works with any server.
+    connection.ranged = range.begin != 0 || range.end != file.spec->size;
+    connection.via_resolve = file.cdn_url.empty();
+    connection.url = connection.via_resolve ? file.spec->url : file.cdn_url;
+    connection.hops = 0;
+    connection.position = range.begin;
+    connection.buffer_at = range.begin;
+    connection.buffer.clear();
+    add_request(connection);
+  }
+
+  void add_request(Connection& connection) {
+    connection.headers.clear();
+    connection.status = 0;
+    connection.accepting = false;
+    connection.error_body.clear();
+    connection.failure = nullptr;
+    std::optional<http::ByteRangeRequest> range;
+    if (connection.ranged) {
+      range = http::ByteRangeRequest{connection.range.begin, connection.range.end - 1};
+    }
+    CURL* handle = connection.handle.get();
+    // Every attempt starts at the resolve URL or the URL it led to; the signed CDN URL expires
+    // (docs/hub-protocol.md §3.4 (b)), and a 403 from it sends the file back to the Hub.
+    connection.handle.prepare(connection.url, range, /*compressed=*/false);
+    curl_easy_setopt(handle, CURLOPT_HEADERFUNCTION, &Engine::on_header);
+    curl_easy_setopt(handle, CURLOPT_HEADERDATA, &connection);
+    curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, &Engine::on_body);
+    curl_easy_setopt(handle, CURLOPT_WRITEDATA, &connection);
+    curl_easy_setopt(handle, CURLOPT_PRIVATE, &connection);
+    if (curl_multi_add_handle(m_multi, handle) != CURLM_OK) {
+      throw Error(ExitCode::failure, "cannot start a transfer", "curl_multi_add_handle failed");
+    }
+    connection.busy = true;
+  }
+
+  // --- callbacks (inside curl_multi_perform) ------------------------------------------------
+
+  static std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) {
+    auto& connection = *static_cast<Connection*>(user);
+    const std::size_t length = size * count;
+    try {
+      const std::string_view line(data, length);
+      http::add_header_line(connection.headers, line);
+      if (!util::trim(line).empty() || line.starts_with("HTTP/")) {
+        return length;
+      }
+      // The end of a response's headers: decide what its body is.
+      const long status = connection.handle.status();
+      if (status < 200) {
+        return length; // an interim 1xx
+      }
+      connection.status = status;
+      if (status >= 300) {
+        return length; // a redirect or an error: its body is not the file's
+      }
+      if (connection.ranged && status == 200 && connection.file->connections.size() == 1) {
+        // The server ignores Range and sends the whole file: it is taken from its first byte,
+        // never appended to what the file had (docs/hub-protocol.md §3.6, pitfall 3 of §9).
+        connection.engine.start_over_with(connection);
+      } else {
+        check_response(connection);
+      }
+      connection.accepting = true;
+      File& file = *connection.file;
+      if (connection.via_resolve) {
+        // The file's other requests go straight to where the resolve URL led (a signed CDN URL,
+        // or the resolve URL itself on a server that does not redirect): one request to the
+        // Hub per file, not one per segment. Extra connections wait for it.
+        file.cdn_url = connection.url;
+        file.reresolved = false;
+      }
+      return length;
+    } catch (...) {
+      connection.failure = std::current_exception();
+      return 0;
+    }
+  }
+
+  // A 2xx must carry the bytes asked for, of a file of the locked size.
+  static void check_response(const Connection& connection) {
+    const File& file = *connection.file;
+    const FileSpec& spec = *file.spec;
+    if (!connection.ranged) {
+      if (connection.status != 200) {
+        throw Error(ExitCode::network, "unexpected answer to a download",
+                    "HTTP " + std::to_string(connection.status) + " to a request without Range", "",
+                    spec.subject);
+      }
+      return;
+    }
+    if (connection.status == 200) {
+      throw RangeIgnored{};
+    }
+    const auto header = connection.headers.get("content-range");
+    const auto range = http::parse_content_range(header);
+    if (connection.status == 206 && range && range->total != spec.size) {
+      throw Error(ExitCode::integrity, "downloaded file does not match the lockfile",
+                  "expected " + std::to_string(spec.size) + " bytes, the server has " +
+                      std::to_string(range->total),
+                  "The file on the Hub differs from the pinned one: check the lockfile, or "
+                  "re-lock with `hfmodels lock --update`",
+                  spec.subject)
+          .with_cause("integrity:size");
+    }
+    if (connection.status != 206 || !range || range->first != connection.range.begin ||
+        range->last >= connection.range.end) {
+      throw Error(ExitCode::network, "the server sent the wrong part of the file",
+                  "asked for bytes " + std::to_string(connection.range.begin) + "-" +
+                      std::to_string(connection.range.end - 1) + ", got HTTP " +
+                      std::to_string(connection.status) +
+                      " with Content-Range: " + header.value_or("(none)"),
+                  "", spec.subject)
+          .with_cause("download:wrong-range");
+    }
+  }
+
+  static std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) {
+    auto& connection = *static_cast<Connection*>(user);
+    const std::size_t length = size * count;
+    try {
+      if (!connection.accepting) {
+        if (connection.status >= 400) {
+          // Kept for the error message only.
+          connection.error_body.append(
+              data, std::min(length, k_max_error_body -
+                                         std::min(k_max_error_body, connection.error_body.size())));
+        }
+        return length;
+      }
+      const FileSpec& spec = *connection.file->spec;
+      if (connection.position + length > connection.range.end) {
+        if (!connection.ranged) {
+          throw Error(ExitCode::integrity, "downloaded file does not match the lockfile",
+                      "expected " + std::to_string(spec.size) + " bytes, the server sent more",
+                      "The file on the Hub differs from the pinned one: check the lockfile, or "
+                      "re-lock with `hfmodels lock --update`",
+                      spec.subject)
+              .with_cause("integrity:size");
+        }
+        throw Error(ExitCode::network, "the server sent more than the range asked for",
+                    "bytes " + std::to_string(connection.range.begin) + "-" +
+                        std::to_string(connection.range.end - 1),
+                    "", spec.subject)
+            .with_cause("download:wrong-range");
+      }
+      if (connection.buffer.empty()) {
+        connection.buffer.reserve(k_write_size + (16u << 10));
+        connection.buffer_at = connection.position;
+        connection.buffer_since = Clock::now();
+      }
+      connection.buffer.insert(connection.buffer.end(), data, data + length);
+      connection.position += length;
+      if (connection.buffer.size() >= k_write_size) {
+        write_buffer(connection);
+      }
+      return length;
+    } catch (...) {
+      connection.failure = std::current_exception();
+      return 0;
+    }
+  }
+
+  // Writes what arrived into the file, and tells the plan, the record, the hasher and the
+  // meters. Throws on a failed write (a full disk).
+  static void write_buffer(Connection& connection) {
+    if (connection.buffer.empty()) {
+      return;
+    }
+    File& file = *connection.file;
+    const char* data = connection.buffer.data();
+    const std::size_t size = connection.buffer.size();
+    const std::uint64_t at = connection.buffer_at;
+    file.temp->write_at(data, size, at);
+    file.plan->written(connection.id, size);
+    for (const Block& block : connection.checksums.add(at, data, size)) {
+      file.record->add(block);
+    }
+    file.hasher->written(at, data, size, file.plan->prefix());
+    const auto now = Clock::now();
+    file.received += size;
+    file.rate.add(size, now);
+    connection.rate.add(size, now);
+    file.last_bytes = now;
+    connection.buffer_at += size;
+    connection.buffer.clear();
+  }
+
+  // --- requests that ended ------------------------------------------------------------------
+
+  void finish_requests() {
+    int left = 0;
+    while (CURLMsg* message = curl_multi_info_read(m_multi, &left)) {
+      if (message->msg != CURLMSG_DONE) {
+        continue;
+      }
+      Connection* connection = nullptr;
+      curl_easy_getinfo(message->easy_handle, CURLINFO_PRIVATE, &connection);
+      const CURLcode code = message->data.result;
+      curl_multi_remove_handle(m_multi, message->easy_handle);
+      connection->busy = false;
+      File& file = *connection->file;
+      try {
+        request_ended(*connection, code);
+      } catch (const Error& error) {
+        fail(file, error);
+      }
+    }
+  }
+
+  // Closes the checksummed block a request was writing, and the request in the plan: what it
+  // did not get is asked again by the next request of its segment.
+  static void close_request(Connection& connection) {
+    File& file = *connection.file;
+    if (auto block = connection.checksums.close()) {
+      file.record->add(*block);
+    }
+    file.plan->request_ended(connection.id);
+  }
+
+  void request_ended(Connection& connection, CURLcode code) {
+    File& file = *connection.file;
+    std::exception_ptr failure = connection.failure;
+    try {
+      write_buffer(connection); // the bytes before a break are good
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    if (failure) {
+      close_request(connection);
+      try {
+        std::rethrow_exception(failure);
+      } catch (const RangeIgnored&) {
+        restart(file, /*single_stream=*/true);
+        return;
+      }
+    }
+    const long status = connection.status != 0 ? connection.status : connection.handle.status();
+    const auto location = connection.headers.get("location");
+    if (code == CURLE_OK && http::is_redirect(status) && location && !location->empty()) {
+      // The same request again, at the URL the redirect names: the plan still holds its range.
+      if (++connection.hops > k_max_redirects) {
+        close_request(connection);
+        throw Error(ExitCode::network, "too many redirects",
+                    "more than " + std::to_string(k_max_redirects) + " from " +
+                        http::redact_url(file.spec->url),
+                    "", file.spec->subject);
+      }
+      connection.url = http::resolve_location(connection.url, *location);
+      connection.position = connection.range.begin;
+      connection.buffer_at = connection.position;
+      add_request(connection);
+      return;
+    }
+    close_request(connection);
+    const bool success = code == CURLE_OK && status >= 200 && status < 300;
+    if (success && connection.position == connection.range.end) {
+      if (file.plan->complete()) {
+        hash_then_finish(file);
+      }
+      return;
+    }
+    // A short answer counts as a try like a broken one: the rest is asked for again.
+    on_failed_attempt(connection, success ? CURLE_PARTIAL_FILE : code, status);
+  }
+
+  void on_failed_attempt(Connection& connection, CURLcode code, long status) {
+    File& file = *connection.file;
+    const auto now = Clock::now();
+    http::Attempt attempt;
+    attempt.transport = code;
+    attempt.status = status;
+    attempt.headers = &connection.headers;
+    // Not the Hub: a URL a redirect led to (its 403 is an expired signature, not a token
+    // refused).
+    attempt.from_cdn = connection.url != file.spec->url;
+    attempt.reachable = now - file.last_bytes < k_reachable && file.received > 0;
+    const http::Verdict verdict = http::classify(attempt, m_options.retry);
+
+    if (verdict.step == http::NextStep::reresolve && !file.reresolved) {
+      // The CDN's signed URL expired: ask the Hub for a fresh one, at once.
+      file.cdn_url.clear();
+      file.reresolved = true;
+      return;
+    }
+    // 403, 429 and 503 to an extra connection are how servers and CDNs refuse one client too
+    // many connections: it leaves (the others, the first at least, carry on) and the file uses
+    // no more than it had from now on.
+    const bool turned_away = code == CURLE_OK && (status == 403 || status == 429 || status == 503);
+    if (file.connections.size() > 1 && (turned_away || verdict.step == http::NextStep::give_up)) {
+      file.limit = static_cast<unsigned>(std::max<std::size_t>(1, file.connections.size() - 1));
+      free_connection(connection);
+      return;
+    }
+    if (verdict.step == http::NextStep::retry) {
+      // The budget is the file's: retries start over only when its bytes grew.
+      if (const auto delay = file.budget.next(file.plan->done_bytes(), http::random_jitter())) {
+        connection.retry_at = now + verdict.server_wait.value_or(*delay);
+        return;
+      }
+    }
+    throw http::tried(failure_of(connection, code, status), file.budget.tries());
+  }
+
+  // The error a failed attempt is reported with: the Hub's reason for an HTTP status, libcurl's
+  // words for a transfer that broke.
+  static Error failure_of(const Connection& connection, CURLcode code, long status) {
+    const FileSpec& spec = *connection.file->spec;
+    if (code != CURLE_OK) {
+      return http::transport_error(code, connection.url, connection.handle.error_text(code))
+          .with_subject(spec.subject);
+    }
+    http::Response response;
+    response.status = status;
+    response.headers = connection.headers;
+    response.body = connection.error_body;
+    response.url = connection.url;
+    try {
+      hub::throw_for_status(response, spec.subject);
+    } catch (const Error& error) {
+      return error;
+    }
+    return Error(ExitCode::network, "unexpected answer to a download",
+                 "HTTP " + std::to_string(status) + " from " + http::redact_url(connection.url), "",
+                 spec.subject);
+  }
+
+  // --- files that end -----------------------------------------------------------------------
+
+  void hash_then_finish(File& file) {
+    // Another connection's request may have ended in the same round, its bytes all written and
+    // its message not read yet.
+    const std::vector<Connection*> connections = file.connections;
+    for (Connection* connection : connections) {
+      detach(*connection);
+    }
+    file.state = File::State::hashing;
+    file.hasher->reached(file.spec->size);
+  }
+
+  void check_hashes() {
+    for (File& file : m_files) {
+      if (file.state != File::State::hashing || !file.hasher->done()) {
+        continue;
+      }
+      try {
+        const FileHasher::Digests digests = file.hasher->digests();
+        const bool sha256_ok = !file.spec->sha256 || *file.spec->sha256 == digests.sha256;
+        const bool git_ok = !file.spec->git_sha1 || *file.spec->git_sha1 == digests.git_sha1;
+        if (sha256_ok && git_ok) {
+          file.record->remove();
+          Downloaded result{file.spec->size, digests.sha256, file.received};
+          file.hasher.reset();
+          file.state = File::State::done;
+          file.task->finish(&result, nullptr, true);
+          m_events.finished(file.index, true);
+          ++m_files_done;
+          continue;
+        }
+        const Error mismatch = hash_mismatch(file, digests);
+        if (file.downloads >= k_downloads) {
+          throw http::tried(mismatch, file.downloads);
+        }
+        ++file.downloads;
+        restart(file, file.single_stream);
+      } catch (const Error& error) {
+        fail(file, error);
+      }
+    }
+  }
+
+  static Error hash_mismatch(const File& file, const FileHasher::Digests& digests) {
+    const FileSpec& spec = *file.spec;
+    const std::string size = std::to_string(spec.size) + " bytes";
+    std::string why;
+    if (spec.sha256) {
+      why = "expected sha256 " + *spec.sha256 + " (" + size + "), got " + digests.sha256;
+    }
+    if (spec.git_sha1 && *spec.git_sha1 != digests.git_sha1) {
+      why += std::string(why.empty() ? "" : "; ") + "expected git blob id " + *spec.git_sha1 +
+             " (" + size + "), got " + digests.git_sha1;
+    }
+    return Error(ExitCode::integrity, "downloaded file does not match the lockfile", why,
+                 "Nothing was added to the cache. The Hub served other bytes than the ones "
+                 "pinned: if the repo was rewritten, re-lock with `hfmodels lock --update`",
+                 spec.subject)
+        .with_cause("integrity:hash");
+  }
+
+public:
+  // The file of `connection`, its only one, starts over from an empty temporary with the body
+  // arriving now, which is the whole file.
+  void start_over_with(Connection& connection) {
+    File& file = *connection.file;
+    file.hasher.reset();
+    file.temp->truncate();
+    file.record->clear();
+    file.single_stream = true;
+    file.resumed = 0;
+    file.plan.emplace(file.spec->size, std::vector<ByteRange>{}, m_options.piece);
+    file.plan->take(connection.id);
+    connection.range = *file.plan->next_request(connection.id, file.spec->size);
+    connection.ranged = false;
+    connection.position = 0;
+    connection.buffer.clear();
+    connection.checksums.close();
+    new_hasher(file);
+  }
+
+private:
+  // Starts the file over from an empty temporary: its bytes failed the hash (a resumed part may
+  // be what was wrong), or the server ignores Range and only a whole GET from the start works.
+  void restart(File& file, bool single_stream) {
+    const std::vector<Connection*> connections = file.connections;
+    for (Connection* connection : connections) {
+      detach(*connection);
+    }
+    file.hasher.reset();
+    file.temp->truncate();
+    file.record->clear();
+    file.record->save(true);
+    file.single_stream = single_stream;
+    file.plan.emplace(file.spec->size, std::vector<ByteRange>{}, m_options.piece);
+    new_hasher(file);
+    file.state = File::State::running;
+    take_connection(file);
+  }
+
+  // Ends `file` with `error`, keeping what arrived (and its record) for the caller to park.
+  void fail(File& file, const Error& error) {
+    if (file.state == File::State::done) {
+      return;
+    }
+    const std::vector<Connection*> connections = file.connections;
+    for (Connection* connection : connections) {
+      detach(*connection);
+    }
+    bool prefix_only = true;
+    if (file.record) {
+      try {
+        file.record->save(true);
+      } catch (...) {
+        // Without its record the partial is taken as a prefix next time; the hash checks it.
+      }
+      const auto& done = file.plan->done();
+      prefix_only = done.empty() || (done.size() == 1 && done.front().begin == 0);
+    }
+    file.hasher.reset();
+    const bool started = file.state != File::State::queued;
+    file.state = File::State::done;
+    const Error subjected =
+        error.subject().empty() ? error.with_subject(file.spec->subject) : error;
+    file.task->finish(nullptr, &subjected, prefix_only);
+    if (started) {
+      m_events.finished(file.index, false);
+    }
+  }
+
+  void stop_everything() {
+    const util::Cancelled cancelled;
+    for (File& file : m_files) {
+      fail(file, cancelled);
+    }
+  }
+
+  // --- time-driven ------------------------------------------------------------------------
+
+  void write_old_buffers(Clock::time_point now) {
+    for (auto& connection : m_pool) {
+      if (connection->file != nullptr && !connection->buffer.empty() &&
+          now - connection->buffer_since >= k_max_buffer_age) {
+        try {
+          write_buffer(*connection);
+        } catch (const Error& error) {
+          fail(*connection->file, error);
+        }
+      }
+    }
+  }
+
+  void save_records() {
+    for (File& file : m_files) {
+      if (file.state == File::State::running && file.record) {
+        try {
+          std::vector<Block> open;
+          for (const Connection* connection : file.connections) {
+            if (auto block = connection->checksums.peek()) {
+              open.push_back(*block);
+            }
+          }
+          file.record->save(false, open);
+        } catch (const Error&) {
+          // A record that cannot be written (a full disk) only costs a longer resume.
+        }
+      }
+    }
+  }
+
+  void report(bool force) {
+    const auto now = Clock::now();
+    TotalProgress total;
+    total.files_total = m_files.size();
+    total.bytes_total = m_bytes_total;
+    total.files_done = m_files_done;
+    double slowest = 0;
+    std::uint64_t received = 0;
+    for (const File& file : m_files) {
+      received += file.received;
+      if (file.state == File::State::done) {
+        total.bytes_done += file.spec->size;
+      } else if (file.plan) {
+        total.bytes_done += file.plan->done_bytes();
+        const auto eta =
+            eta_seconds(file.spec->size - file.plan->done_bytes(), file.rate.rate(now));
+        slowest = std::max(slowest, eta.value_or(0.0));
+      }
+    }
+    m_rate.add(received - m_received, now);
+    m_received = received;
+    total.bytes_per_second = m_rate.rate(now);
+    total.eta_seconds = eta_seconds(total.bytes_total - total.bytes_done, total.bytes_per_second);
+    if (total.eta_seconds) {
+      // Files do not lend each other their speed: the slowest decides when all are in.
+      total.eta_seconds = std::max(*total.eta_seconds, slowest);
+    }
+    for (File& file : m_files) {
+      if (file.state != File::State::running && file.state != File::State::hashing) {
+        continue;
+      }
+      if (!force && now - file.last_event < k_event_interval) {
+        continue;
+      }
+      file.last_event = now;
+      FileProgress progress;
+      progress.file = file.index;
+      progress.bytes_done = file.plan->done_bytes();
+      progress.bytes_total = file.spec->size;
+      progress.bytes_per_second = file.rate.rate(now);
+      progress.eta_seconds =
+          eta_seconds(file.spec->size - progress.bytes_done, progress.bytes_per_second);
+      m_events.progress(progress, total);
+    }
+  }
+
+  const EngineOptions& m_options;
+  Events& m_events;
+  std::stop_token m_stop;
+  CURLM* m_multi = nullptr;
+  std::vector<File> m_files;
+  std::vector<std::unique_ptr<Connection>> m_pool;
+  std::vector<Connection*> m_free;
+  std::uint64_t m_bytes_total = 0;
+  std::size_t m_files_done = 0;
+  RateMeter m_rate;
+  std::uint64_t m_received = 0;
+};
+
+} // namespace
+
+void download(const std::vector<FileTask*>& tasks, const EngineOptions& options, Events& events,
+              std::stop_token stop) {
+  Engine(tasks, options, events, std::move(stop)).run();
+}
+
+} // namespace hfmodels::transfer
