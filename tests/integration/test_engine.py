@@ -224,6 +224,7 @@ class TestChecksOfTheTransfer(EngineTestCase):
         result = self.run_tool("fetch", check=4)
         self.assertIn("tiny/config.json", result.stderr)
         self.assertIn(f"expected git blob id {other.etag}", result.stderr)
+        self.assertIn("Nothing was added to the cache", result.stderr)
         blob = self.blobs(TINY) / other.etag
         if blob.exists():
             from support import sha256_of

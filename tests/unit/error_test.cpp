@@ -27,3 +27,12 @@ TEST(Error, WithSubjectKeepsTheRest) {
   EXPECT_EQ(error.why(), "404");
   EXPECT_EQ(error.code(), ExitCode::network);
 }
+
+TEST(Error, WithHintKeepsTheRest) {
+  const Error error = Error(ExitCode::integrity, "mismatch", "expected a, got b", "", "m/f")
+                          .with_cause("integrity:hash")
+                          .with_hint("Re-lock");
+  EXPECT_STREQ(error.what(), "mismatch (m/f): expected a, got b. Re-lock");
+  EXPECT_EQ(error.cause(), "integrity:hash");
+  EXPECT_EQ(error.code(), ExitCode::integrity);
+}

@@ -44,6 +44,20 @@ std::string adopt_cached_blob(const cache::HubCache& cache, const FileJob& job, 
   return actual;
 }
 
+// The engine says what the bytes were; what to do about it is said here.
+Error with_advice(const Error& error, Publish publish) {
+  if (!error.hint().empty() || error.code() != ExitCode::integrity) {
+    return error;
+  }
+  if (publish == Publish::blobs_only) {
+    return error.with_hint("Nothing was added to the cache. The Hub's bytes differ from its own "
+                           "listing: run `hfmodels lock` again later");
+  }
+  return error.with_hint("Nothing was added to the cache. The Hub served other bytes than the "
+                         "ones pinned: if the repo was rewritten, re-lock with "
+                         "`hfmodels lock --update`");
+}
+
 // The most severe failure decides the exit code: integrity over network over the rest.
 int severity(ExitCode code) {
   switch (code) {
@@ -222,7 +236,7 @@ public:
         m_sha256 = result->sha256;
         m_downloaded = true;
       } else {
-        m_failure = *failure;
+        m_failure = with_advice(*failure, m_publish);
         // Bytes that failed the hash are dropped; those cut short by the network, a full disk or
         // a stop are kept for the next run to continue.
         if (m_temp && m_lock && m_lock->held() && failure->code() != ExitCode::integrity) {

@@ -512,12 +512,10 @@ private:
     const auto header = connection.headers.get("content-range");
     const auto range = http::parse_content_range(header);
     if (connection.status == 206 && range && range->total != spec.size) {
-      throw Error(ExitCode::integrity, "downloaded file does not match the lockfile",
+      throw Error(ExitCode::integrity, "downloaded file does not match the pinned one",
                   "expected " + std::to_string(spec.size) + " bytes, the server has " +
                       std::to_string(range->total),
-                  "The file on the Hub differs from the pinned one: check the lockfile, or "
-                  "re-lock with `hfmodels lock --update`",
-                  spec.subject)
+                  "", spec.subject)
           .with_cause("integrity:size");
     }
     if (connection.status != 206 || !range || range->first != connection.range.begin ||
@@ -548,10 +546,8 @@ private:
       const FileSpec& spec = *connection.file->spec;
       if (connection.position + length > connection.range.end) {
         if (!connection.ranged) {
-          throw Error(ExitCode::integrity, "downloaded file does not match the lockfile",
-                      "expected " + std::to_string(spec.size) + " bytes, the server sent more",
-                      "The file on the Hub differs from the pinned one: check the lockfile, or "
-                      "re-lock with `hfmodels lock --update`",
+          throw Error(ExitCode::integrity, "downloaded file does not match the pinned one",
+                      "expected " + std::to_string(spec.size) + " bytes, the server sent more", "",
                       spec.subject)
               .with_cause("integrity:size");
         }
@@ -797,9 +793,7 @@ private:
       why += std::string(why.empty() ? "" : "; ") + "expected git blob id " + *spec.git_sha1 +
              " (" + size + "), got " + digests.git_sha1;
     }
-    return Error(ExitCode::integrity, "downloaded file does not match the lockfile", why,
-                 "Nothing was added to the cache. The Hub served other bytes than the ones "
-                 "pinned: if the repo was rewritten, re-lock with `hfmodels lock --update`",
+    return Error(ExitCode::integrity, "downloaded file does not match the pinned one", why, "",
                  spec.subject)
         .with_cause("integrity:hash");
   }

@@ -38,6 +38,12 @@ Error Error::with_subject(std::string subject) const {
   return copy;
 }
 
+Error Error::with_hint(std::string hint) const {
+  Error copy(m_code, m_what, m_why, std::move(hint), m_subject);
+  copy.m_cause = m_cause;
+  return copy;
+}
+
 Error Error::with_cause(std::string cause) const {
   Error copy = *this;
   copy.m_cause = std::move(cause);

@@ -42,6 +42,9 @@ public:
   Error with_subject(std::string subject) const;
   // A copy with the cause set.
   Error with_cause(std::string cause) const;
+  // A copy with the hint set: lower layers report what happened, the operation that called
+  // them says what to do about it.
+  Error with_hint(std::string hint) const;
 
 protected:
   void set_cause(std::string cause) { m_cause = std::move(cause); }
