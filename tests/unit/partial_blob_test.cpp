@@ -115,6 +115,23 @@ TEST_F(PartialBlob, ContinuesTheParkedOneAndParksAgain) {
   EXPECT_EQ(claim(), "abcdef");
 }
 
+TEST_F(PartialBlob, ARecordGoesWhereItsPartialGoes) {
+  {
+    TempBlob temp = m_cache.open_partial_blob(k_repo, k_etag, 100);
+    temp.write_at("abc", 3, 0);
+    write(temp.record_path(), "record");
+    m_cache.park_partial_blob(k_repo, k_etag, std::move(temp), true);
+  }
+  EXPECT_EQ(read_file(m_blobs / (k_etag + ".incomplete.ranges")), "record")
+      << "a parked prefix keeps the record that vouches for its blocks";
+  // Old enough to be cleaned up, were it not this blob's.
+  age(m_blobs / (k_etag + ".incomplete.ranges"), 3 * 24 * 60);
+  age(m_blobs / (k_etag + ".incomplete"), 3 * 24 * 60);
+  TempBlob temp = m_cache.open_partial_blob(k_repo, k_etag, 100);
+  EXPECT_EQ(read_file(temp.record_path()), "record") << "claimed with its partial";
+  EXPECT_FALSE(fs::exists(m_blobs / (k_etag + ".incomplete.ranges")));
+}
+
 TEST_F(PartialBlob, AnEmptyOneIsNotParked) {
   {
     TempBlob temp = m_cache.open_partial_blob(k_repo, k_etag, 100);

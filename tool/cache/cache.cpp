@@ -493,11 +493,11 @@ void TempBlob::write_at(const char* data, std::size_t size, std::uint64_t offset
   }
 }
 
-void TempBlob::truncate() {
-  if (::ftruncate(m_fd, 0) != 0) {
+void TempBlob::truncate(std::uint64_t size) {
+  if (::ftruncate(m_fd, static_cast<off_t>(size)) != 0) {
     util::throw_io_error("cannot truncate", m_path, errno);
   }
-  if (::lseek(m_fd, 0, SEEK_SET) < 0) {
+  if (::lseek(m_fd, static_cast<off_t>(size), SEEK_SET) < 0) {
     util::throw_io_error("cannot rewind", m_path, errno);
   }
 }
@@ -689,6 +689,9 @@ TempBlob HubCache::open_partial_blob(const hub::RepoRef& repo, std::string_view 
       const auto age = now - std::chrono::system_clock::from_time_t(info.st_mtime);
       const bool of_this_blob =
           name == parked || (name.starts_with(prefix) && name.ends_with(suffix));
+      if (name.starts_with(prefix) && name.ends_with(k_record_suffix)) {
+        continue; // a record of this blob's partials: it goes where its partial goes
+      }
       if (of_this_blob && static_cast<std::uint64_t>(info.st_size) <= max_size) {
         const std::string_view owner =
             name == parked ? std::string_view()
@@ -776,12 +779,15 @@ void HubCache::park_partial_blob(const hub::RepoRef& repo, std::string_view etag
       // take a file named like its own for a prefix and append to it.
       return;
     }
-    // Under the name Python <= 1.17 resumes too; a prefix needs no record. If the rename fails
-    // the file stays under its own name, where open_partial_blob finds it once this process
-    // has ended.
+    // Under the name Python <= 1.17 resumes too, with its record, which keeps vouching for the
+    // blocks hfmodels wrote should Python append more. If the rename fails the file stays under
+    // its own name, where open_partial_blob finds it once this process has ended.
     const std::string parked = std::string(etag) + std::string(k_partial_suffix);
     if (::renameat(dir.get(), name.c_str(), dir.get(), parked.c_str()) == 0) {
-      ::unlinkat(dir.get(), record.c_str(), 0);
+      const std::string parked_record = parked + std::string(k_record_suffix);
+      if (::renameat(dir.get(), record.c_str(), dir.get(), parked_record.c_str()) != 0) {
+        ::unlinkat(dir.get(), parked_record.c_str(), 0); // never an older one beside it
+      }
     }
   } catch (...) {
     // Losing a partial download costs a re-download, never correctness.

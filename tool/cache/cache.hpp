@@ -40,8 +40,9 @@ public:
   // Writes all of `data` at `offset`, wherever the file position is: each byte lands at its
   // place in the blob even if another writer shares the file.
   void write_at(const char* data, std::size_t size, std::uint64_t offset);
-  // Empties the file (a server ignored a Range request and sent the whole body).
-  void truncate();
+  // Cuts the file to `size` bytes (0: a server ignored a Range request and sends the whole
+  // body) and writes continue there.
+  void truncate(std::uint64_t size = 0);
   // Closes the descriptor and forgets the path, so the destructor removes nothing.
   std::filesystem::path release();
 
@@ -113,10 +114,10 @@ public:
   // partial with holes counts only what it holds), 0 if there is none.
   std::uint64_t partial_bytes(const hub::RepoRef& repo, std::string_view etag) const;
 
-  // Keeps an interrupted download for the next run: a complete prefix (`prefix_only`) as
-  // `blobs/<etag>.incomplete`, the name Python resumes too, without a record; bytes with holes
-  // under the temporary's own name, with its record (the next run claims it). Never throws: it
-  // runs while another error is on its way out; an empty temporary is just removed.
+  // Keeps an interrupted download for the next run, with its record: a complete prefix
+  // (`prefix_only`) as `blobs/<etag>.incomplete`, the name Python resumes too; bytes with holes
+  // under the temporary's own name (the next run claims it). Never throws: it runs while
+  // another error is on its way out; an empty temporary is just removed.
   void park_partial_blob(const hub::RepoRef& repo, std::string_view etag, TempBlob&& temp,
                          bool prefix_only) const noexcept;
 

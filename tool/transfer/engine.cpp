@@ -16,6 +16,7 @@
 #include <cassert>
 #include <chrono>
 #include <exception>
+#include <future>
 #include <memory>
 #include <optional>
 #include <string>
@@ -72,6 +73,9 @@ struct Connection {
   File* file = nullptr;   // the file it works for; null when free
   bool busy = false;      // a request of it is in the multi handle
   std::optional<Clock::time_point> retry_at;
+  // Its retries for the file it works for: each connection has its own, so that a blip that
+  // breaks all of a file's connections at once costs each one try, not the file five.
+  http::RetryBudget budget;
   RateMeter rate; // of this connection, for the size of its requests
 
   // The request in flight.
@@ -96,18 +100,19 @@ struct File {
   FileTask* task = nullptr;
   std::size_t index = 0;
   const FileSpec* spec = nullptr;
-  enum class State { queued, running, hashing, done } state = State::queued;
+  // loading: its partial download's record is being checked, on a thread of its own.
+  enum class State { queued, loading, running, hashing, done } state = State::queued;
   Clock::time_point not_before;
   cache::TempBlob* temp = nullptr;
   std::optional<SegmentPlan> plan;
   std::unique_ptr<ResumeRecord> record;
+  std::future<std::vector<ByteRange>> loading; // the bytes of the partial to keep
   std::unique_ptr<FileHasher> hasher;
   std::vector<Connection*> connections;
   unsigned limit = 1;         // connections it may use (lowered when a server objects)
   bool single_stream = false; // the server ignores Range: one plain GET from the start
   std::string cdn_url;        // where the resolve URL led
   bool reresolved = false;    // the CDN refused its URL once and the Hub was asked again
-  http::RetryBudget budget;
   int downloads = 1;
   std::uint64_t resumed = 0;  // bytes it had when it started
   std::uint64_t received = 0; // bytes that arrived in this run
@@ -132,14 +137,14 @@ public:
       file.task = tasks[i];
       file.index = i;
       file.spec = &tasks[i]->spec();
-      file.budget = http::RetryBudget(options.retry);
       m_bytes_total = util::add_sizes(m_bytes_total, file.spec->size);
     }
   }
 
   ~Engine() {
-    // The hashers first: their threads wake the multi handle when they finish.
+    // The threads first (loaders, hashers): they wake the multi handle when they finish.
     for (File& file : m_files) {
+      wait_for_loading(file);
       file.hasher.reset();
     }
     for (auto& connection : m_pool) {
@@ -171,7 +176,8 @@ public:
       check_hashes();
       const auto now = Clock::now();
       start_files(now);
-      give_connections();
+      loaded();
+      tend_files();
       send_requests(now);
       save_records();
       report(false);
@@ -191,8 +197,9 @@ private:
   }
 
   // Milliseconds until the loop has something to do that no socket announces: a retry or a
-  // file's start falling due, within k_poll (buffers, records and events wait that long). A
-  // request just added is libcurl's to start: curl_multi_poll returns at once for it.
+  // file's start falling due, a hash to check, within k_poll (buffers, records and events wait
+  // that long). A request just added is libcurl's to start: curl_multi_poll returns at once for
+  // it; threads that finish (loaders, hashers) wake it.
   int poll_timeout() const {
     const auto now = Clock::now();
     auto due = now + k_poll;
@@ -204,6 +211,9 @@ private:
     for (const File& file : m_files) {
       if (file.state == File::State::queued && file.not_before > now) {
         due = std::min(due, file.not_before); // to be asked again (Start::later)
+      }
+      if (file.state == File::State::hashing && file.hasher->done()) {
+        return 0; // hashed since check_hashes() looked
       }
     }
     const auto wait = std::chrono::ceil<std::chrono::milliseconds>(due - now);
@@ -228,6 +238,7 @@ private:
     }
     connection->file = &file;
     connection->retry_at.reset();
+    connection->budget = http::RetryBudget(m_options.retry);
     connection->rate = RateMeter{};
     file.connections.push_back(connection);
     return connection;
@@ -269,7 +280,8 @@ private:
   std::size_t running_files() const {
     return static_cast<std::size_t>(
         std::count_if(m_files.begin(), m_files.end(), [](const File& f) {
-          return f.state == File::State::running || f.state == File::State::hashing;
+          return f.state == File::State::loading || f.state == File::State::running ||
+                 f.state == File::State::hashing;
         }));
   }
 
@@ -305,7 +317,45 @@ private:
   void begin(File& file) {
     file.temp = &file.task->temporary();
     file.record = std::make_unique<ResumeRecord>(*file.temp, file.spec->size);
-    const std::vector<ByteRange> done = file.record->load();
+    if (file.temp->size() == 0) {
+      run_file(file, file.record->load()); // nothing to check
+      return;
+    }
+    // Checking what a partial download holds reads it back, which takes a while for a large
+    // one: the loop moves the other files meanwhile.
+    file.state = File::State::loading;
+    file.loading = std::async(std::launch::async, [this, &file] {
+      struct Wake {
+        CURLM* multi;
+        ~Wake() { curl_multi_wakeup(multi); }
+      } const wake{m_multi};
+      return file.record->load(m_stop);
+    });
+  }
+
+  // Files whose partial download has been checked start.
+  void loaded() {
+    for (File& file : m_files) {
+      if (file.state != File::State::loading ||
+          file.loading.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+        continue;
+      }
+      try {
+        run_file(file, file.loading.get());
+      } catch (const Error& error) {
+        fail(file, error);
+      }
+    }
+  }
+
+  void wait_for_loading(File& file) {
+    if (file.loading.valid()) {
+      file.loading.wait();
+    }
+  }
+
+  // The file starts with the bytes `done` it has: connections come in tend_files().
+  void run_file(File& file, const std::vector<ByteRange>& done) {
     file.plan.emplace(file.spec->size, done, m_options.piece);
     file.resumed = file.plan->done_bytes();
     file.limit = std::max(m_options.connections_per_file, 1u);
@@ -313,11 +363,6 @@ private:
     file.state = File::State::running;
     file.last_bytes = Clock::now();
     m_events.started(file.index, file.resumed);
-    if (file.plan->complete()) {
-      file.state = File::State::hashing;
-      return;
-    }
-    take_connection(file);
   }
 
   void new_hasher(File& file) {
@@ -331,9 +376,21 @@ private:
     return !file.single_stream && file.spec->size >= m_options.segmented_from;
   }
 
-  // Connections that no file is starting with go to the large files still running, up to each
-  // one's limit, while they have bytes to hand over.
-  void give_connections() {
+  // A running file without a connection gets one (it has just started, or started over), or is
+  // hashed when its bytes are all in however its last request ended. Then connections that no
+  // file is starting with go to the large files still running, up to each one's limit, while
+  // they have bytes to hand over.
+  void tend_files() {
+    for (File& file : m_files) {
+      if (file.state != File::State::running || !file.connections.empty()) {
+        continue;
+      }
+      if (file.plan->complete()) {
+        hash_then_finish(file);
+      } else if (connection_available()) {
+        take_connection(file);
+      }
+    }
     for (File& file : m_files) {
       if (file.state != File::State::running || !segmented(file)) {
         continue;
@@ -353,12 +410,15 @@ private:
     }
   }
 
+  // A file could start now but for a connection (not one waiting for another process's lock).
   bool new_file_waiting() const {
     if (running_files() >= std::max(m_options.files_at_once, 1u)) {
       return false;
     }
-    return std::any_of(m_files.begin(), m_files.end(),
-                       [](const File& file) { return file.state == File::State::queued; });
+    const auto now = Clock::now();
+    return std::any_of(m_files.begin(), m_files.end(), [now](const File& file) {
+      return file.state == File::State::queued && file.not_before <= now;
+    });
   }
 
   // --- requests ----------------------------------------------------------------------------
@@ -402,13 +462,6 @@ private:
           break;
         }
       }
-      if (file.state == File::State::running && file.connections.empty() &&
-          !file.plan->complete()) {
-        // Cannot happen (missing bytes are free or in a segment a connection owns), but a file
-        // nobody works on would never end.
-        fail(file, Error(ExitCode::failure, "the download stopped early", "bytes are missing", "",
-                         file.spec->subject));
-      }
     }
   }
 
@@ -440,6 +493,12 @@ private:
     // Every attempt starts at the resolve URL or the URL it led to; the signed CDN URL expires
     // (docs/hub-protocol.md §3.4 (b)), and a 403 from it sends the file back to the Hub.
     connection.handle.prepare(connection.url, range, /*compressed=*/false);
+    // A segmented file's connections are TCP connections of their own (HTTP/1.1, kept alive):
+    // a CDN caps the speed of each, and HTTP/2 would carry every segment in one. Other files may
+    // share one (HTTP/2 where TLS offers it, libcurl's default).
+    curl_easy_setopt(handle, CURLOPT_HTTP_VERSION,
+                     static_cast<long>(segmented(*connection.file) ? CURL_HTTP_VERSION_1_1
+                                                                   : CURL_HTTP_VERSION_2TLS));
     curl_easy_setopt(handle, CURLOPT_HEADERFUNCTION, &Engine::on_header);
     curl_easy_setopt(handle, CURLOPT_HEADERDATA, &connection);
     curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, &Engine::on_body);
@@ -666,11 +725,14 @@ private:
       return;
     }
     close_request(connection);
+    if (file.plan->complete()) {
+      // Every byte is in, however this last request ended (a reset after its last byte): the
+      // hash decides.
+      hash_then_finish(file);
+      return;
+    }
     const bool success = code == CURLE_OK && status >= 200 && status < 300;
     if (success && connection.position == connection.range.end) {
-      if (file.plan->complete()) {
-        hash_then_finish(file);
-      }
       return;
     }
     // A short answer counts as a try like a broken one: the rest is asked for again.
@@ -690,29 +752,46 @@ private:
     attempt.reachable = now - file.last_bytes < k_reachable && file.received > 0;
     const http::Verdict verdict = http::classify(attempt, m_options.retry);
 
-    if (verdict.step == http::NextStep::reresolve && !file.reresolved) {
-      // The CDN's signed URL expired: ask the Hub for a fresh one, at once.
-      file.cdn_url.clear();
-      file.reresolved = true;
-      return;
+    if (verdict.step == http::NextStep::reresolve) {
+      if (!file.reresolved) {
+        // The CDN's signed URL expired: ask the Hub for a fresh one, at once.
+        file.cdn_url.clear();
+        file.reresolved = true;
+        return;
+      }
+      if (connection.url != file.cdn_url) {
+        return; // it was asked at the URL that expired: the next request takes the new one
+      }
     }
+    const bool extra = file.connections.size() > 1;
     // 403, 429 and 503 to an extra connection are how servers and CDNs refuse one client too
-    // many connections: it leaves (the others, the first at least, carry on) and the file uses
-    // no more than it had from now on.
+    // many connections; a refused connection is one too. It leaves (the others, the first at
+    // least, carry on) and the file uses no more than it had from now on.
     const bool turned_away = code == CURLE_OK && (status == 403 || status == 429 || status == 503);
-    if (file.connections.size() > 1 && (turned_away || verdict.step == http::NextStep::give_up)) {
-      file.limit = static_cast<unsigned>(std::max<std::size_t>(1, file.connections.size() - 1));
-      free_connection(connection);
+    if (extra && (turned_away || (code != CURLE_OK && verdict.step == http::NextStep::give_up))) {
+      retire(connection);
       return;
     }
     if (verdict.step == http::NextStep::retry) {
-      // The budget is the file's: retries start over only when its bytes grew.
-      if (const auto delay = file.budget.next(file.plan->done_bytes(), http::random_jitter())) {
+      // Retries start over only when the file's bytes grew.
+      if (const auto delay =
+              connection.budget.next(file.plan->done_bytes(), http::random_jitter())) {
         connection.retry_at = now + verdict.server_wait.value_or(*delay);
         return;
       }
+      if (extra) {
+        retire(connection); // its retries are spent; the others go on
+        return;
+      }
     }
-    throw http::tried(failure_of(connection, code, status), file.budget.tries());
+    // An answer no retry can change (401, 404, ...), or the last connection's retries spent.
+    throw http::tried(failure_of(connection, code, status), connection.budget.tries());
+  }
+
+  void retire(Connection& connection) {
+    File& file = *connection.file;
+    file.limit = static_cast<unsigned>(std::max<std::size_t>(1, file.connections.size() - 1));
+    free_connection(connection);
   }
 
   // The error a failed attempt is reported with: the Hub's reason for an HTTP status, libcurl's
@@ -833,8 +912,7 @@ private:
     file.single_stream = single_stream;
     file.plan.emplace(file.spec->size, std::vector<ByteRange>{}, m_options.piece);
     new_hasher(file);
-    file.state = File::State::running;
-    take_connection(file);
+    file.state = File::State::running; // tend_files() gives it a connection
   }
 
   // Ends `file` with `error`, keeping what arrived (and its record) for the caller to park.
@@ -842,12 +920,15 @@ private:
     if (file.state == File::State::done) {
       return;
     }
+    wait_for_loading(file); // a stop ends it at once
     const std::vector<Connection*> connections = file.connections;
     for (Connection* connection : connections) {
       detach(*connection);
     }
-    bool prefix_only = true;
-    if (file.record) {
+    // Nothing begun, or bytes of unknown shape (their check was stopped): never taken for a
+    // prefix.
+    bool prefix_only = file.record == nullptr;
+    if (file.record && file.plan) {
       try {
         file.record->save(true);
       } catch (...) {
@@ -855,6 +936,16 @@ private:
       }
       const auto& done = file.plan->done();
       prefix_only = done.empty() || (done.size() == 1 && done.front().begin == 0);
+      try {
+        // A prefix is left as just that: bytes past it that were not trusted (a resumed file's
+        // unchecked tail) must not look like more of it to a client that resumes by size.
+        const std::uint64_t prefix = done.empty() ? 0 : done.front().end;
+        if (prefix_only && file.temp->size() > prefix) {
+          file.temp->truncate(prefix);
+        }
+      } catch (...) {
+        prefix_only = false; // then it is not parked under the name Python resumes
+      }
     }
     file.hasher.reset();
     const bool started = file.state != File::State::queued;

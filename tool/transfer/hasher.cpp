@@ -53,6 +53,7 @@ void FileHasher::hash_locked(const char* data, std::size_t size) {
     m_state->git_sha1->update(data, size);
   }
   m_hashed_to += size;
+  m_hashed.store(m_hashed_to, std::memory_order_release);
   if (m_hashed_to == m_size) {
     finish_locked();
   }
@@ -89,8 +90,9 @@ void FileHasher::reached(std::uint64_t prefix) {
     return;
   }
   m_prefix.store(prefix, std::memory_order_release);
-  if (m_done.load(std::memory_order_acquire)) {
-    return;
+  if (m_done.load(std::memory_order_acquire) ||
+      prefix <= m_hashed.load(std::memory_order_acquire)) {
+    return; // hashed from memory as far as the prefix goes: nothing to read back
   }
   // Only this thread starts the read-back, so no lock is needed for it.
   if (!m_thread.joinable()) {

@@ -63,6 +63,9 @@ private:
   std::mutex m_mutex;             // the hashes and m_hashed_to
   std::condition_variable m_more; // the prefix moved, or stop
   std::uint64_t m_hashed_to = 0;
+  // m_hashed_to, for the engine's thread to read without the mutex: whether a prefix needs the
+  // read-back at all.
+  std::atomic<std::uint64_t> m_hashed{0};
   // Set without the mutex, so that the engine never waits for the hasher; the hasher's thread
   // wakes on a notification, or on its own shortly after one is missed.
   std::atomic<std::uint64_t> m_prefix{0};

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "transfer/partial.hpp"
 
+#include "util/cancel.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
 #include "util/strings.hpp"
@@ -74,62 +75,121 @@ std::uint64_t checksum(const char* data, std::size_t size) {
 ResumeRecord::ResumeRecord(cache::TempBlob& temp, std::uint64_t size)
     : m_temp(temp), m_size(size), m_saved(std::chrono::steady_clock::now()) {}
 
-std::vector<ByteRange> ResumeRecord::load() {
+std::vector<ByteRange> ResumeRecord::load(const std::stop_token& stop) {
   m_blocks.clear();
-  const std::uint64_t length = m_temp.size();
+  m_dirty = false;
   const auto recorded = read_record(m_temp.record_path(), m_size);
-  if (!recorded) {
-    return prefix_without_holes();
-  }
-  // Each block is trusted only if its bytes are still what was written.
-  const auto buffer = std::make_unique_for_overwrite<char[]>(k_read_size);
-  std::vector<ByteRange> trusted;
-  for (const Block& block : *recorded) {
-    if (block.offset + block.length > length) {
-      continue;
+  if (recorded) {
+    // Each block is trusted only if its bytes are still what was written.
+    for (const Block& block : *recorded) {
+      util::throw_if_stopped(stop);
+      if (checksum_of(block.offset, block.length) == block.checksum) {
+        m_blocks.push_back(block);
+      } else {
+        m_dirty = true;
+      }
     }
-    XXH3_state_t* state = XXH3_createState();
-    XXH3_64bits_reset(state);
-    std::uint64_t read = 0;
-    while (read < block.length) {
-      const auto want =
-          static_cast<std::size_t>(std::min<std::uint64_t>(k_read_size, block.length - read));
-      const std::size_t got = m_temp.read_at(buffer.get(), want, block.offset + read);
-      if (got == 0) {
+  }
+  const bool all_intact = !m_dirty;
+  // Bytes past the record's, in a file someone continued after the record was last written
+  // (Python resumes `blobs/<etag>.incomplete` by appending to it), or in a file that never had
+  // a record, are taken as Python writes them: a prefix, up to its first hole. They are
+  // checksummed now, so that from here on the record vouches for every byte it keeps.
+  // (Not when a recorded block failed: its bytes would be trusted again.)
+  const std::optional<std::uint64_t> covered = covered_prefix();
+  if (covered && (!recorded || (all_intact && continued_after_record()))) {
+    const std::uint64_t end = prefix_end();
+    for (std::uint64_t offset = *covered; offset < end; offset += k_block_size) {
+      util::throw_if_stopped(stop);
+      const std::uint64_t length = std::min<std::uint64_t>(k_block_size, end - offset);
+      const auto sum = checksum_of(offset, length);
+      if (!sum) {
         break;
       }
-      XXH3_64bits_update(state, buffer.get(), got);
-      read += got;
-    }
-    const bool intact = read == block.length && XXH3_64bits_digest(state) == block.checksum;
-    XXH3_freeState(state);
-    if (intact) {
-      m_blocks.push_back(block);
-      trusted.push_back({block.offset, block.offset + block.length});
+      m_blocks.push_back({offset, length, *sum});
+      m_dirty = true;
     }
   }
-  m_dirty = trusted.size() != recorded->size();
+  std::vector<ByteRange> trusted;
+  trusted.reserve(m_blocks.size());
+  for (const Block& block : m_blocks) {
+    trusted.push_back({block.offset, block.offset + block.length});
+  }
   return trusted;
 }
 
-std::vector<ByteRange> ResumeRecord::prefix_without_holes() {
+std::optional<std::uint64_t> ResumeRecord::checksum_of(std::uint64_t offset,
+                                                       std::uint64_t length) const {
+  XXH3_state_t* state = XXH3_createState();
+  if (state == nullptr) {
+    throw std::bad_alloc();
+  }
+  XXH3_64bits_reset(state);
+  const auto buffer = std::make_unique_for_overwrite<char[]>(k_read_size);
+  std::uint64_t read = 0;
+  while (read < length) {
+    const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(k_read_size, length - read));
+    const std::size_t got = m_temp.read_at(buffer.get(), want, offset + read);
+    if (got == 0) {
+      break; // the file is shorter
+    }
+    XXH3_64bits_update(state, buffer.get(), got);
+    read += got;
+  }
+  const std::uint64_t sum = XXH3_64bits_digest(state);
+  XXH3_freeState(state);
+  return read == length ? std::optional<std::uint64_t>(sum) : std::nullopt;
+}
+
+std::optional<std::uint64_t> ResumeRecord::covered_prefix() const {
+  std::vector<ByteRange> ranges;
+  ranges.reserve(m_blocks.size());
+  for (const Block& block : m_blocks) {
+    ranges.push_back({block.offset, block.offset + block.length});
+  }
+  std::sort(ranges.begin(), ranges.end(),
+            [](const ByteRange& a, const ByteRange& b) { return a.begin < b.begin; });
+  std::uint64_t end = 0;
+  for (const ByteRange& range : ranges) {
+    if (range.begin != end) {
+      return std::nullopt; // a hole: the bytes of a segmented download, nobody else's
+    }
+    end = range.end;
+  }
+  return end;
+}
+
+bool ResumeRecord::continued_after_record() const {
+  // The record is saved whenever the file is left (and every 250 ms before), so a file changed
+  // more than a second after it was written by another hand.
+  struct stat file {};
+  struct stat record {};
+  if (::fstat(m_temp.fd(), &file) != 0 || ::stat(m_temp.record_path().c_str(), &record) != 0) {
+    return false;
+  }
+  const auto seconds = [](const timespec& time) {
+    return static_cast<double>(time.tv_sec) + static_cast<double>(time.tv_nsec) / 1e9;
+  };
+  return seconds(file.st_mtim) > seconds(record.st_mtim) + 1.0;
+}
+
+std::uint64_t ResumeRecord::prefix_end() const {
   const std::uint64_t length = std::min(m_temp.size(), m_size);
   if (length == 0) {
-    return {};
+    return 0;
   }
   // A partial of a segmented download killed before it wrote a record has holes: its prefix ends
   // at the first one. Only the block where a write stopped can hold unwritten zeros before it:
   // that block goes too (the sha256 at the end checks the rest).
   const off_t hole = ::lseek(m_temp.fd(), 0, SEEK_HOLE);
   if (hole < 0 || static_cast<std::uint64_t>(hole) >= length) {
-    return {{0, length}};
+    return length;
   }
   struct stat info {};
   const std::uint64_t block =
       ::fstat(m_temp.fd(), &info) == 0 ? std::max<std::uint64_t>(info.st_blksize, 4096) : 4096;
-  std::uint64_t keep = static_cast<std::uint64_t>(hole) / block * block;
-  keep = keep > block ? keep - block : 0;
-  return keep == 0 ? std::vector<ByteRange>{} : std::vector<ByteRange>{{0, keep}};
+  const std::uint64_t keep = static_cast<std::uint64_t>(hole) / block * block;
+  return keep > block ? keep - block : 0;
 }
 
 void ResumeRecord::add(const Block& block) {

@@ -7,6 +7,8 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
+#include <stop_token>
 #include <vector>
 
 // What of a partial download can be trusted, across Ctrl-C, `kill -9` and a power cut
@@ -17,8 +19,9 @@
 // changed, is fetched again. No fsync is needed for that.
 //
 // A temporary without a record (Python's `blobs/<etag>.incomplete`, or one left by an older
-// hfmodels) is taken as a complete prefix up to its first hole, as Python writes them; the
-// file's sha256 at the end is the check.
+// hfmodels), and the bytes Python appended to a partial after hfmodels left it, are taken as a
+// complete prefix up to the first hole, as Python writes them, and recorded from then on; the
+// file's sha256 at the end is their check.
 namespace hfmodels::transfer {
 
 // Written bytes [offset, offset + length) and the XXH3-64 of them.
@@ -39,8 +42,9 @@ public:
   ResumeRecord(cache::TempBlob& temp, std::uint64_t size);
 
   // The ranges of the temporary that can be trusted: the record's blocks whose bytes check out,
-  // else (no record, or one for another size) its complete prefix. Reads the blocks back.
-  std::vector<ByteRange> load();
+  // else (no record, or one for another size) its complete prefix. Reads the blocks back;
+  // throws util::Cancelled when `stop` is requested meanwhile.
+  std::vector<ByteRange> load(const std::stop_token& stop = {});
 
   // A block's bytes are in the temporary.
   void add(const Block& block);
@@ -57,7 +61,14 @@ public:
   static constexpr std::chrono::milliseconds k_interval{250};
 
 private:
-  std::vector<ByteRange> prefix_without_holes();
+  // The XXH3 of the temporary's bytes [offset, offset + length); nothing if it is shorter.
+  std::optional<std::uint64_t> checksum_of(std::uint64_t offset, std::uint64_t length) const;
+  // The end of the prefix the kept blocks cover without a hole; nothing if they have one.
+  std::optional<std::uint64_t> covered_prefix() const;
+  // The temporary was written to well after its record.
+  bool continued_after_record() const;
+  // Where the temporary's complete prefix ends, by its first hole.
+  std::uint64_t prefix_end() const;
 
   cache::TempBlob& m_temp;
   std::uint64_t m_size;
