@@ -11,7 +11,7 @@ the shared Hugging Face cache (``HF_HUB_CACHE``), the same bytes Python and Java
 
 .. code-block:: cmake
 
-  find_package(HFModels 0.1 REQUIRED)
+  find_package(HFModels 0.2 REQUIRED)
   hfmodels_add_models()
   target_link_libraries(app PRIVATE HFModels::tinyllama)
 
@@ -39,7 +39,7 @@ consumer's build does.
   same binary, so the consumer's ``all`` does not build the tool a second time: as a
   subproject, hfmodels's own targets are excluded from ``all`` and it installs nothing of its
   own (``-DHFMODELS_INSTALL=ON`` to install the tool and the package with the consumer).
-  The tool's dependencies (libcurl, OpenSSL, libyaml, nlohmann_json, CLI11) must be findable,
+  The tool's dependencies (libcurl, OpenSSL, yaml-cpp, xxHash, nlohmann_json, CLI11) must be findable,
   as for any build of hfmodels.
 
 Commands
@@ -101,6 +101,19 @@ Commands
   them at run time relative to its own executable (``<exe dir>/../<dir>/<name>`` for a program
   installed in ``bin``); ``examples/packaging`` shows it.
 
+.. command:: hfmodels_embed_lockfile
+
+  .. code-block:: cmake
+
+    hfmodels_embed_lockfile(<target> [LOCKFILE <path>])
+
+  Compiles the lockfile into ``<target>``, a program or library linking ``HFModels::runtime``,
+  so that ``hfmodels::Project::embedded()`` reads it at run time with no file beside the
+  program. ``LOCKFILE`` defaults to ``${CMAKE_CURRENT_SOURCE_DIR}/models.lock``; a relative path
+  is taken from ``CMAKE_CURRENT_SOURCE_DIR``. The lockfile is read at build time, so editing it
+  rebuilds the target; it is checked when the program opens it (``Project::embedded()`` throws
+  ``hfmodels::Error`` for a bad one, as ``hfmodels fetch`` would).
+
 Variables
 ^^^^^^^^^
 
@@ -114,6 +127,13 @@ Variables
   Cache variable; the Hugging Face hub cache to use instead of the one the environment names
   (``HF_HUB_CACHE``, ``HF_HOME``, ...). Defaults to the environment variable of the same name.
 
+.. variable:: HFModels_USE_STATIC_LIBS
+
+  Set before ``find_package(HFModels)``: ``HFModels::runtime`` is then the static library
+  (``libhfmodels.a``, with its dependencies libcurl, OpenSSL, yaml-cpp and xxHash) instead of
+  the shared one (``libhfmodels.so.0.2``). Both are always installed, as
+  ``HFModels::runtime_shared`` and ``HFModels::runtime_static``.
+
 .. variable:: HFMODELS_INSTALL
 
   Option of the hfmodels project itself: install the tool and this package. ``ON`` when
@@ -124,6 +144,9 @@ tool; it is never stored in the CMake cache.
 #]=======================================================================]
 
 include_guard(GLOBAL)
+
+# The script hfmodels_embed_lockfile runs at build time, beside this file.
+set(_HFMODELS_EMBED_SCRIPT "${CMAKE_CURRENT_LIST_DIR}/HFModelsEmbedLockfile.cmake")
 
 if(NOT DEFINED HFMODELS_OFFLINE)
   set(_hfmodels_offline_default OFF)
@@ -423,4 +446,33 @@ function(hfmodels_install)
         list(APPEND CMAKE_INSTALL_MANIFEST_FILES \"${destination}/${name}/\${file}\")
       endforeach()" ${component})
   endforeach()
+endfunction()
+
+function(hfmodels_embed_lockfile target)
+  cmake_parse_arguments(PARSE_ARGV 1 arg "" "LOCKFILE" "")
+  if(arg_UNPARSED_ARGUMENTS)
+    message(FATAL_ERROR "hfmodels_embed_lockfile: unknown argument(s) ${arg_UNPARSED_ARGUMENTS}. "
+                        "Valid: LOCKFILE <path>")
+  endif()
+  if(NOT TARGET "${target}")
+    message(FATAL_ERROR "hfmodels_embed_lockfile: '${target}' is not a target. Call it after "
+                        "add_executable(${target} ...) or add_library(${target} ...)")
+  endif()
+  set(lockfile "${CMAKE_CURRENT_SOURCE_DIR}/models.lock")
+  if(arg_LOCKFILE)
+    get_filename_component(lockfile "${arg_LOCKFILE}" ABSOLUTE
+                           BASE_DIR "${CMAKE_CURRENT_SOURCE_DIR}")
+  endif()
+  if(NOT EXISTS "${lockfile}")
+    message(FATAL_ERROR "hfmodels_embed_lockfile: ${lockfile} does not exist. Create it with "
+                        "`hfmodels lock` beside models.yaml, or name it with LOCKFILE <path>")
+  endif()
+  set(source "${CMAKE_CURRENT_BINARY_DIR}/hfmodels_embedded/${target}_lockfile.cpp")
+  add_custom_command(OUTPUT "${source}"
+    COMMAND "${CMAKE_COMMAND}" "-DHFMODELS_LOCKFILE=${lockfile}" "-DHFMODELS_OUTPUT=${source}"
+            -P "${_HFMODELS_EMBED_SCRIPT}"
+    DEPENDS "${lockfile}" "${_HFMODELS_EMBED_SCRIPT}"
+    COMMENT "Embedding ${lockfile} into ${target}"
+    VERBATIM)
+  target_sources("${target}" PRIVATE "${source}")
 endfunction()

@@ -21,7 +21,7 @@
 
 namespace fs = std::filesystem;
 using hfmodels::Error;
-using hfmodels::ExitCode;
+using hfmodels::ErrorKind;
 using hfmodels::cache::HubCache;
 using hfmodels::cache::TempBlob;
 using hfmodels::hub::RepoRef;
@@ -103,7 +103,7 @@ TEST_F(Cache, InvalidInputsAreRefusedBeforeJoining) {
       call();
       ADD_FAILURE() << "accepted " << what;
     } catch (const Error& error) {
-      EXPECT_EQ(error.code(), ExitCode::usage) << what;
+      EXPECT_EQ(error.kind(), ErrorKind::usage) << what;
     }
   };
   expect_usage([&] { m_cache.blob_path(k_model, "B45EF6FEC89518D314F546FD6C3025367B721684"); },
@@ -178,7 +178,7 @@ TEST_F(Cache, TempBlobWriteFailureNamesThePath) {
     temp.write("data", 4);
     FAIL() << "expected an error";
   } catch (const Error& error) {
-    EXPECT_EQ(error.code(), ExitCode::failure);
+    EXPECT_EQ(error.kind(), ErrorKind::failure);
     EXPECT_NE(std::string(error.what()).find(path.string()), std::string::npos);
     EXPECT_EQ(error.why(), "No space left on device");
   }
@@ -377,7 +377,7 @@ protected:
       call();
       ADD_FAILURE() << "wrote through a planted symlink";
     } catch (const Error& error) {
-      EXPECT_EQ(error.code(), ExitCode::failure);
+      EXPECT_EQ(error.kind(), ErrorKind::failure);
       EXPECT_NE(error.summary().find("refusing"), std::string::npos) << error.what();
     }
     EXPECT_TRUE(fs::is_empty(m_outside)) << "something was written outside the cache";

@@ -32,7 +32,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using hfmodels::Error;
-using hfmodels::ExitCode;
+using hfmodels::ErrorKind;
 using hfmodels::cache::TempBlob;
 using hfmodels::test::HttpReply;
 using hfmodels::test::HttpRequest;
@@ -451,7 +451,7 @@ TEST_F(EngineTest, AWrongContentRangeIsNeverWritten) {
   run(task, fast_options());
 
   ASSERT_TRUE(task.error);
-  EXPECT_EQ(task.error->code(), ExitCode::network);
+  EXPECT_EQ(task.error->kind(), ErrorKind::network);
   EXPECT_NE(std::string(task.error->what()).find("wrong part"), std::string::npos)
       << task.error->what();
   EXPECT_TRUE(task.contents() == body.substr(0, 50000)) << "nothing of the wrong answer is written";
@@ -472,7 +472,7 @@ TEST_F(EngineTest, ASizeOtherThanTheLockedOneIsAnIntegrityError) {
   run(task, fast_options());
 
   ASSERT_TRUE(task.error);
-  EXPECT_EQ(task.error->code(), ExitCode::integrity);
+  EXPECT_EQ(task.error->kind(), ErrorKind::integrity);
   EXPECT_EQ(server.requests().size(), 2u) << "asking again cannot change the file's size";
 }
 
@@ -485,7 +485,7 @@ TEST_F(EngineTest, AHashMismatchIsDownloadedOnceMoreThenReported) {
   run(task, fast_options());
 
   ASSERT_TRUE(task.error);
-  EXPECT_EQ(task.error->code(), ExitCode::integrity);
+  EXPECT_EQ(task.error->kind(), ErrorKind::integrity);
   EXPECT_EQ(task.error->cause(), "integrity:hash");
   EXPECT_EQ(server.requests().size(), 2u);
   for (const HttpRequest& request : server.requests()) {
@@ -503,7 +503,7 @@ TEST_F(EngineTest, TheGitBlobIdIsCheckedToo) {
   run(task, fast_options());
 
   ASSERT_TRUE(task.error);
-  EXPECT_EQ(task.error->code(), ExitCode::integrity);
+  EXPECT_EQ(task.error->kind(), ErrorKind::integrity);
   EXPECT_NE(std::string(task.error->what()).find("git blob id"), std::string::npos);
 }
 
@@ -607,7 +607,7 @@ TEST_F(EngineTest, AStopEndsTheRunWithTheBytesKept) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(280))
       << "the engine does not wait for the answer in flight";
   ASSERT_TRUE(task.error);
-  EXPECT_EQ(task.error->code(), ExitCode::cancelled);
+  EXPECT_EQ(task.error->kind(), ErrorKind::cancelled);
   EXPECT_EQ(task.contents().size(), 1500000u);
   EXPECT_TRUE(fs::exists(task.temporary().record_path())) << "the record stays for a resume";
 }

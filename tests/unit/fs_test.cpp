@@ -17,7 +17,7 @@
 
 namespace fs = std::filesystem;
 using hfmodels::Error;
-using hfmodels::ExitCode;
+using hfmodels::ErrorKind;
 using namespace hfmodels::util;
 
 namespace {
@@ -55,7 +55,7 @@ TEST_F(FsTest, ReadMissingFileNamesThePath) {
     read_file(m_dir / "nope");
     FAIL() << "expected an error";
   } catch (const Error& error) {
-    EXPECT_EQ(error.code(), ExitCode::failure);
+    EXPECT_EQ(error.kind(), ErrorKind::failure);
     EXPECT_EQ(error.summary(), "cannot read " + (m_dir / "nope").string());
     EXPECT_EQ(error.why(), "No such file or directory");
   }
@@ -130,7 +130,7 @@ TEST_F(FsTest, WriteAllReportsAFullDisk) {
     write_all(fd, "data", 4, "/some/blob");
     FAIL() << "expected an error";
   } catch (const Error& error) {
-    EXPECT_EQ(error.code(), ExitCode::failure);
+    EXPECT_EQ(error.kind(), ErrorKind::failure);
     EXPECT_EQ(error.summary(), "cannot write /some/blob");
     EXPECT_EQ(error.why(), "No space left on device");
     EXPECT_FALSE(error.hint().empty());
@@ -143,6 +143,6 @@ TEST(ThrowIoError, FormatsPathAndReason) {
     throw_io_error("cannot open", "/x/y", EACCES);
   } catch (const Error& error) {
     EXPECT_STREQ(error.what(), "cannot open /x/y: Permission denied");
-    EXPECT_EQ(error.code(), ExitCode::failure);
+    EXPECT_EQ(error.kind(), ErrorKind::failure);
   }
 }

@@ -72,7 +72,8 @@ TEST_F(FileHasherTest, BytesInOrderAreHashedWithoutAThread) {
   const std::string bytes = make_bytes(3u << 20);
   const std::size_t threads = thread_count();
   std::atomic<int> wakes{0};
-  FileHasher hasher(*m_temp, bytes.size(), true, [&] { ++wakes; });
+  FileHasher hasher(*m_temp, bytes.size(), true, FileHasher::Hashing::in_order_on_caller,
+                    [&] { ++wakes; });
   for (std::size_t at = 0; at < bytes.size(); at += 256u << 10) {
     const std::size_t size = std::min<std::size_t>(256u << 10, bytes.size() - at);
     m_temp->write_at(bytes.data() + at, size, at);
@@ -85,11 +86,32 @@ TEST_F(FileHasherTest, BytesInOrderAreHashedWithoutAThread) {
   EXPECT_EQ(wakes, 0) << "finished on the caller's thread";
 }
 
+TEST_F(FileHasherTest, ALargeFileIsHashedOnItsOwnThreadEvenInOrder) {
+  // So that the engine's thread only receives: hashing several large files then uses every
+  // core (bench/RESULTS.md, the whole set).
+  const std::string bytes = make_bytes(3u << 20);
+  const std::size_t threads = thread_count();
+  std::atomic<int> wakes{0};
+  FileHasher hasher(*m_temp, bytes.size(), true, FileHasher::Hashing::own_thread, [&] { ++wakes; });
+  const std::size_t first = 256u << 10;
+  m_temp->write_at(bytes.data(), first, 0);
+  hasher.written(0, bytes.data(), first, first);
+  EXPECT_EQ(thread_count(), threads + 1) << "the hasher's thread reads the bytes back";
+  m_temp->write_at(bytes.data() + first, bytes.size() - first, first);
+  hasher.written(first, bytes.data() + first, bytes.size() - first, bytes.size());
+  wait_until_done(hasher);
+  ASSERT_TRUE(hasher.done());
+  EXPECT_EQ(hasher.digests().sha256, sha256_of(bytes));
+  EXPECT_EQ(hasher.digests().git_sha1.size(), 40u);
+  EXPECT_EQ(wakes, 1) << "finished on the hasher's thread, which wakes the engine";
+}
+
 TEST_F(FileHasherTest, BytesAheadOfTheHashAreReadBackOnceThePrefixReachesThem) {
   const std::string bytes = make_bytes(3u << 20);
   const std::size_t half = bytes.size() / 2;
   std::atomic<int> wakes{0};
-  FileHasher hasher(*m_temp, bytes.size(), false, [&] { ++wakes; });
+  FileHasher hasher(*m_temp, bytes.size(), false, FileHasher::Hashing::in_order_on_caller,
+                    [&] { ++wakes; });
   // The second half arrives first (another segment), then the first.
   m_temp->write_at(bytes.data() + half, bytes.size() - half, half);
   hasher.written(half, bytes.data() + half, bytes.size() - half, 0);
@@ -104,7 +126,7 @@ TEST_F(FileHasherTest, BytesAheadOfTheHashAreReadBackOnceThePrefixReachesThem) {
 TEST_F(FileHasherTest, AResumedPrefixIsReadBack) {
   const std::string bytes = make_bytes(2u << 20);
   m_temp->write_at(bytes.data(), 1u << 20, 0); // on disk from an earlier run
-  FileHasher hasher(*m_temp, bytes.size(), false, {});
+  FileHasher hasher(*m_temp, bytes.size(), false, FileHasher::Hashing::in_order_on_caller, {});
   hasher.reached(1u << 20);
   m_temp->write_at(bytes.data() + (1u << 20), 1u << 20, 1u << 20);
   hasher.written(1u << 20, bytes.data() + (1u << 20), 1u << 20, bytes.size());

@@ -23,7 +23,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using hfmodels::Error;
-using hfmodels::ExitCode;
+using hfmodels::ErrorKind;
 using hfmodels::http::Client;
 using hfmodels::http::ClientOptions;
 using hfmodels::http::Response;
@@ -115,7 +115,7 @@ TEST(HttpClient, GetRefusesOversizedBodies) {
     client.get(server.url("/big"), {}, 1000);
     FAIL() << "no error";
   } catch (const Error& error) {
-    EXPECT_EQ(error.code(), ExitCode::network);
+    EXPECT_EQ(error.kind(), ErrorKind::network);
     EXPECT_EQ(error.summary(), "the answer is too large");
   }
 }
@@ -210,7 +210,7 @@ TEST(HttpClient, StopsAfterTenRedirects) {
     client.get(server.url("/loop"));
     FAIL() << "no error";
   } catch (const Error& error) {
-    EXPECT_EQ(error.code(), ExitCode::network);
+    EXPECT_EQ(error.kind(), ErrorKind::network);
     EXPECT_EQ(error.summary(), "too many redirects");
   }
   EXPECT_EQ(server.requests().size(), 11u);
@@ -226,7 +226,7 @@ TEST(HttpClient, ReportsTransportFailuresWithoutSecrets) {
     client.get(url);
     FAIL() << "no error";
   } catch (const hfmodels::http::TransportError& error) {
-    EXPECT_EQ(error.code(), ExitCode::network);
+    EXPECT_EQ(error.kind(), ErrorKind::network);
     const std::string message = error.what();
     EXPECT_NE(message.find(options.token_origin + "/f"), std::string::npos) << message;
     EXPECT_EQ(message.find("secret"), std::string::npos) << message;

@@ -13,7 +13,7 @@
 namespace {
 
 using hfmodels::Error;
-using hfmodels::ExitCode;
+using hfmodels::ErrorKind;
 using hfmodels::http::Client;
 using hfmodels::http::ClientOptions;
 using hfmodels::http::Response;
@@ -48,7 +48,7 @@ Error list_error(const std::string& body) {
     return error;
   }
   ADD_FAILURE() << "accepted " << body;
-  return Error(ExitCode::ok, "");
+  return Error(ErrorKind::failure, "");
 }
 
 std::string file_entry(const std::string& path, const std::string& extra = "") {
@@ -87,7 +87,7 @@ TEST(HubClient, RejectsBadCommitIds) {
       hub.resolve_commit(repo, "main");
       ADD_FAILURE() << "accepted " << body;
     } catch (const Error& error) {
-      EXPECT_EQ(error.code(), ExitCode::network);
+      EXPECT_EQ(error.kind(), ErrorKind::network);
       EXPECT_EQ(error.summary(), "the Hub sent an invalid answer") << body;
       EXPECT_EQ(error.subject(), "org/model@main");
     }
@@ -112,7 +112,7 @@ TEST(HubClient, ResolveCommitMapsHubErrors) {
     hub.resolve_commit(repo, "nope");
     FAIL() << "no error";
   } catch (const Error& error) {
-    EXPECT_EQ(error.code(), ExitCode::network);
+    EXPECT_EQ(error.kind(), ErrorKind::network);
     EXPECT_EQ(error.summary(), "revision not found");
     EXPECT_EQ(error.subject(), "org/model@nope");
     EXPECT_NE(error.why().find("Invalid rev id: nope"), std::string::npos);
@@ -182,7 +182,7 @@ TEST(HubClient, RejectsInvalidListings) {
   };
   for (const std::string& body : bad) {
     const Error error = list_error(body);
-    EXPECT_EQ(error.code(), ExitCode::network) << body;
+    EXPECT_EQ(error.kind(), ErrorKind::network) << body;
     EXPECT_EQ(error.summary(), "the Hub sent an invalid answer") << body;
     EXPECT_EQ(error.subject(), "org/model@" + commit) << body;
   }
@@ -241,7 +241,7 @@ Error status_error(const Response& answer, std::string_view page = {}) {
     return error;
   }
   ADD_FAILURE() << "no error for HTTP " << answer.status;
-  return Error(ExitCode::ok, "");
+  return Error(ErrorKind::failure, "");
 }
 
 TEST(HubErrors, SuccessIsNotAnError) {
@@ -252,7 +252,7 @@ TEST(HubErrors, SuccessIsNotAnError) {
 TEST(HubErrors, GatedRepos) {
   const Error anonymous = status_error(response(
       401, {{"X-Error-Code", "GatedRepo"}, {"X-Error-Message", "You must be authenticated"}}));
-  EXPECT_EQ(anonymous.code(), ExitCode::network);
+  EXPECT_EQ(anonymous.kind(), ErrorKind::network);
   EXPECT_TRUE(anonymous.summary().starts_with("the repo is gated")) << anonymous.summary();
   EXPECT_EQ(anonymous.hint(), "Set HF_TOKEN or write a token to $HF_HOME/token (request access at "
                               "https://huggingface.co/org/model)");
@@ -270,7 +270,7 @@ TEST(HubErrors, RepoNotFoundAndPlain401) {
        {response(404, {{"X-Error-Code", "RepoNotFound"}}), response(401, {}),
         response(401, {}, R"({"error":"Repository Not Found for url"})")}) {
     const Error error = status_error(answer);
-    EXPECT_EQ(error.code(), ExitCode::network);
+    EXPECT_EQ(error.kind(), ErrorKind::network);
     EXPECT_EQ(error.summary(), "repository not found (or private / gated)");
     EXPECT_NE(error.hint().find("HF_TOKEN"), std::string::npos);
     EXPECT_NE(error.hint().find("Check the name"), std::string::npos);
@@ -301,7 +301,7 @@ TEST(HubErrors, DisabledForbiddenAndBadRequest) {
   const Error forbidden = status_error(response(403, {}));
   EXPECT_EQ(forbidden.summary(), "access denied");
   EXPECT_NE(forbidden.hint().find("correct permissions"), std::string::npos);
-  EXPECT_EQ(status_error(response(400, {})).code(), ExitCode::network);
+  EXPECT_EQ(status_error(response(400, {})).kind(), ErrorKind::network);
 }
 
 TEST(HubErrors, RateLimits) {
@@ -322,7 +322,7 @@ TEST(HubErrors, ServerErrorsCarryMessagesAndRequestIds) {
   const Error error =
       status_error(response(503, {{"X-Request-Id", "Root=1-2"}, {"X-Error-Message", "overloaded"}},
                             R"({"error":"overloaded","errors":[{"message":"try later"}]})"));
-  EXPECT_EQ(error.code(), ExitCode::network);
+  EXPECT_EQ(error.kind(), ErrorKind::network);
   EXPECT_EQ(error.why(), "HTTP 503: overloaded; try later (request id Root=1-2)");
   const Error cf = status_error(response(502, {{"X-Amz-Cf-Id", "cf-9"}}));
   EXPECT_NE(cf.why().find("cf-9"), std::string::npos);
@@ -331,7 +331,7 @@ TEST(HubErrors, ServerErrorsCarryMessagesAndRequestIds) {
 TEST(HubErrors, OtherStatusesNameTheUrlWithoutItsQuery) {
   const Error error =
       status_error(response(404, {}, "<html>", "https://cdn.example/blob?Signature=secret"));
-  EXPECT_EQ(error.code(), ExitCode::network);
+  EXPECT_EQ(error.kind(), ErrorKind::network);
   EXPECT_NE(error.why().find("https://cdn.example/blob"), std::string::npos);
   EXPECT_EQ(std::string(error.what()).find("secret"), std::string::npos);
 }

@@ -15,7 +15,7 @@
 #include <thread>
 
 using hfmodels::Error;
-using hfmodels::ExitCode;
+using hfmodels::ErrorKind;
 using hfmodels::hub::RepoType;
 using hfmodels::manifest::LockedFile;
 using hfmodels::manifest::LockedModel;
@@ -95,7 +95,7 @@ void expect_error(const std::string& text, std::initializer_list<std::string> fr
     parse_lockfile(text, "models.lock");
     ADD_FAILURE() << "no error for:\n" << text;
   } catch (const Error& error) {
-    EXPECT_EQ(error.code(), ExitCode::usage) << error.what();
+    EXPECT_EQ(error.kind(), ErrorKind::usage) << error.what();
     const std::string message = error.what();
     EXPECT_NE(message.find("invalid lockfile"), std::string::npos) << message;
     EXPECT_NE(message.find("re-create it with `hfmodels lock`"), std::string::npos) << message;
@@ -250,8 +250,7 @@ TEST(Lockfile, OddPathsAndValuesRoundTripExactly) {
                                           "0o17",
                                           "<<",
                                           "=",
-                                          "? q",
-                                          "non\uFFFEchar\uFDD0acters"};
+                                          "? q"};
   LockedModel odd = model("odd", {});
   odd.revision = "1.0";
   for (const auto& path : paths) {
@@ -411,7 +410,7 @@ TEST(Lockfile, LoadNamesAMissingFile) {
     hfmodels::manifest::load_lockfile("/nonexistent/models.lock");
     ADD_FAILURE() << "no error";
   } catch (const Error& error) {
-    EXPECT_EQ(error.code(), ExitCode::usage);
+    EXPECT_EQ(error.kind(), ErrorKind::usage);
     EXPECT_NE(std::string(error.what()).find("hfmodels lock"), std::string::npos);
   }
 }

@@ -9,7 +9,7 @@
 namespace {
 
 using hfmodels::Error;
-using hfmodels::ExitCode;
+using hfmodels::ErrorKind;
 using namespace hfmodels::hub;
 
 const RepoRef model{RepoType::model, "org/model"};
@@ -92,7 +92,7 @@ TEST(RepoId, RejectsInvalidIds) {
       validate_repo_id(id);
       ADD_FAILURE() << "accepted '" << id << "'";
     } catch (const Error& error) {
-      EXPECT_EQ(error.code(), ExitCode::usage) << id;
+      EXPECT_EQ(error.kind(), ErrorKind::usage) << id;
       EXPECT_EQ(error.summary(), "invalid repo id");
     }
   }
@@ -114,12 +114,14 @@ TEST(RepoPath, RejectsUnsafePaths) {
         std::string("../x"), std::string("a/../x"), std::string("a/.."), std::string("./a"),
         std::string("a/./b"), std::string("a//b"), std::string("a/"), std::string("a\\b"),
         std::string("..\\x"), std::string("a\nb"), std::string("a\tb"), std::string("a\x7f"),
-        std::string("a\0b", 3), std::string(1025, 'a')}) {
+        std::string("a\0b", 3), std::string(1025, 'a'),
+        // Noncharacters: yaml-cpp would write U+FFFD in the lockfile, naming another file.
+        std::string("non\uFFFEchar"), std::string("a\uFDD0"), std::string("b\U0010FFFF")}) {
     try {
       validate_repo_path(path);
       ADD_FAILURE() << "accepted '" << path << "'";
     } catch (const Error& error) {
-      EXPECT_EQ(error.code(), ExitCode::usage) << path;
+      EXPECT_EQ(error.kind(), ErrorKind::usage) << path;
       // Control characters are never echoed back.
       EXPECT_EQ(std::string(error.what()).find_first_of(std::string("\n\t\x7f\0", 4)),
                 std::string::npos);

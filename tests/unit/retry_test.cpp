@@ -26,7 +26,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using hfmodels::Error;
-using hfmodels::ExitCode;
+using hfmodels::ErrorKind;
 using hfmodels::http::backoff_delay;
 using hfmodels::http::Client;
 using hfmodels::http::ClientOptions;
@@ -185,11 +185,11 @@ TEST(Retry, ClassifiesOutcomesInOnePlace) {
 }
 
 TEST(Retry, TriedSaysHowOften) {
-  const Error error(ExitCode::network, "network error", "reset", "hint", "m/f");
+  const Error error(ErrorKind::network, "network error", "reset", "hint", "m/f");
   EXPECT_EQ(hfmodels::http::tried(error, 1).why(), "reset");
   const Error six = hfmodels::http::tried(error, 6);
   EXPECT_EQ(six.why(), "reset (tried 6 times)");
-  EXPECT_EQ(six.code(), ExitCode::network);
+  EXPECT_EQ(six.kind(), ErrorKind::network);
   EXPECT_EQ(six.subject(), "m/f");
   EXPECT_EQ(six.hint(), "hint");
 }
@@ -240,7 +240,7 @@ TEST(RetryHubClient, GivesUpAfterSixAttemptsSayingSo) {
     hub.resolve_commit(repo, "main");
     FAIL() << "no error";
   } catch (const Error& error) {
-    EXPECT_EQ(error.code(), ExitCode::network);
+    EXPECT_EQ(error.kind(), ErrorKind::network);
     EXPECT_NE(std::string(error.what()).find("HTTP 500"), std::string::npos) << error.what();
     EXPECT_NE(error.why().find("tried 6 times"), std::string::npos) << error.why();
   }
@@ -280,7 +280,7 @@ TEST(HttpToken, RefusedOverPlainHttpToAnotherMachineBeforeConnecting) {
     } catch (const hfmodels::http::TransportError& error) {
       FAIL() << "tried to connect to " << origin << ": " << error.what();
     } catch (const Error& error) {
-      EXPECT_EQ(error.code(), ExitCode::usage);
+      EXPECT_EQ(error.kind(), ErrorKind::usage);
       const std::string message = error.what();
       EXPECT_NE(message.find("plain http"), std::string::npos) << message;
       EXPECT_NE(message.find("HFMODELS_ALLOW_HTTP_TOKEN"), std::string::npos) << message;

@@ -8,7 +8,7 @@
 #include <string>
 
 using hfmodels::Error;
-using hfmodels::ExitCode;
+using hfmodels::ErrorKind;
 using hfmodels::hub::RepoFile;
 using hfmodels::manifest::matches_quant;
 using hfmodels::manifest::ModelSpec;
@@ -45,7 +45,7 @@ void expect_error(const ModelSpec& model, const std::vector<RepoFile>& files,
     select_files(model, files);
     ADD_FAILURE() << "no error";
   } catch (const Error& error) {
-    EXPECT_EQ(error.code(), ExitCode::usage) << error.what();
+    EXPECT_EQ(error.kind(), ErrorKind::usage) << error.what();
     const std::string message = error.what();
     for (const auto& fragment : fragments) {
       EXPECT_NE(message.find(fragment), std::string::npos)

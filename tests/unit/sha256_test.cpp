@@ -14,7 +14,7 @@
 
 namespace fs = std::filesystem;
 using hfmodels::Error;
-using hfmodels::ExitCode;
+using hfmodels::ErrorKind;
 using namespace hfmodels::hash;
 
 namespace {
@@ -124,7 +124,7 @@ TEST_F(Sha256Test, MissingFileIsAFailureNamingThePath) {
     sha256_file(missing);
     FAIL() << "expected an error";
   } catch (const Error& error) {
-    EXPECT_EQ(error.code(), ExitCode::failure);
+    EXPECT_EQ(error.kind(), ErrorKind::failure);
     EXPECT_NE(std::string(error.what()).find(missing.string()), std::string::npos) << error.what();
     EXPECT_NE(error.why().find("No such file"), std::string::npos) << error.why();
   }

@@ -122,14 +122,14 @@ bool abandoned(std::string_view owner, std::chrono::system_clock::duration age) 
 
 void validate_etag(std::string_view etag) {
   if (!util::is_lower_hex(etag, 40) && !util::is_lower_hex(etag, 64)) {
-    throw Error(ExitCode::usage, "invalid blob etag '" + std::string(etag) + "'",
+    throw Error(ErrorKind::usage, "invalid blob etag '" + std::string(etag) + "'",
                 "a blob name is a 40-hex git sha1 or a 64-hex sha256");
   }
 }
 
 void validate_commit(std::string_view commit) {
   if (!hub::is_commit_hash(commit)) {
-    throw Error(ExitCode::usage, "invalid commit '" + std::string(commit) + "'",
+    throw Error(ErrorKind::usage, "invalid commit '" + std::string(commit) + "'",
                 "a commit is 40 lowercase hex digits");
   }
 }
@@ -138,7 +138,7 @@ void validate_commit(std::string_view commit) {
 // to climb out of refs/ or name something odd. Returns its segments.
 std::vector<std::string> revision_segments(std::string_view revision) {
   const auto refuse = [&](const char* why) {
-    return Error(ExitCode::usage, "invalid revision '" + std::string(revision) + "'", why);
+    return Error(ErrorKind::usage, "invalid revision '" + std::string(revision) + "'", why);
   };
   if (revision.empty()) {
     throw refuse("it is empty");
@@ -203,7 +203,7 @@ private:
 };
 
 [[noreturn]] void refuse_symlink(const fs::path& path) {
-  throw Error(ExitCode::failure, "refusing to write through " + path.string(),
+  throw Error(ErrorKind::failure, "refusing to write through " + path.string(),
               "it is a symbolic link or not a folder, so writing below it could leave the cache",
               "Remove it; hfmodels recreates it on the next fetch")
       .with_cause("cache:planted-link");
@@ -798,13 +798,13 @@ void HubCache::commit_blob(const hub::RepoRef& repo, std::string_view etag, Temp
                            std::optional<std::uint64_t> size) const {
   const fs::path blob = blob_path(repo, etag);
   if (temp.path().parent_path() != blob.parent_path()) {
-    throw Error(ExitCode::failure, "cannot commit " + temp.path().string(),
+    throw Error(ErrorKind::failure, "cannot commit " + temp.path().string(),
                 "it is not a temporary of " + blob.parent_path().string());
   }
   if (size && temp.size() != *size) {
     // The download checked every byte it wrote; this guards the file itself, whatever happened
     // to it on the way.
-    throw Error(ExitCode::integrity, "refusing to add a blob of the wrong size",
+    throw Error(ErrorKind::integrity, "refusing to add a blob of the wrong size",
                 temp.path().string() + " has " + std::to_string(temp.size()) + " bytes, not " +
                     std::to_string(*size),
                 "Run the command again");
@@ -826,7 +826,7 @@ void HubCache::commit_blob(const hub::RepoRef& repo, std::string_view etag, Temp
     if (error == ENOENT) {
       // Only another process renames our temporaries: one that took the lock while this one
       // held it, which a filesystem whose locks do not work allows. It checks the bytes itself.
-      throw Error(ExitCode::failure, "another process took over the download of " + blob.string(),
+      throw Error(ErrorKind::failure, "another process took over the download of " + blob.string(),
                   "the cache's filesystem does not seem to lock files (flock)",
                   "Run the command again; avoid fetching into this cache from several machines at "
                   "once");
@@ -939,7 +939,7 @@ fs::path default_hf_home(const util::GetEnv& getenv) {
     home = home_of_user("");
   }
   if (!home) {
-    throw Error(ExitCode::failure, "cannot locate the Hugging Face cache",
+    throw Error(ErrorKind::failure, "cannot locate the Hugging Face cache",
                 "HOME is not set and the user has no home folder",
                 "Set HF_HOME or HF_HUB_CACHE, or pass --cache-dir");
   }

@@ -187,7 +187,7 @@ int report_verify(Console& console, const GlobalOptions& options,
     }
     if (check.state == ops::FileState::mismatch) {
       ++mismatched;
-      reporter.error(Error(ExitCode::integrity, "cached file does not match the lockfile",
+      reporter.error(Error(ErrorKind::integrity, "cached file does not match the lockfile",
                            "expected sha256 " + check.expected_sha256 + " (" +
                                std::to_string(check.expected_size) + " bytes), got " +
                                check.actual_sha256 + " (" + std::to_string(check.actual_size) +
@@ -203,12 +203,12 @@ int report_verify(Console& console, const GlobalOptions& options,
           "): " + std::to_string(checks.size() - mismatched - missing) + " ok, " +
           std::to_string(mismatched) + " mismatched, " + std::to_string(missing) + " missing");
   if (mismatched > 0) {
-    return static_cast<int>(ExitCode::integrity);
+    return static_cast<int>(ErrorKind::integrity);
   }
   if (missing > 0) {
-    console.error(Error(ExitCode::failure, std::to_string(missing) + " locked file(s) not cached",
+    console.error(Error(ErrorKind::failure, std::to_string(missing) + " locked file(s) not cached",
                         "missing from the cache:" + missing_list + "\n", "Run `hfmodels fetch`"));
-    return static_cast<int>(ExitCode::failure);
+    return static_cast<int>(ErrorKind::failure);
   }
   return 0;
 }
@@ -313,9 +313,9 @@ int run(int argc, char** argv) {
     return 0;
   } catch (const CLI::ParseError& error) {
     const auto typo = mistyped_command(argc, argv);
-    console.error(
-        Error(ExitCode::usage, typo.value_or(error.what()), "", "Run `hfmodels --help` for usage"));
-    return static_cast<int>(ExitCode::usage);
+    console.error(Error(ErrorKind::usage, typo.value_or(error.what()), "",
+                        "Run `hfmodels --help` for usage"));
+    return static_cast<int>(ErrorKind::usage);
   }
 
   auto reporter = make_reporter(OutputMode::quiet, false, console);
@@ -375,16 +375,16 @@ int run(int argc, char** argv) {
       // Whatever the error on the way out (the stop itself, or a failure it caused), the signal
       // decides: one line, and the exit status a shell expects (130, 143).
       const int signal = interrupt.signal();
-      reporter->error(Error(ExitCode::cancelled, "interrupted",
+      reporter->error(Error(ErrorKind::cancelled, "interrupted",
                             signal == SIGTERM ? "SIGTERM received" : "SIGINT received",
                             "Partial downloads were kept; run the command again to resume"));
       return 128 + signal;
     }
     reporter->error(error);
-    return static_cast<int>(error.code());
+    return static_cast<int>(error.kind());
   } catch (const std::exception& error) {
-    reporter->error(Error(ExitCode::failure, "unexpected failure", error.what()));
-    return static_cast<int>(ExitCode::failure);
+    reporter->error(Error(ErrorKind::failure, "unexpected failure", error.what()));
+    return static_cast<int>(ErrorKind::failure);
   }
 }
 

@@ -5,7 +5,6 @@
 
 #include <cerrno>
 #include <csignal>
-#include <ctime>
 #include <thread>
 
 namespace hfmodels::cli {
@@ -41,12 +40,13 @@ InterruptWatcher::InterruptWatcher() : m_thread(std::make_unique<Thread>()) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   m_thread->thread = std::thread([this] {
     const sigset_t wanted = stop_signals();
-    // A short timeout lets the destructor end the thread without a signal of its own.
-    const timespec timeout{0, 100'000'000};
-    while (!m_thread->done.load()) {
-      const int signal = sigtimedwait(&wanted, nullptr, &timeout);
+    for (;;) {
+      const int signal = sigwaitinfo(&wanted, nullptr);
+      if (m_thread->done.load()) {
+        return; // woken by the destructor
+      }
       if (signal < 0) {
-        continue; // EAGAIN (the timeout) or EINTR
+        continue; // EINTR
       }
       int none = 0;
       if (!m_signal.compare_exchange_strong(none, signal)) {
@@ -58,7 +58,10 @@ InterruptWatcher::InterruptWatcher() : m_thread(std::make_unique<Thread>()) {
 }
 
 InterruptWatcher::~InterruptWatcher() {
+  // Woken by a signal sent to this thread alone: a timeout to poll `done` would make every
+  // command last until the next one (bench/RESULTS.md: a no-op fetch took 120 ms with 100 ms).
   m_thread->done.store(true);
+  pthread_kill(m_thread->thread.native_handle(), SIGINT);
   m_thread->thread.join();
 }
 

@@ -398,7 +398,7 @@ public:
   void error(const Error& error) override {
     m_console.error(error);
     emit({{"event", "error"},
-          {"code", static_cast<int>(error.code())},
+          {"code", static_cast<int>(error.kind())},
           {"subject", error.subject()},
           {"message", error.what()}});
   }

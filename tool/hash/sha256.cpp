@@ -27,7 +27,7 @@ constexpr std::size_t k_file_block = 1024 * 1024;
 const EVP_MD* fetch_digest(const char* name) {
   const EVP_MD* md = EVP_MD_fetch(nullptr, name, nullptr);
   if (md == nullptr) {
-    throw Error(ExitCode::failure, std::string("OpenSSL has no ") + name + " implementation",
+    throw Error(ErrorKind::failure, std::string("OpenSSL has no ") + name + " implementation",
                 "EVP_MD_fetch failed", "Check the OpenSSL installation and its providers");
   }
   return md;
@@ -59,7 +59,7 @@ public:
   explicit Digest(const EVP_MD* md) : m_ctx(EVP_MD_CTX_new()) {
     if (m_ctx == nullptr || EVP_DigestInit_ex(m_ctx, md, nullptr) != 1) {
       EVP_MD_CTX_free(m_ctx);
-      throw Error(ExitCode::failure, "cannot initialise an OpenSSL digest");
+      throw Error(ErrorKind::failure, "cannot initialise an OpenSSL digest");
     }
   }
   ~Digest() { EVP_MD_CTX_free(m_ctx); }
@@ -68,7 +68,7 @@ public:
 
   void update(const void* data, std::size_t size) {
     if (size != 0 && EVP_DigestUpdate(m_ctx, data, size) != 1) {
-      throw Error(ExitCode::failure, "OpenSSL digest update failed");
+      throw Error(ErrorKind::failure, "OpenSSL digest update failed");
     }
   }
 
@@ -76,7 +76,7 @@ public:
     unsigned char bytes[EVP_MAX_MD_SIZE];
     unsigned int size = 0;
     if (EVP_DigestFinal_ex(m_ctx, bytes, &size) != 1) {
-      throw Error(ExitCode::failure, "OpenSSL digest finalisation failed");
+      throw Error(ErrorKind::failure, "OpenSSL digest finalisation failed");
     }
     return to_hex(bytes, size);
   }

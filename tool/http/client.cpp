@@ -55,7 +55,7 @@ std::optional<std::uint64_t> parse_decimal(std::string_view text) {
 
 GlobalInit::GlobalInit() {
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-    throw Error(ExitCode::failure, "cannot initialise libcurl");
+    throw Error(ErrorKind::failure, "cannot initialise libcurl");
   }
 }
 
@@ -140,7 +140,7 @@ struct Client::Impl {
       const std::size_t limit = success ? self->max_body : k_max_error_body;
       if (body.size() + length > limit) {
         if (success) {
-          throw Error(ExitCode::network, "the answer is too large",
+          throw Error(ErrorKind::network, "the answer is too large",
                       "more than " + util::format_bytes(limit) + " from " +
                           redact_url(self->response->url));
         }
@@ -191,7 +191,7 @@ struct Client::Impl {
         return result;
       }
       if (hop == k_max_redirects) {
-        throw Error(ExitCode::network, "too many redirects",
+        throw Error(ErrorKind::network, "too many redirects",
                     "more than " + std::to_string(k_max_redirects) + " starting at " +
                         redact_url(result.url));
       }
@@ -216,7 +216,7 @@ void check_token_transport(const ClientOptions& options, std::string_view url) {
     return;
   }
   if (!is_loopback_origin(options.token_origin)) {
-    throw Error(ExitCode::usage, "refusing to send the token over plain http",
+    throw Error(ErrorKind::usage, "refusing to send the token over plain http",
                 options.token_origin + " is not https and not this machine, so anyone on the "
                                        "way could read the token",
                 "Use an https:// endpoint, unset HF_TOKEN for this mirror, or set "
@@ -224,7 +224,7 @@ void check_token_transport(const ClientOptions& options, std::string_view url) {
   }
   // On this machine, but through a proxy: the token would travel in clear text to another one.
   if (const std::string proxy = options.proxies.proxy_for(url); !proxy.empty()) {
-    throw Error(ExitCode::usage, "refusing to send the token over plain http through a proxy",
+    throw Error(ErrorKind::usage, "refusing to send the token over plain http through a proxy",
                 options.token_origin +
                     " is this machine, but requests to it go through the "
                     "proxy " +

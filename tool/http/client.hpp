@@ -73,14 +73,14 @@ struct ClientOptions {
 };
 
 // The transfer itself failed (DNS, connect, TLS, reset, timeout, truncated body), unlike an
-// HTTP status. Always ExitCode::network. `retryable()` is false for failures that asking again
+// HTTP status. Always ErrorKind::network. `retryable()` is false for failures that asking again
 // cannot fix soon (unknown host, connection refused, a bad certificate): those are reported at
 // once instead of after a minute of back-off.
 class TransportError : public Error {
 public:
   // `curl_code` is libcurl's CURLcode; the cause names it ("transport:7").
   TransportError(int curl_code, bool retryable, std::string what, std::string why, std::string hint)
-      : Error(ExitCode::network, std::move(what), std::move(why), std::move(hint)),
+      : Error(ErrorKind::network, std::move(what), std::move(why), std::move(hint)),
         m_curl_code(curl_code), m_retryable(retryable) {
     set_cause("transport:" + std::to_string(curl_code));
   }

@@ -112,7 +112,7 @@ Handle::Handle(const ClientOptions& options) : m_options(options), m_headers(nul
   static_cast<void>(global_init());
   m_handle = curl_easy_init();
   if (m_handle == nullptr) {
-    throw Error(ExitCode::failure, "cannot initialise libcurl");
+    throw Error(ErrorKind::failure, "cannot initialise libcurl");
   }
   curl_easy_setopt(m_handle, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(m_handle, CURLOPT_ERRORBUFFER, m_error);

@@ -146,7 +146,7 @@ Error tried(const Error& error, int attempts) {
     return error;
   }
   const std::string note = "tried " + std::to_string(attempts) + " times";
-  return Error(error.code(), error.summary(),
+  return Error(error.kind(), error.summary(),
                error.why().empty() ? note : error.why() + " (" + note + ")", error.hint(),
                error.subject())
       .with_cause(error.cause());

@@ -106,7 +106,7 @@ std::string resolve_location(std::string_view base_url, std::string_view locatio
   // Never a guess: a URL changed on the way (a signed CDN URL without its signature) would ask
   // another server, or for other bytes.
   const auto invalid = [&] {
-    return Error(ExitCode::network, "invalid redirect",
+    return Error(ErrorKind::network, "invalid redirect",
                  "cannot follow Location '" + redact_url(target) + "' from " +
                      redact_url(base_url));
   };

@@ -22,7 +22,7 @@ using nlohmann::json;
 constexpr std::size_t max_pages = 10'000;
 
 [[noreturn]] void invalid_answer(const std::string& subject, const std::string& why) {
-  throw Error(ExitCode::network, "the Hub sent an invalid answer", why,
+  throw Error(ErrorKind::network, "the Hub sent an invalid answer", why,
               "Check that HF_ENDPOINT (or --endpoint) points at a Hugging Face Hub and that no "
               "proxy alters its answers",
               subject);
@@ -363,7 +363,7 @@ std::vector<RepoFile> HubClient::list_files(const RepoRef& repo, std::string_vie
   std::set<std::string, std::less<>> paths;
   std::size_t bytes = 0;
   const auto too_large = [&](const std::string& what) {
-    throw Error(ExitCode::usage, "too many files to list", what, "", subject)
+    throw Error(ErrorKind::usage, "too many files to list", what, "", subject)
         .with_cause("hub:listing-too-large");
   };
   for (const ListingScope& scope : scopes) {
@@ -461,7 +461,7 @@ void throw_for_status(const http::Response& response, const std::string& subject
   // The request id differs from one request to the next; the cause does not.
   const std::string cause = "http:" + std::to_string(status) + ":" + error_code;
   const auto fail = [&](std::string what, std::string hint) {
-    throw Error(ExitCode::network, std::move(what), why, std::move(hint), subject)
+    throw Error(ErrorKind::network, std::move(what), why, std::move(hint), subject)
         .with_cause(cause);
   };
   const bool bad_token =

@@ -51,7 +51,7 @@ std::string api_base(std::string_view endpoint, const RepoRef& repo) {
 }
 
 [[noreturn]] void throw_bad_repo_id(std::string_view id, const std::string& reason) {
-  throw Error(ExitCode::usage, "invalid repo id", "'" + std::string(id) + "' " + reason,
+  throw Error(ErrorKind::usage, "invalid repo id", "'" + std::string(id) + "' " + reason,
               "A repo id is `name` or `namespace/name`: letters, digits, `-`, `_` and `.`, at "
               "most 96 characters");
 }
@@ -63,7 +63,7 @@ std::string api_base(std::string_view endpoint, const RepoRef& repo) {
       c = '?'; // never echo control characters to a terminal
     }
   }
-  throw Error(ExitCode::usage, "invalid file path", "'" + shown + "' " + reason,
+  throw Error(ErrorKind::usage, "invalid file path", "'" + shown + "' " + reason,
               "Repository paths are relative, use `/` between folders and contain no `.` or "
               "`..` segment");
 }
@@ -129,6 +129,27 @@ void validate_repo_id(std::string_view id) {
   }
 }
 
+// Whether `path` (UTF-8) holds a Unicode noncharacter: U+FDD0..U+FDEF, or U+xFFFE or U+xFFFF of
+// any plane. YAML may not hold them unescaped, and yaml-cpp's emitter writes U+FFFD for them,
+// so a lockfile would name another file.
+bool has_noncharacter(std::string_view path) {
+  const auto byte = [&](std::size_t at) { return static_cast<unsigned char>(path[at]); };
+  for (std::size_t at = 0; at + 2 < path.size(); ++at) {
+    if (byte(at) == 0xEF && byte(at + 1) == 0xB7 && byte(at + 2) >= 0x90 && byte(at + 2) <= 0xAF) {
+      return true;
+    }
+    if (byte(at) == 0xEF && byte(at + 1) == 0xBF &&
+        (byte(at + 2) == 0xBE || byte(at + 2) == 0xBF)) {
+      return true;
+    }
+    if (at + 3 < path.size() && byte(at) >= 0xF0 && (byte(at + 1) & 0x0FU) == 0x0F &&
+        byte(at + 2) == 0xBF && (byte(at + 3) == 0xBE || byte(at + 3) == 0xBF)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 void validate_repo_path(std::string_view path) {
   if (path.empty()) {
     throw_bad_path(path, "is empty");
@@ -143,6 +164,9 @@ void validate_repo_path(std::string_view path) {
     if (c == '\\') {
       throw_bad_path(path, "contains a backslash");
     }
+  }
+  if (has_noncharacter(path)) {
+    throw_bad_path(path, "contains a Unicode noncharacter (U+FFFE, U+FFFF, U+FDD0..U+FDEF)");
   }
   if (path.front() == '/') {
     throw_bad_path(path, "is absolute");

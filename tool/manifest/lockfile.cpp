@@ -9,6 +9,9 @@
 #include "util/fs.hpp"
 #include "util/strings.hpp"
 
+#include <yaml-cpp/emitter.h>
+#include <yaml-cpp/emittermanip.h>
+
 #include <algorithm>
 #include <charconv>
 #include <map>
@@ -136,7 +139,8 @@ private:
     fail(at.line, model, std::move(why));
   }
   [[noreturn]] void fail(int line, std::string_view model, std::string why) const {
-    throw Error(ExitCode::usage, k_what, std::move(why), m_hint, ys::location(m_file, line, model));
+    throw Error(ErrorKind::usage, k_what, std::move(why), m_hint,
+                ys::location(m_file, line, model));
   }
 
   // The value of every key of `map`, each exactly once, none unknown, and none missing but
@@ -285,7 +289,7 @@ Lockfile LockfileReader::read(std::string_view text) const {
     const char* end = version_text.data() + version_text.size();
     const auto parsed = std::from_chars(version_text.data(), end, number);
     if (parsed.ec == std::errc() && parsed.ptr == end && number > k_version) {
-      throw Error(ExitCode::usage, k_what,
+      throw Error(ErrorKind::usage, k_what,
                   "it has format version " + version_text + "; this hfmodels reads version " +
                       std::to_string(k_version),
                   "Upgrade hfmodels, or re-create it with `hfmodels lock`",
@@ -503,6 +507,38 @@ std::vector<std::string> Lockfile::names() const {
   return result;
 }
 
+void check_model(const LockedModel& model, const std::string& source) {
+  const auto fail = [&](const Problem& problem) {
+    throw Error(ErrorKind::usage, "invalid locked model", problem.why, {},
+                source + " model " + model.name);
+  };
+  if (!is_valid_model_name(model.name)) {
+    fail({"name", "invalid model name " + backticked(model.name)});
+  }
+  LockedModel checked = model;
+  if (checked.manifest_digest.empty()) {
+    // Made in memory, not from models.yaml: there is no entry to digest.
+    checked.manifest_digest = "sha256:" + std::string(64, '0');
+  }
+  if (const auto problem = model_problem(checked)) {
+    fail(*problem);
+  }
+  std::vector<std::string_view> paths;
+  for (const auto& file : model.files) {
+    if (const auto problem = file_problem(file)) {
+      fail(*problem);
+    }
+    if (file.size > hub::k_max_file_size) {
+      fail({"size", "file " + backticked(file.path) + " is larger than a file can be"});
+    }
+    paths.push_back(file.path);
+  }
+  std::sort(paths.begin(), paths.end());
+  if (const auto twice = std::adjacent_find(paths.begin(), paths.end()); twice != paths.end()) {
+    fail({"path", "file " + backticked(*twice) + " is listed twice"});
+  }
+}
+
 Lockfile parse_lockfile(std::string_view text, const std::filesystem::path& path,
                         const std::stop_token& stop) {
   if (auto lockfile = read_canonical(text, stop)) {
@@ -514,7 +550,7 @@ Lockfile parse_lockfile(std::string_view text, const std::filesystem::path& path
 Lockfile load_lockfile(const std::filesystem::path& path, const std::stop_token& stop) {
   std::error_code error;
   if (!std::filesystem::exists(path, error)) {
-    throw Error(ExitCode::usage, "no lockfile", "the file does not exist",
+    throw Error(ErrorKind::usage, "no lockfile", "the file does not exist",
                 "Run `hfmodels lock` to create it from models.yaml", path.string());
   }
   return parse_lockfile(util::read_file(path), path, stop);
@@ -529,35 +565,32 @@ std::string serialize_lockfile(const Lockfile& lockfile) {
   std::sort(models.begin(), models.end(),
             [](const LockedModel* a, const LockedModel* b) { return a->name < b->name; });
 
-  // One fixed block layout, two-space indents; only the scalars need YAML's quoting rules.
-  std::string out = k_header;
-  out += "version: " + std::to_string(k_version) + "\nmodels:";
-  out += models.empty() ? " {}\n" : "\n";
-  const auto field = [&out](std::string_view indent, std::string_view key, std::string_view value) {
-    out += indent;
-    out += key;
-    out += ": ";
-    ys::append_scalar(out, value);
-    out += '\n';
+  // yaml-cpp's block layout with two-space indents; each scalar quoted by ys::emit_scalar.
+  YAML::Emitter out;
+  out.SetIndent(2);
+  const auto field = [&out](std::string_view key, std::string_view value) {
+    out << YAML::Key << std::string(key) << YAML::Value;
+    ys::emit_scalar(out, value);
   };
+  out << YAML::BeginMap << YAML::Key << "version" << YAML::Value << k_version;
+  out << YAML::Key << "models" << YAML::Value;
+  if (models.empty()) {
+    out << YAML::Flow << YAML::BeginMap << YAML::EndMap;
+  } else {
+    out << YAML::BeginMap;
+  }
   for (const LockedModel* model : models) {
-    // YAML's implicit keys end within 1024 characters; a longer name needs an explicit `? ` key.
-    if (model->name.size() > 1024) {
-      out += "  ? ";
-      ys::append_scalar(out, model->name);
-      out += "\n  : ";
-      field("", "repo", model->repo.id);
-    } else {
-      out += "  ";
-      ys::append_scalar(out, model->name);
-      out += ":\n";
-      field("    ", "repo", model->repo.id);
-    }
-    field("    ", "type", hub::type_name(model->repo.type));
-    field("    ", "revision", model->revision);
-    field("    ", "commit", model->commit);
-    field("    ", "manifest", model->manifest_digest);
-    field("    ", "paths", paths_digest(*model));
+    // YAML's implicit keys end within 1024 characters: yaml-cpp writes a longer name as an
+    // explicit `? ` key by itself (its LongKey manipulator would apply to the keys inside too).
+    out << YAML::Key;
+    ys::emit_scalar(out, model->name);
+    out << YAML::Value << YAML::BeginMap;
+    field("repo", model->repo.id);
+    field("type", hub::type_name(model->repo.type));
+    field("revision", model->revision);
+    field("commit", model->commit);
+    field("manifest", model->manifest_digest);
+    field("paths", paths_digest(*model));
 
     std::vector<const LockedFile*> files;
     for (const auto& file : model->files) {
@@ -565,15 +598,33 @@ std::string serialize_lockfile(const Lockfile& lockfile) {
     }
     std::sort(files.begin(), files.end(),
               [](const LockedFile* a, const LockedFile* b) { return a->path < b->path; });
-    out += files.empty() ? "    files: []\n" : "    files:\n";
-    for (const LockedFile* file : files) {
-      field("      - ", "path", file->path);
-      out += "        size: " + std::to_string(file->size) + "\n";
-      field("        ", "sha256", file->sha256);
-      field("        ", "etag", file->etag);
+    out << YAML::Key << "files" << YAML::Value;
+    if (files.empty()) {
+      out << YAML::Flow;
     }
+    out << YAML::BeginSeq;
+    for (const LockedFile* file : files) {
+      out << YAML::BeginMap;
+      field("path", file->path);
+      out << YAML::Key << "size" << YAML::Value << file->size;
+      field("sha256", file->sha256);
+      field("etag", file->etag);
+      out << YAML::EndMap;
+    }
+    out << YAML::EndSeq << YAML::EndMap;
   }
-  return out;
+  if (!models.empty()) {
+    out << YAML::EndMap;
+  }
+  out << YAML::EndMap;
+  if (!out.good()) {
+    throw Error(ErrorKind::failure, "internal error: cannot write the lockfile",
+                out.GetLastError());
+  }
+  std::string text = k_header;
+  text.append(out.c_str(), out.size());
+  text += '\n';
+  return text;
 }
 
 bool save_lockfile(const std::filesystem::path& path, const Lockfile& lockfile) {

@@ -57,6 +57,10 @@ Lockfile parse_lockfile(std::string_view text, const std::filesystem::path& path
                         const std::stop_token& stop = {});
 Lockfile load_lockfile(const std::filesystem::path& path, const std::stop_token& stop = {});
 
+// The checks parse_lockfile makes, for a model made in memory (a program's): throws Error(usage)
+// naming `source` and the model for the first value that breaks a rule.
+void check_model(const LockedModel& model, const std::string& source);
+
 // Deterministic YAML: models and files sorted, fixed key order, no timestamps.
 std::string serialize_lockfile(const Lockfile& lockfile);
 

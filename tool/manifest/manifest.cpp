@@ -89,7 +89,7 @@ private:
   }
   [[noreturn]] void fail(int line, std::string_view model, std::string why,
                          std::string hint) const {
-    throw Error(ExitCode::usage, k_what, std::move(why), std::move(hint),
+    throw Error(ErrorKind::usage, k_what, std::move(why), std::move(hint),
                 ys::location(m_file, line, model));
   }
 
@@ -483,7 +483,7 @@ Manifest parse_manifest(std::string_view text, const std::filesystem::path& path
 Manifest load_manifest(const std::filesystem::path& path) {
   std::error_code error;
   if (!std::filesystem::exists(path, error)) {
-    throw Error(ExitCode::usage, "no manifest", "the file does not exist",
+    throw Error(ErrorKind::usage, "no manifest", "the file does not exist",
                 "Create it (see manifests/examples/models.yaml), or pass its path with "
                 "--manifest",
                 path.string());

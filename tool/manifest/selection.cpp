@@ -71,7 +71,7 @@ std::vector<std::string> available_quants(const std::vector<std::string_view>& p
 }
 
 [[noreturn]] void fail_selection(const ModelSpec& spec, std::string why, std::string hint) {
-  throw Error(ExitCode::usage, "no matching file", std::move(why), std::move(hint), spec.name);
+  throw Error(ErrorKind::usage, "no matching file", std::move(why), std::move(hint), spec.name);
 }
 
 // The likely intended path for a missing exact file: a near-miss spelling, or the same file name
@@ -108,7 +108,7 @@ std::vector<std::size_t> select_exact(const ModelSpec& spec,
     const auto it = by_path.find(wanted);
     if (it == by_path.end()) {
       const auto suggestion = suggest_path(wanted, paths);
-      throw Error(ExitCode::usage, "file not found in repository",
+      throw Error(ErrorKind::usage, "file not found in repository",
                   backticked(wanted) + " listed in `files` is not in " + spec.repo.id + " at " +
                       spec.revision,
                   suggestion ? "Did you mean " + backticked(*suggestion) + "?"

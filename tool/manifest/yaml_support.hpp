@@ -1,15 +1,19 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-// Internal to manifest/: the YAML handling that models.yaml and models.lock share. Reading goes
-// through libyaml's event parser (the C library PyYAML uses); writing is done by hand, because
-// models.lock has one fixed layout and only its scalars need YAML's quoting rules.
+// Internal to manifest/: the YAML handling that models.yaml and models.lock share, on yaml-cpp:
+// reading through its event parser into a small tree with lines for messages, writing through
+// its emitter with the quoting rule below.
 
 #include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+namespace YAML {
+class Emitter;
+}
 
 namespace hfmodels::manifest::yaml_support {
 
@@ -57,13 +61,13 @@ std::string describe(const Node& node);
 // YAML reader would take for a number, boolean or null.
 std::optional<std::string> string_value(const Node& node);
 
-// Appends `text` as a plain scalar only when it is unmistakably a string (a conservative
+// Emits `text` as a plain scalar only when it is unmistakably a string (a conservative
 // character set with at least one letter or digit, never something plain_scalar_kind
 // recognizes), else double-quoted, so that paths with spaces, `#`, `: `, a leading `-` or
 // non-ASCII characters read back byte for byte everywhere.
-void append_scalar(std::string& out, std::string_view text);
+void emit_scalar(YAML::Emitter& out, std::string_view text);
 
-// Whether append_scalar writes `text` as it is (plain), not quoted.
+// Whether emit_scalar writes `text` as it is (plain), not quoted.
 bool written_plain(std::string_view text);
 
 // Parses one YAML document, after the checks a parser does not make: a size bound, valid UTF-8,

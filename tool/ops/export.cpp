@@ -31,7 +31,8 @@ bool copy_real_file(const fs::path& source, const fs::path& destination) {
   const fs::path temp = destination.string() + "." + util::random_hex(8) + ".tmp";
   if (!fs::copy_file(source, temp, fs::copy_options::overwrite_existing, error)) {
     fs::remove(temp, error);
-    throw Error(ExitCode::failure, "cannot export file", error.message(), {}, destination.string());
+    throw Error(ErrorKind::failure, "cannot export file", error.message(), {},
+                destination.string());
   }
   fs::last_write_time(temp, source_time);
   fs::rename(temp, destination);

@@ -59,7 +59,7 @@ void require_disk_space(const cache::HubCache& cache, const std::vector<FileJob>
   }
   const auto available = util::available_space(cache.root());
   if (needed > available) {
-    throw Error(ExitCode::failure, "not enough disk space",
+    throw Error(ErrorKind::failure, "not enough disk space",
                 "need " + util::format_bytes(needed) + ", have " + util::format_bytes(available) +
                     " on " + cache.root().string(),
                 "Free some space or point HF_HUB_CACHE at a larger disk");
@@ -73,7 +73,20 @@ FetchResult fetch(const Settings& settings, const std::vector<std::string>& name
   const auto project = load_project(settings, stop);
   const auto models = select_models(project.lockfile, names);
   require_fresh(project, models, names.empty());
+  try {
+    return fetch_models(settings, models, reporter, stop);
+  } catch (const Error& error) {
+    if (error.kind() == ErrorKind::offline_missing) {
+      throw error.with_hint("Run `" + fetch_command(names) +
+                            "` with network access (HF_HUB_OFFLINE unset)");
+    }
+    throw;
+  }
+}
 
+FetchResult fetch_models(const Settings& settings,
+                         const std::vector<const manifest::LockedModel*>& models,
+                         Reporter& reporter, const std::stop_token& stop) {
   const cache::HubCache cache(settings.cache_dir);
   FetchResult result;
   std::vector<FileJob> missing;
@@ -94,10 +107,9 @@ FetchResult fetch(const Settings& settings, const std::vector<std::string>& name
     for (const auto& job : missing) {
       list += "\n  " + job.subject();
     }
-    throw Error(ExitCode::offline_missing, "offline mode and files are missing from the cache",
+    throw Error(ErrorKind::offline_missing, "offline mode and files are missing from the cache",
                 std::to_string(missing.size()) + " file(s) not in " + cache.root().string() + ":" +
-                    list + "\n",
-                "Run `" + fetch_command(names) + "` with network access (HF_HUB_OFFLINE unset)");
+                    list + "\n");
   }
   if (!missing.empty()) {
     require_disk_space(cache, missing);

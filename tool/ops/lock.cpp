@@ -99,7 +99,7 @@ manifest::LockedModel resolve(hub::HubClient& hub, const manifest::ModelSpec& sp
     }
   } catch (const Error& error) {
     if (error.cause() == "hub:listing-too-large") {
-      throw Error(error.code(), "too many files in " + spec.repo.id, error.why(),
+      throw Error(error.kind(), "too many files in " + spec.repo.id, error.why(),
                   "Lock fewer files: `files:` with exact paths, or `include:` patterns under a "
                   "folder (`onnx/*`) list only those folders; or raise the limit of " +
                       std::to_string(settings.max_listed_files) + " files with HFMODELS_MAX_FILES",
@@ -111,7 +111,80 @@ manifest::LockedModel resolve(hub::HubClient& hub, const manifest::ModelSpec& sp
   return model;
 }
 
+// The Hub client, made when a model first needs it: a lock that keeps every pin connects to
+// nothing, so a token that cannot be sent, or a proxy that refuses it, does not stop it.
+class HubAccess {
+public:
+  HubAccess(const Settings& settings, const std::stop_token& stop)
+      : m_settings(settings), m_stop(stop) {}
+
+  hub::HubClient& get(const std::string& model) {
+    if (m_settings.offline) {
+      throw Error(ErrorKind::offline_missing, "cannot resolve models offline",
+                  "'" + model + "' must be resolved against the Hub", "Unset HF_HUB_OFFLINE",
+                  model);
+    }
+    if (!m_hub) {
+      m_http.emplace(client_options(m_settings));
+      // The JSON of a listing is about 250 bytes a file; the byte limit follows the file limit.
+      m_hub.emplace(*m_http, m_settings.endpoint, m_stop, http::RetryPolicy{},
+                    hub::ListingLimits{
+                        m_settings.max_listed_files,
+                        std::max<std::size_t>(256u << 20, m_settings.max_listed_files * 2560)});
+    }
+    return *m_hub;
+  }
+
+private:
+  const Settings& m_settings;
+  std::stop_token m_stop;
+  std::optional<http::Client> m_http;
+  std::optional<hub::HubClient> m_hub;
+};
+
+// Resolves every spec with `hub`, then hashes the regular files.
+std::vector<manifest::LockedModel> resolve_with(HubAccess& hub, const Settings& settings,
+                                                const std::vector<manifest::ModelSpec>& specs,
+                                                Reporter& reporter, const std::stop_token& stop) {
+  std::vector<manifest::LockedModel> models;
+  for (const auto& spec : specs) {
+    models.push_back(resolve(hub.get(spec.name), spec, settings));
+    reporter.note("resolved", spec.name,
+                  spec.name + ": " + spec.repo.id + "@" + spec.revision + " -> " +
+                      models.back().commit.substr(0, 12));
+  }
+  // Regular files are small; download them into the cache to learn their sha256 (checked
+  // against their git blob id on the way), so a later fetch has them already. As blobs only:
+  // the snapshot appears, complete, with `fetch`.
+  std::vector<FileJob> jobs;
+  std::vector<manifest::LockedFile*> targets;
+  for (auto& model : models) {
+    for (auto& file : model.files) {
+      if (file.sha256.empty()) {
+        jobs.push_back({model.name, model.repo, model.revision, model.commit, file.path, file.size,
+                        file.etag, std::nullopt});
+        targets.push_back(&file);
+      }
+    }
+  }
+  if (!jobs.empty()) {
+    const cache::HubCache cache(settings.cache_dir);
+    const auto stored = store_files(settings, cache, jobs, reporter, Publish::blobs_only, stop);
+    for (std::size_t i = 0; i < jobs.size(); ++i) {
+      targets[i]->sha256 = stored.sha256[i];
+    }
+  }
+  return models;
+}
+
 } // namespace
+
+std::vector<manifest::LockedModel> resolve_models(const Settings& settings,
+                                                  const std::vector<manifest::ModelSpec>& specs,
+                                                  Reporter& reporter, const std::stop_token& stop) {
+  HubAccess hub(settings, stop);
+  return resolve_with(hub, settings, specs, reporter, stop);
+}
 
 LockResult lock(const Settings& settings, const LockOptions& options, Reporter& reporter,
                 const std::stop_token& stop) {
@@ -119,7 +192,7 @@ LockResult lock(const Settings& settings, const LockOptions& options, Reporter& 
   for (const auto& name : options.names) {
     if (!manifest.find(name)) {
       const auto suggestion = util::closest_match(name, manifest.names());
-      throw Error(ExitCode::usage, "unknown model",
+      throw Error(ErrorKind::usage, "unknown model",
                   "'" + name + "' is not in " + settings.manifest_path.string(),
                   suggestion ? "Did you mean '" + *suggestion + "'?" : "");
     }
@@ -138,30 +211,11 @@ LockResult lock(const Settings& settings, const LockOptions& options, Reporter& 
     }
   }
 
-  // Made when a model first needs the Hub: a lock that keeps every pin connects to nothing,
-  // so a token that cannot be sent, or a proxy that refuses it, does not stop it.
-  std::optional<http::Client> http;
-  std::optional<hub::HubClient> hub;
-  const auto hub_access = [&](const std::string& model) {
-    if (settings.offline) {
-      throw Error(ExitCode::offline_missing, "cannot resolve models offline",
-                  "'" + model + "' must be resolved against the Hub", "Unset HF_HUB_OFFLINE",
-                  model);
-    }
-    if (!hub) {
-      http.emplace(client_options(settings));
-      // The JSON of a listing is about 250 bytes a file; the byte limit follows the file limit.
-      hub.emplace(
-          *http, settings.endpoint, stop, http::RetryPolicy{},
-          hub::ListingLimits{settings.max_listed_files,
-                             std::max<std::size_t>(256u << 20, settings.max_listed_files * 2560)});
-    }
-    return &*hub;
-  };
+  HubAccess hub(settings, stop);
 
   LockResult result;
   manifest::Lockfile next;
-  std::vector<std::size_t> resolved_indices;
+  std::vector<manifest::ModelSpec> to_resolve;
   for (const auto& spec : manifest.models) {
     const auto* old = previous.find(spec.name);
     // Over a damaged lockfile every entry is resolved, `lock NAME` included: there is no old
@@ -178,45 +232,21 @@ LockResult lock(const Settings& settings, const LockOptions& options, Reporter& 
       }
       continue;
     }
-    if (unchanged && (!options.update || !follows_moving_ref(*hub_access(spec.name), spec))) {
+    if (unchanged && (!options.update || !follows_moving_ref(hub.get(spec.name), spec))) {
       next.models.push_back(*old);
       result.kept.push_back(spec.name);
       continue;
     }
-    next.models.push_back(resolve(*hub_access(spec.name), spec, settings));
-    resolved_indices.push_back(next.models.size() - 1);
+    to_resolve.push_back(spec);
     result.resolved.push_back(spec.name);
-    reporter.note("resolved", spec.name,
-                  spec.name + ": " + spec.repo.id + "@" + spec.revision + " -> " +
-                      next.models.back().commit.substr(0, 12));
   }
   for (const auto& old : previous.models) {
     if (!manifest.find(old.name)) {
       result.removed.push_back(old.name);
     }
   }
-
-  // Regular files are small; download them into the cache to learn their sha256 (checked
-  // against their git blob id on the way), so a later fetch has them already. As blobs only:
-  // the snapshot appears, complete, with `fetch`.
-  std::vector<FileJob> jobs;
-  std::vector<manifest::LockedFile*> targets;
-  for (const auto index : resolved_indices) {
-    auto& model = next.models[index];
-    for (auto& file : model.files) {
-      if (file.sha256.empty()) {
-        jobs.push_back({model.name, model.repo, model.revision, model.commit, file.path, file.size,
-                        file.etag, std::nullopt});
-        targets.push_back(&file);
-      }
-    }
-  }
-  if (!jobs.empty()) {
-    const cache::HubCache cache(settings.cache_dir);
-    const auto stored = store_files(settings, cache, jobs, reporter, Publish::blobs_only, stop);
-    for (std::size_t i = 0; i < jobs.size(); ++i) {
-      targets[i]->sha256 = stored.sha256[i];
-    }
+  for (auto& model : resolve_with(hub, settings, to_resolve, reporter, stop)) {
+    next.models.push_back(std::move(model));
   }
 
   std::sort(next.models.begin(), next.models.end(),

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "manifest/lockfile.hpp"
+#include "manifest/manifest.hpp"
 #include "ops/reporter.hpp"
 #include "ops/settings.hpp"
 
@@ -46,6 +47,21 @@ struct FetchResult {
 FetchResult fetch(const Settings& settings, const std::vector<std::string>& names,
                   Reporter& reporter, const std::stop_token& stop = {});
 
+// The same for models given in memory (a lockfile embedded in a program, a model resolved at run
+// time): no staleness check, no manifest. Offline with files missing throws
+// Error(offline_missing) without a hint.
+FetchResult fetch_models(const Settings& settings,
+                         const std::vector<const manifest::LockedModel*>& models,
+                         Reporter& reporter, const std::stop_token& stop = {});
+
+// Resolves manifest entries against the Hub (commit, selected files) and hashes the regular
+// files, whose sha256 the listing lacks, by downloading them into the cache as blobs: what
+// `lock` writes for each entry.
+std::vector<manifest::LockedModel> resolve_models(const Settings& settings,
+                                                  const std::vector<manifest::ModelSpec>& specs,
+                                                  Reporter& reporter,
+                                                  const std::stop_token& stop = {});
+
 enum class FileState { ok, missing, mismatch };
 
 struct FileCheck {
@@ -80,6 +96,15 @@ std::vector<ModelStatus> status(const Settings& settings, const std::stop_token&
 // given whether or not the files are cached yet.
 std::filesystem::path model_path(const Settings& settings, const std::string& name,
                                  const std::optional<std::string>& file);
+
+// The same for a model in memory: its snapshot folder, or one locked file's path inside it
+// (Error(usage) naming the closest locked path when `file` is not locked).
+std::filesystem::path locked_path(const Settings& settings, const manifest::LockedModel& model,
+                                  const std::optional<std::string>& file);
+
+// Which locked files of `model` the cache holds (presence and size, as a no-op fetch checks).
+std::vector<bool> cached_files(const Settings& settings, const manifest::LockedModel& model,
+                               const std::stop_token& stop = {});
 
 // Where a locked model lives in the cache; what the CMake package turns into a target.
 struct ModelLocation {

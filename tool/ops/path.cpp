@@ -12,23 +12,33 @@ namespace hfmodels::ops {
 std::filesystem::path model_path(const Settings& settings, const std::string& name,
                                  const std::optional<std::string>& file) {
   const auto lockfile = manifest::load_lockfile(settings.lockfile_path);
-  const auto* model = select_models(lockfile, {name}).front();
+  return locked_path(settings, *select_models(lockfile, {name}).front(), file);
+}
+
+std::filesystem::path locked_path(const Settings& settings, const manifest::LockedModel& model,
+                                  const std::optional<std::string>& file) {
   const cache::HubCache cache(settings.cache_dir);
   if (!file) {
-    return cache.snapshot_dir(model->repo, model->commit);
+    return cache.snapshot_dir(model.repo, model.commit);
   }
-  const auto found = std::find_if(model->files.begin(), model->files.end(),
+  const auto found = std::find_if(model.files.begin(), model.files.end(),
                                   [&](const auto& locked) { return locked.path == *file; });
-  if (found == model->files.end()) {
+  if (found == model.files.end()) {
     std::vector<std::string> paths;
-    for (const auto& locked : model->files) {
+    for (const auto& locked : model.files) {
       paths.push_back(locked.path);
     }
     const auto suggestion = util::closest_match(*file, paths);
-    throw Error(ExitCode::usage, "unknown file", "'" + *file + "' is not locked for " + name,
-                suggestion ? "Did you mean '" + *suggestion + "'?" : "", name);
+    throw Error(ErrorKind::usage, "unknown file", "'" + *file + "' is not locked for " + model.name,
+                suggestion ? "Did you mean '" + *suggestion + "'?" : "", model.name);
   }
-  return cache.snapshot_path(model->repo, model->commit, *file);
+  return cache.snapshot_path(model.repo, model.commit, *file);
+}
+
+std::vector<bool> cached_files(const Settings& settings, const manifest::LockedModel& model,
+                               const std::stop_token& stop) {
+  const cache::HubCache cache(settings.cache_dir);
+  return cache.files_present(model.repo, model.commit, snapshot_files(model), stop);
 }
 
 std::vector<ModelLocation> locate_models(const Settings& settings,

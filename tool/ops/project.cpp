@@ -13,7 +13,8 @@ namespace hfmodels::ops {
 
 Project load_project(const Settings& settings, const std::stop_token& stop) {
   if (!std::filesystem::exists(settings.lockfile_path)) {
-    throw Error(ExitCode::usage, "no lockfile", settings.lockfile_path.string() + " does not exist",
+    throw Error(ErrorKind::usage, "no lockfile",
+                settings.lockfile_path.string() + " does not exist",
                 "Run `hfmodels lock` to create it from models.yaml");
   }
   Project project;
@@ -38,7 +39,7 @@ std::vector<const manifest::LockedModel*> select_models(const manifest::Lockfile
     if (!model) {
       const auto suggestion = util::closest_match(name, lockfile.names());
       throw Error(
-          ExitCode::usage, "unknown model", "'" + name + "' is not in the lockfile",
+          ErrorKind::usage, "unknown model", "'" + name + "' is not in the lockfile",
           suggestion ? "Did you mean '" + *suggestion + "'?" : "Locked models: " + [&] {
             std::string list;
             for (const auto& known : lockfile.names()) {
@@ -133,7 +134,7 @@ void require_fresh(const Project& project, const std::vector<const manifest::Loc
   for (const auto& model : stale) {
     why += (why.empty() ? "" : "; ") + model.name + ": " + model.reason;
   }
-  throw Error(ExitCode::stale_lock, "the lockfile is stale", why,
+  throw Error(ErrorKind::stale, "the lockfile is stale", why,
               "Run `hfmodels lock` and commit the new models.lock");
 }
 

@@ -31,7 +31,7 @@ long read_timeout(const util::GetEnv& getenv, const char* name, long fallback) {
   char* end = nullptr;
   const double seconds = std::strtod(value->c_str(), &end);
   if (end == value->c_str() || *end != '\0' || seconds <= 0 || seconds > 86400) {
-    throw Error(ExitCode::usage, std::string("invalid ") + name,
+    throw Error(ErrorKind::usage, std::string("invalid ") + name,
                 "'" + *value + "' is not a number of seconds between 0 and 86400");
   }
   return std::max(1L, std::lround(seconds));
@@ -76,30 +76,30 @@ bool is_b64token(std::string_view token) {
       });
 }
 
-std::optional<Error> token_problem(const FoundToken& found) {
-  if (found.token.empty() || is_b64token(found.token)) {
+} // namespace
+
+std::optional<Error> token_error(std::string_view token, const std::string& source) {
+  if (token.empty() || is_b64token(token)) {
     return std::nullopt;
   }
-  return Error(ExitCode::usage, "the token cannot be used",
-               "the token from " + found.source +
+  return Error(ErrorKind::usage, "the token cannot be used",
+               "the token from " + source +
                    " holds a character no token has (a line break, a space, a quote, a "
                    "control character or a non-ASCII byte)",
-               "A token is one line of letters, digits and -._~+/: fix " + found.source +
+               "A token is one line of letters, digits and -._~+/: fix " + source +
                    " (a token file holds the token alone, without comment lines)");
 }
 
-std::string normalize_endpoint(std::string endpoint) {
+std::string checked_endpoint(std::string endpoint) {
   while (!endpoint.empty() && endpoint.back() == '/') {
     endpoint.pop_back();
   }
   if (endpoint.rfind("http://", 0) != 0 && endpoint.rfind("https://", 0) != 0) {
-    throw Error(ExitCode::usage, "invalid endpoint", "'" + endpoint + "' is not an http(s) URL",
-                "Set HF_ENDPOINT or --endpoint to a URL such as https://huggingface.co");
+    throw Error(ErrorKind::usage, "invalid endpoint", "'" + endpoint + "' is not an http(s) URL",
+                "Use a URL such as https://huggingface.co");
   }
   return endpoint;
 }
-
-} // namespace
 
 Settings resolve_settings(const SettingOverrides& overrides, const util::GetEnv& getenv) {
   Settings settings;
@@ -113,10 +113,14 @@ Settings resolve_settings(const SettingOverrides& overrides, const util::GetEnv&
     settings.lockfile_path = overrides.manifest_path->parent_path() / "models.lock";
   }
   settings.cache_dir = overrides.cache_dir.value_or(cache::default_cache_dir(getenv));
-  settings.endpoint = normalize_endpoint(
-      overrides.endpoint.value_or(non_empty(getenv("HF_ENDPOINT")).value_or(settings.endpoint)));
+  try {
+    settings.endpoint = checked_endpoint(
+        overrides.endpoint.value_or(non_empty(getenv("HF_ENDPOINT")).value_or(settings.endpoint)));
+  } catch (const Error& error) {
+    throw error.with_hint("Set HF_ENDPOINT or --endpoint to a URL such as https://huggingface.co");
+  }
   const FoundToken found = find_token(getenv);
-  settings.token_error = token_problem(found);
+  settings.token_error = token_error(found.token, found.source);
   if (!settings.token_error) {
     settings.token = found.token;
   }
@@ -124,7 +128,7 @@ Settings resolve_settings(const SettingOverrides& overrides, const util::GetEnv&
                      util::env_true(getenv("HFMODELS_OFFLINE"));
   if (overrides.jobs) {
     if (*overrides.jobs == 0 || *overrides.jobs > 64) {
-      throw Error(ExitCode::usage, "invalid --jobs", "it must be between 1 and 64");
+      throw Error(ErrorKind::usage, "invalid --jobs", "it must be between 1 and 64");
     }
     settings.jobs = *overrides.jobs;
   }
@@ -137,7 +141,7 @@ Settings resolve_settings(const SettingOverrides& overrides, const util::GetEnv&
     std::size_t limit = 0;
     const auto [end, error] = std::from_chars(value->data(), value->data() + value->size(), limit);
     if (error != std::errc() || end != value->data() + value->size() || limit == 0) {
-      throw Error(ExitCode::usage, "invalid HFMODELS_MAX_FILES",
+      throw Error(ErrorKind::usage, "invalid HFMODELS_MAX_FILES",
                   "'" + *value + "' is not a positive whole number");
     }
     settings.max_listed_files = limit;

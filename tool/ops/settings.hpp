@@ -61,4 +61,10 @@ struct SettingOverrides {
 Settings resolve_settings(const SettingOverrides& overrides,
                           const util::GetEnv& getenv = util::process_getenv);
 
+// The endpoint without trailing `/`; Error(usage) unless it is an http(s) URL.
+std::string checked_endpoint(std::string endpoint);
+
+// Why `token` (found in `source`, for the message) cannot be sent, or nothing when it can.
+std::optional<Error> token_error(std::string_view token, const std::string& source);
+
 } // namespace hfmodels::ops

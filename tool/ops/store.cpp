@@ -30,7 +30,7 @@ std::string adopt_cached_blob(const cache::HubCache& cache, const FileJob& job, 
                               const std::stop_token& stop) {
   std::string actual = hash::sha256_file(cache.blob_path(job.repo, job.etag), stop);
   if (job.sha256 && actual != *job.sha256) {
-    throw Error(ExitCode::integrity, "cached file does not match the lockfile",
+    throw Error(ErrorKind::integrity, "cached file does not match the lockfile",
                 "expected sha256 " + *job.sha256 + ", the cached blob " +
                     cache.blob_path(job.repo, job.etag).filename().string() + " has " + actual,
                 "Nothing was linked. If the lockfile was edited by hand, re-create it with "
@@ -46,7 +46,7 @@ std::string adopt_cached_blob(const cache::HubCache& cache, const FileJob& job, 
 
 // The engine says what the bytes were; what to do about it is said here.
 Error with_advice(const Error& error, Publish publish) {
-  if (!error.hint().empty() || error.code() != ExitCode::integrity) {
+  if (!error.hint().empty() || error.kind() != ErrorKind::integrity) {
     return error;
   }
   if (publish == Publish::blobs_only) {
@@ -59,11 +59,11 @@ Error with_advice(const Error& error, Publish publish) {
 }
 
 // The most severe failure decides the exit code: integrity over network over the rest.
-int severity(ExitCode code) {
+int severity(ErrorKind code) {
   switch (code) {
-  case ExitCode::integrity:
+  case ErrorKind::integrity:
     return 3;
-  case ExitCode::network:
+  case ErrorKind::network:
     return 2;
   default:
     return 1;
@@ -75,7 +75,7 @@ int severity(ExitCode code) {
 // its URLs and numbers (ports, timings, retry counts) left out.
 std::string cause_of(const Error& error) {
   if (!error.cause().empty()) {
-    return std::to_string(static_cast<int>(error.code())) + '\n' + error.summary() + '\n' +
+    return std::to_string(static_cast<int>(error.kind())) + '\n' + error.summary() + '\n' +
            error.cause();
   }
   const std::string& why = error.why();
@@ -96,7 +96,7 @@ std::string cause_of(const Error& error) {
       cause += why[i++];
     }
   }
-  return std::to_string(static_cast<int>(error.code())) + '\n' + error.summary() + '\n' + cause +
+  return std::to_string(static_cast<int>(error.kind())) + '\n' + error.summary() + '\n' + cause +
          '\n' + error.hint();
 }
 
@@ -135,7 +135,7 @@ void report_grouped(Reporter& reporter, const std::vector<Error>& errors) {
       }
       same += ")";
     }
-    reporter.error(Error(error.code(), error.summary(),
+    reporter.error(Error(error.kind(), error.summary(),
                          error.why().empty() ? same : error.why() + "; " + same, error.hint(),
                          error.subject()));
   }
@@ -200,7 +200,7 @@ public:
 
   Start start() override {
     if (m_give_up.given_up()) {
-      throw Error(ExitCode::failure, "not tried", "", "", m_job.subject())
+      throw Error(ErrorKind::failure, "not tried", "", "", m_job.subject())
           .with_cause(std::string(k_not_tried));
     }
     // Another process downloading the same blob holds its lock: this one waits its turn rather
@@ -239,7 +239,7 @@ public:
         m_failure = with_advice(*failure, m_publish);
         // Bytes that failed the hash are dropped; those cut short by the network, a full disk or
         // a stop are kept for the next run to continue.
-        if (m_temp && m_lock && m_lock->held() && failure->code() != ExitCode::integrity) {
+        if (m_temp && m_lock && m_lock->held() && failure->kind() != ErrorKind::integrity) {
           m_cache.park_partial_blob(m_job.repo, m_job.etag, std::move(*m_temp), prefix_only);
         }
         m_temp.reset();
@@ -329,7 +329,7 @@ void report_failures(const std::vector<std::optional<Error>>& failures, Reporter
                      bool gave_up) {
   std::size_t failed = 0;
   std::size_t not_tried = 0;
-  ExitCode worst = ExitCode::failure;
+  ErrorKind worst = ErrorKind::failure;
   std::vector<Error> errors;
   for (const auto& failure : failures) {
     if (!failure) {
@@ -341,8 +341,8 @@ void report_failures(const std::vector<std::optional<Error>>& failures, Reporter
       continue;
     }
     errors.push_back(*failure);
-    if (severity(failure->code()) > severity(worst)) {
-      worst = failure->code();
+    if (severity(failure->kind()) > severity(worst)) {
+      worst = failure->kind();
     }
   }
   if (failed == 0) {

@@ -56,6 +56,9 @@ constexpr double k_request_seconds = 2.0;
 // Bytes that arrived this recently say the server is there (a refused connection is then worth
 // another try).
 constexpr std::chrono::seconds k_reachable{10};
+// Files this large are hashed on a thread of their own (transfer/hasher.hpp), so that hashing
+// several large files spreads over the cores instead of sharing the loop's.
+constexpr std::uint64_t k_hash_on_own_thread_from = 16u << 20;
 
 // The server answered a Range request with the whole file (200): it ignores Range.
 struct RangeIgnored {};
@@ -129,7 +132,7 @@ public:
     static_cast<void>(http::global_init());
     m_multi = curl_multi_init();
     if (m_multi == nullptr) {
-      throw Error(ExitCode::failure, "cannot initialise libcurl");
+      throw Error(ErrorKind::failure, "cannot initialise libcurl");
     }
     m_files.resize(tasks.size());
     for (std::size_t i = 0; i < tasks.size(); ++i) {
@@ -366,9 +369,12 @@ private:
   }
 
   void new_hasher(File& file) {
+    const auto hashing = file.spec->size >= k_hash_on_own_thread_from
+                             ? FileHasher::Hashing::own_thread
+                             : FileHasher::Hashing::in_order_on_caller;
     file.hasher =
         std::make_unique<FileHasher>(*file.temp, file.spec->size, file.spec->git_sha1.has_value(),
-                                     [this] { curl_multi_wakeup(m_multi); });
+                                     hashing, [this] { curl_multi_wakeup(m_multi); });
     file.hasher->reached(file.plan->prefix());
   }
 
@@ -505,7 +511,7 @@ private:
     curl_easy_setopt(handle, CURLOPT_WRITEDATA, &connection);
     curl_easy_setopt(handle, CURLOPT_PRIVATE, &connection);
     if (curl_multi_add_handle(m_multi, handle) != CURLM_OK) {
-      throw Error(ExitCode::failure, "cannot start a transfer", "curl_multi_add_handle failed");
+      throw Error(ErrorKind::failure, "cannot start a transfer", "curl_multi_add_handle failed");
     }
     connection.busy = true;
   }
@@ -559,7 +565,7 @@ private:
     const FileSpec& spec = *file.spec;
     if (!connection.ranged) {
       if (connection.status != 200) {
-        throw Error(ExitCode::network, "unexpected answer to a download",
+        throw Error(ErrorKind::network, "unexpected answer to a download",
                     "HTTP " + std::to_string(connection.status) + " to a request without Range", "",
                     spec.subject);
       }
@@ -571,7 +577,7 @@ private:
     const auto header = connection.headers.get("content-range");
     const auto range = http::parse_content_range(header);
     if (connection.status == 206 && range && range->total != spec.size) {
-      throw Error(ExitCode::integrity, "downloaded file does not match the pinned one",
+      throw Error(ErrorKind::integrity, "downloaded file does not match the pinned one",
                   "expected " + std::to_string(spec.size) + " bytes, the server has " +
                       std::to_string(range->total),
                   "", spec.subject)
@@ -579,7 +585,7 @@ private:
     }
     if (connection.status != 206 || !range || range->first != connection.range.begin ||
         range->last >= connection.range.end) {
-      throw Error(ExitCode::network, "the server sent the wrong part of the file",
+      throw Error(ErrorKind::network, "the server sent the wrong part of the file",
                   "asked for bytes " + std::to_string(connection.range.begin) + "-" +
                       std::to_string(connection.range.end - 1) + ", got HTTP " +
                       std::to_string(connection.status) +
@@ -605,12 +611,12 @@ private:
       const FileSpec& spec = *connection.file->spec;
       if (connection.position + length > connection.range.end) {
         if (!connection.ranged) {
-          throw Error(ExitCode::integrity, "downloaded file does not match the pinned one",
+          throw Error(ErrorKind::integrity, "downloaded file does not match the pinned one",
                       "expected " + std::to_string(spec.size) + " bytes, the server sent more", "",
                       spec.subject)
               .with_cause("integrity:size");
         }
-        throw Error(ExitCode::network, "the server sent more than the range asked for",
+        throw Error(ErrorKind::network, "the server sent more than the range asked for",
                     "bytes " + std::to_string(connection.range.begin) + "-" +
                         std::to_string(connection.range.end - 1),
                     "", spec.subject)
@@ -713,7 +719,7 @@ private:
       // The same request again, at the URL the redirect names: the plan still holds its range.
       if (++connection.hops > k_max_redirects) {
         close_request(connection);
-        throw Error(ExitCode::network, "too many redirects",
+        throw Error(ErrorKind::network, "too many redirects",
                     "more than " + std::to_string(k_max_redirects) + " from " +
                         http::redact_url(file.spec->url),
                     "", file.spec->subject);
@@ -812,7 +818,7 @@ private:
     } catch (const Error& error) {
       return error;
     }
-    return Error(ExitCode::network, "unexpected answer to a download",
+    return Error(ErrorKind::network, "unexpected answer to a download",
                  "HTTP " + std::to_string(status) + " from " + http::redact_url(connection.url), "",
                  spec.subject);
   }
@@ -872,7 +878,7 @@ private:
       why += std::string(why.empty() ? "" : "; ") + "expected git blob id " + *spec.git_sha1 +
              " (" + size + "), got " + digests.git_sha1;
     }
-    return Error(ExitCode::integrity, "downloaded file does not match the pinned one", why, "",
+    return Error(ErrorKind::integrity, "downloaded file does not match the pinned one", why, "",
                  spec.subject)
         .with_cause("integrity:hash");
   }

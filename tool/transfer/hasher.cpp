@@ -25,8 +25,9 @@ struct FileHasher::State {
 };
 
 FileHasher::FileHasher(const cache::TempBlob& file, std::uint64_t size, bool git_blob,
-                       std::function<void()> wake)
-    : m_file(file), m_size(size), m_wake(std::move(wake)), m_state(std::make_unique<State>()) {
+                       Hashing hashing, std::function<void()> wake)
+    : m_file(file), m_size(size), m_hashing(hashing), m_wake(std::move(wake)),
+      m_state(std::make_unique<State>()) {
   if (git_blob) {
     m_state->git_sha1.emplace(size);
   }
@@ -71,7 +72,7 @@ void FileHasher::finish_locked() {
 
 void FileHasher::written(std::uint64_t at, const char* data, std::size_t size,
                          std::uint64_t prefix) {
-  {
+  if (m_hashing == Hashing::in_order_on_caller) {
     // From memory when these bytes continue the hash and the read-back is not running; never
     // waiting for it (the engine's loop must not stall).
     std::unique_lock lock(m_mutex, std::try_to_lock);
@@ -122,7 +123,7 @@ void FileHasher::read_back() {
     try {
       const std::size_t got = m_file.read_at(buffer.get(), want, m_hashed_to);
       if (got == 0) {
-        throw Error(ExitCode::failure, "cannot read back " + m_file.path().string(),
+        throw Error(ErrorKind::failure, "cannot read back " + m_file.path().string(),
                     "it is shorter than the bytes written to it");
       }
       hash_locked(buffer.get(), got);
@@ -146,7 +147,7 @@ FileHasher::Digests FileHasher::digests() {
     std::rethrow_exception(m_failure);
   }
   if (!m_digests) {
-    throw Error(ExitCode::failure, "the hash of " + m_file.path().string() + " is not finished");
+    throw Error(ErrorKind::failure, "the hash of " + m_file.path().string() + " is not finished");
   }
   return *m_digests;
 }

@@ -22,11 +22,20 @@ namespace hfmodels::transfer {
 // hasher's own thread, once the file's complete prefix reaches them. So a file that arrives in
 // order (every file of one connection) never needs that thread, and a file fetched in segments
 // has at most one: the only thread besides the engine's loop.
+//
+// A large file is hashed on its own thread however its bytes arrive (`Hashing::own_thread`):
+// hashing costs more CPU than receiving, so on the engine's thread it would make one core do
+// both for every file of the run, while the bytes read back come from the page cache.
 class FileHasher {
 public:
+  enum class Hashing {
+    in_order_on_caller, // bytes that continue the hash are hashed at once by written()
+    own_thread,         // every byte is read back and hashed by the hasher's thread
+  };
+
   // `file` must outlive the hasher. `wake` is called (on the hasher's thread) when the last
   // byte has been hashed, so the engine's loop can notice without polling.
-  FileHasher(const cache::TempBlob& file, std::uint64_t size, bool git_blob,
+  FileHasher(const cache::TempBlob& file, std::uint64_t size, bool git_blob, Hashing hashing,
              std::function<void()> wake);
   ~FileHasher();
   FileHasher(const FileHasher&) = delete;
@@ -58,6 +67,7 @@ private:
 
   const cache::TempBlob& m_file;
   const std::uint64_t m_size;
+  const Hashing m_hashing;
   std::function<void()> m_wake;
   std::unique_ptr<State> m_state; // the hashes, with m_mutex
   std::mutex m_mutex;             // the hashes and m_hashed_to

@@ -6,7 +6,7 @@
 
 namespace hfmodels::util {
 
-Cancelled::Cancelled() : Error(ExitCode::cancelled, "stopped", "", "") {
+Cancelled::Cancelled() : Error(ErrorKind::cancelled, "stopped", "", "") {
   set_cause("cancelled");
 }
 

@@ -12,7 +12,7 @@
 // each with its own token.
 namespace hfmodels::util {
 
-// Thrown once a stop was requested. Kind ExitCode::cancelled; what was done so far is kept
+// Thrown once a stop was requested. Kind ErrorKind::cancelled; what was done so far is kept
 // (partial downloads are resumed by the next run).
 class Cancelled : public Error {
 public:

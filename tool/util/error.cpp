@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "util/error.hpp"
 
+#include <memory>
+
 namespace hfmodels {
 
 std::string format_error(const std::string& what, const std::string& subject,
@@ -26,27 +28,60 @@ std::string format_error(const std::string& what, const std::string& subject,
   return message;
 }
 
-Error::Error(ExitCode code, std::string what, std::string why, std::string hint,
+struct Error::Parts {
+  ErrorKind kind;
+  std::string summary;
+  std::string why;
+  std::string hint;
+  std::string subject;
+  std::string cause;
+};
+
+Error::Error(ErrorKind kind, std::string summary, std::string why, std::string hint,
              std::string subject)
-    : std::runtime_error(format_error(what, subject, why, hint)), m_code(code),
-      m_what(std::move(what)), m_why(std::move(why)), m_hint(std::move(hint)),
-      m_subject(std::move(subject)) {}
+    : std::runtime_error(format_error(summary, subject, why, hint)),
+      m_parts(std::make_shared<Parts>(Parts{
+          kind, std::move(summary), std::move(why), std::move(hint), std::move(subject), {}})) {}
+
+ErrorKind Error::kind() const noexcept {
+  return m_parts->kind;
+}
+const std::string& Error::summary() const noexcept {
+  return m_parts->summary;
+}
+const std::string& Error::why() const noexcept {
+  return m_parts->why;
+}
+const std::string& Error::hint() const noexcept {
+  return m_parts->hint;
+}
+const std::string& Error::subject() const noexcept {
+  return m_parts->subject;
+}
+const std::string& Error::cause() const noexcept {
+  return m_parts->cause;
+}
+
+void Error::set_cause(std::string cause) {
+  // Only constructors of derived errors call this, before the Error is shared.
+  m_parts->cause = std::move(cause);
+}
 
 Error Error::with_subject(std::string subject) const {
-  Error copy(m_code, m_what, m_why, m_hint, std::move(subject));
-  copy.m_cause = m_cause;
+  Error copy(kind(), summary(), why(), hint(), std::move(subject));
+  copy.set_cause(cause());
   return copy;
 }
 
 Error Error::with_hint(std::string hint) const {
-  Error copy(m_code, m_what, m_why, std::move(hint), m_subject);
-  copy.m_cause = m_cause;
+  Error copy(kind(), summary(), why(), std::move(hint), subject());
+  copy.set_cause(cause());
   return copy;
 }
 
 Error Error::with_cause(std::string cause) const {
-  Error copy = *this;
-  copy.m_cause = std::move(cause);
+  Error copy(kind(), summary(), why(), hint(), subject());
+  copy.set_cause(std::move(cause));
   return copy;
 }
 

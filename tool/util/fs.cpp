@@ -50,7 +50,7 @@ void throw_io_error(std::string_view action, const std::filesystem::path& path, 
     hint = "Free some disk space, or point HF_HUB_CACHE or --cache-dir to a larger disk";
   }
   // std::error_code gives strerror's text without strerror's shared buffer (threads).
-  throw Error(ExitCode::failure, std::string(action) + " " + path.string(),
+  throw Error(ErrorKind::failure, std::string(action) + " " + path.string(),
               std::error_code(error_number, std::generic_category()).message(), hint)
       .with_cause("io:" + std::to_string(error_number));
 }

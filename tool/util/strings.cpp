@@ -132,7 +132,7 @@ std::optional<std::size_t> find_invalid_utf8(std::string_view text) {
 std::uint64_t add_sizes(std::uint64_t a, std::uint64_t b) {
   std::uint64_t sum = 0;
   if (__builtin_add_overflow(a, b, &sum)) {
-    throw Error(ExitCode::usage, "sizes too large", "they add up to more than 2^64 bytes");
+    throw Error(ErrorKind::usage, "sizes too large", "they add up to more than 2^64 bytes");
   }
   return sum;
 }

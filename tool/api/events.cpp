@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: MIT
+#include "api/internal.hpp"
+
+namespace hfmodels::api {
+
+void EventReporter::send(const Event& event) const {
+  if (m_on_event) {
+    m_on_event(event);
+  }
+}
+
+void EventReporter::transfer_started(std::size_t id, std::string_view model, std::string_view path,
+                                     std::uint64_t size, std::uint64_t resumed) {
+  File& file = m_files[id];
+  file = {std::string(model), std::string(path), size, resumed};
+  Event event = m_last_total;
+  event.kind = Event::Kind::started;
+  event.model = file.model;
+  event.path = file.path;
+  event.bytes_done = resumed;
+  event.bytes_total = size;
+  event.bytes_per_second = 0;
+  event.eta_seconds = -1;
+  event.error.clear();
+  send(event);
+}
+
+void EventReporter::transfer_progress(const transfer::FileProgress& file,
+                                      const transfer::TotalProgress& total) {
+  m_last_total.all_bytes_done = total.bytes_done;
+  m_last_total.all_bytes_total = total.bytes_total;
+  m_last_total.all_eta_seconds = total.eta_seconds.value_or(-1);
+  const auto found = m_files.find(file.file);
+  if (found == m_files.end()) {
+    return;
+  }
+  found->second.done = file.bytes_done;
+  Event event = m_last_total;
+  event.kind = Event::Kind::progress;
+  event.model = found->second.model;
+  event.path = found->second.path;
+  event.bytes_done = file.bytes_done;
+  event.bytes_total = file.bytes_total;
+  event.bytes_per_second = file.bytes_per_second;
+  event.eta_seconds = file.eta_seconds.value_or(-1);
+  send(event);
+}
+
+void EventReporter::transfer_finished(std::size_t id, bool ok) {
+  const auto found = m_files.find(id);
+  if (found == m_files.end()) {
+    return;
+  }
+  const File file = found->second;
+  m_files.erase(found);
+  Event event = m_last_total;
+  event.kind = ok ? Event::Kind::finished : Event::Kind::failed;
+  event.model = file.model;
+  event.path = file.path;
+  event.bytes_done = ok ? file.size : file.done;
+  event.bytes_total = file.size;
+  event.eta_seconds = ok ? 0 : -1;
+  if (!ok) {
+    const std::lock_guard lock(m_errors_mutex);
+    const auto error = m_errors.find(file.model + "/" + file.path);
+    if (error != m_errors.end()) {
+      event.error = error->second;
+    }
+  }
+  send(event);
+}
+
+void EventReporter::error(const Error& error) {
+  const std::lock_guard lock(m_errors_mutex);
+  m_errors[error.subject()] = error.what();
+}
+
+} // namespace hfmodels::api

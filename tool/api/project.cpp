@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: MIT
+// hfmodels::Project, the free fetch and path: the operations of ops/ over a lockfile read from a
+// file or a program's memory, reporting through the caller's EventCallback.
+#include "ops/project.hpp"
+
+#include "api/internal.hpp"
+#include "ops/operations.hpp"
+#include "util/strings.hpp"
+
+#include <algorithm>
+
+namespace hfmodels {
+
+namespace api {
+
+LockedModel to_public(const manifest::LockedModel& model) {
+  LockedModel result;
+  result.name = model.name;
+  result.repo = model.repo.id;
+  result.repo_type = std::string(hub::type_name(model.repo.type));
+  result.revision = model.revision;
+  result.commit = model.commit;
+  for (const auto& file : model.files) {
+    result.files.push_back({file.path, file.size, file.sha256, file.etag});
+  }
+  return result;
+}
+
+manifest::LockedModel to_internal(const LockedModel& model) {
+  manifest::LockedModel result;
+  result.name = model.name;
+  result.repo.id = model.repo;
+  const auto type = hub::parse_repo_type(model.repo_type.empty() ? "model" : model.repo_type);
+  if (!type) {
+    throw Error(ErrorKind::usage, "invalid locked model",
+                "repo_type must be \"model\" or \"dataset\"", {}, model.name);
+  }
+  result.repo.type = *type;
+  result.revision = model.revision;
+  result.commit = model.commit;
+  for (const auto& file : model.files) {
+    result.files.push_back({file.path, file.size, file.sha256, file.etag});
+  }
+  std::sort(result.files.begin(), result.files.end(),
+            [](const auto& a, const auto& b) { return a.path < b.path; });
+  manifest::check_model(result, "LockedModel");
+  return result;
+}
+
+namespace {
+
+// The model's folder, or one file in it, once every file it needs is in the cache.
+std::filesystem::path cached_path(const ops::Settings& settings, const manifest::LockedModel& model,
+                                  const std::optional<std::string>& file) {
+  std::filesystem::path path = ops::locked_path(settings, model, file);
+  const std::vector<bool> present = ops::cached_files(settings, model);
+  std::size_t missing = 0;
+  for (std::size_t i = 0; i < model.files.size(); ++i) {
+    const bool wanted = !file || model.files[i].path == *file;
+    if (wanted && !present[i]) {
+      ++missing;
+    }
+  }
+  if (missing > 0) {
+    throw Error(ErrorKind::offline_missing, "not in the cache",
+                std::to_string(missing) + " of the model's files are missing from " +
+                    settings.cache_dir.string(),
+                "Fetch the model first", file ? model.name + "/" + *file : model.name);
+  }
+  return path;
+}
+
+FetchSummary to_summary(const ops::FetchResult& result) {
+  return {result.files, result.downloaded, result.bytes_downloaded};
+}
+
+} // namespace
+} // namespace api
+
+struct Project::State {
+  ops::Settings settings;
+  ops::Project project;
+  std::vector<LockedModel> models; // public copies, in lockfile order
+};
+
+Project::Project(std::unique_ptr<State> state) : m_state(std::move(state)) {}
+Project::~Project() = default;
+Project::Project(Project&&) noexcept = default;
+Project& Project::operator=(Project&&) noexcept = default;
+
+Project Project::open(const std::filesystem::path& lockfile, const Options& options) {
+  auto state = std::make_unique<State>();
+  state->settings = options.settings().value;
+  state->settings.lockfile_path = lockfile;
+  state->settings.manifest_path = lockfile.parent_path() / "models.yaml";
+  state->project = ops::load_project(state->settings);
+  for (const auto& model : state->project.lockfile.models) {
+    state->models.push_back(api::to_public(model));
+  }
+  return Project(std::move(state));
+}
+
+Project Project::from_text(std::string_view lockfile_text, const Options& options) {
+  auto state = std::make_unique<State>();
+  state->settings = options.settings().value;
+  state->settings.lockfile_path = "<embedded models.lock>";
+  state->project.lockfile = manifest::parse_lockfile(lockfile_text, state->settings.lockfile_path);
+  for (const auto& model : state->project.lockfile.models) {
+    state->models.push_back(api::to_public(model));
+  }
+  return Project(std::move(state));
+}
+
+std::vector<std::string> Project::models() const {
+  return m_state->project.lockfile.names();
+}
+
+const LockedModel& Project::model(std::string_view name) const {
+  const auto* locked = ops::select_models(m_state->project.lockfile, {std::string(name)}).front();
+  const auto index = static_cast<std::size_t>(locked - m_state->project.lockfile.models.data());
+  return m_state->models[index];
+}
+
+ModelState Project::state(std::string_view name) const {
+  const auto* model = ops::select_models(m_state->project.lockfile, {std::string(name)}).front();
+  const std::vector<bool> present = ops::cached_files(m_state->settings, *model);
+  ModelState state;
+  state.name = model->name;
+  state.files = model->files.size();
+  for (std::size_t i = 0; i < model->files.size(); ++i) {
+    state.bytes += model->files[i].size;
+    if (present[i]) {
+      ++state.files_cached;
+      state.bytes_cached += model->files[i].size;
+    }
+  }
+  return state;
+}
+
+FetchSummary Project::fetch(const std::vector<std::string>& models, const EventCallback& on_event,
+                            const std::stop_token& stop) {
+  const auto selected = ops::select_models(m_state->project.lockfile, models);
+  ops::require_fresh(m_state->project, selected, models.empty());
+  api::EventReporter reporter(on_event);
+  return api::to_summary(ops::fetch_models(m_state->settings, selected, reporter, stop));
+}
+
+std::filesystem::path Project::path(std::string_view model) const {
+  const auto* locked = ops::select_models(m_state->project.lockfile, {std::string(model)}).front();
+  return api::cached_path(m_state->settings, *locked, std::nullopt);
+}
+
+std::filesystem::path Project::path(std::string_view model, std::string_view file) const {
+  const auto* locked = ops::select_models(m_state->project.lockfile, {std::string(model)}).front();
+  return api::cached_path(m_state->settings, *locked, std::string(file));
+}
+
+FetchSummary fetch(const LockedModel& model, const Options& options, const EventCallback& on_event,
+                   const std::stop_token& stop) {
+  const manifest::LockedModel internal = api::to_internal(model);
+  api::EventReporter reporter(on_event);
+  return api::to_summary(ops::fetch_models(options.settings().value, {&internal}, reporter, stop));
+}
+
+std::filesystem::path path(const LockedModel& model, const Options& options) {
+  return api::cached_path(options.settings().value, api::to_internal(model), std::nullopt);
+}
+
+std::filesystem::path path(const LockedModel& model, const Options& options,
+                           std::string_view file) {
+  return api::cached_path(options.settings().value, api::to_internal(model), std::string(file));
+}
+
+std::uint64_t LockedModel::total_size() const noexcept {
+  std::uint64_t total = 0;
+  for (const auto& file : files) {
+    total += file.size;
+  }
+  return total;
+}
+
+} // namespace hfmodels
