@@ -81,7 +81,13 @@ struct LockedModel {
   std::string commit;    // 40 hex digits
   std::vector<LockedFile> files;
 
-  std::uint64_t total_size() const noexcept;
+  std::uint64_t total_size() const noexcept {
+    std::uint64_t total = 0;
+    for (const auto& file : files) {
+      total += file.size;
+    }
+    return total;
+  }
 };
 
 // What a fetch reports as it goes, on the thread that called fetch: one `started` and one

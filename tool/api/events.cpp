@@ -9,6 +9,13 @@ void EventReporter::send(const Event& event) const {
   }
 }
 
+void EventReporter::transfers_planned(std::size_t, std::uint64_t bytes) {
+  // The totals of the first events, before the engine's first progress report.
+  m_last_total.all_bytes_done = 0;
+  m_last_total.all_bytes_total = bytes;
+  m_last_total.all_eta_seconds = -1;
+}
+
 void EventReporter::transfer_started(std::size_t id, std::string_view model, std::string_view path,
                                      std::uint64_t size, std::uint64_t resumed) {
   File& file = m_files[id];

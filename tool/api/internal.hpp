@@ -31,7 +31,7 @@ class EventReporter final : public ops::Reporter {
 public:
   explicit EventReporter(const EventCallback& on_event) : m_on_event(on_event) {}
 
-  void transfers_planned(std::size_t, std::uint64_t) override {}
+  void transfers_planned(std::size_t files, std::uint64_t bytes) override;
   void transfer_started(std::size_t id, std::string_view model, std::string_view path,
                         std::uint64_t size, std::uint64_t resumed) override;
   void transfer_progress(const transfer::FileProgress& file,

@@ -171,12 +171,4 @@ std::filesystem::path path(const LockedModel& model, const Options& options,
   return api::cached_path(options.settings().value, api::to_internal(model), std::string(file));
 }
 
-std::uint64_t LockedModel::total_size() const noexcept {
-  std::uint64_t total = 0;
-  for (const auto& file : files) {
-    total += file.size;
-  }
-  return total;
-}
-
 } // namespace hfmodels

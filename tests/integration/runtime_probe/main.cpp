@@ -133,6 +133,7 @@ int resolve(const std::string& spec) {
   hfmodels::Hub hub(options);
   hfmodels::LockedModel m = hub.resolve(spec);
   std::printf("resolved %s %s %s\n", m.name.c_str(), m.repo.c_str(), m.commit.c_str());
+  std::printf("total %llu\n", static_cast<unsigned long long>(m.total_size()));
   for (const auto& file : m.files) {
     std::printf("file %s %llu %s\n", file.path.c_str(), static_cast<unsigned long long>(file.size),
                 file.sha256.c_str());
