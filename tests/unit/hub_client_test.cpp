@@ -254,8 +254,9 @@ TEST(HubErrors, GatedRepos) {
       401, {{"X-Error-Code", "GatedRepo"}, {"X-Error-Message", "You must be authenticated"}}));
   EXPECT_EQ(anonymous.kind(), ErrorKind::network);
   EXPECT_TRUE(anonymous.summary().starts_with("the repo is gated")) << anonymous.summary();
-  EXPECT_EQ(anonymous.hint(), "Set HF_TOKEN or write a token to $HF_HOME/token (request access at "
-                              "https://huggingface.co/org/model)");
+  // Facts and the Hub's own page; what to set is the command line's to say (cli/advice).
+  EXPECT_EQ(anonymous.hint(), "Request access at https://huggingface.co/org/model");
+  EXPECT_EQ(anonymous.cause(), "http:401:GatedRepo");
   EXPECT_EQ(anonymous.subject(), "org/model@main");
 
   const Error not_approved =
@@ -272,7 +273,7 @@ TEST(HubErrors, RepoNotFoundAndPlain401) {
     const Error error = status_error(answer);
     EXPECT_EQ(error.kind(), ErrorKind::network);
     EXPECT_EQ(error.summary(), "repository not found (or private / gated)");
-    EXPECT_NE(error.hint().find("HF_TOKEN"), std::string::npos);
+    EXPECT_EQ(error.hint().find("HF_TOKEN"), std::string::npos) << "no variable below the cli";
     EXPECT_NE(error.hint().find("Check the name"), std::string::npos);
   }
 }
@@ -284,6 +285,7 @@ TEST(HubErrors, BadToken) {
   const Error from_body =
       status_error(response(401, {}, R"({"error":"Invalid credentials in Authorization header"})"));
   EXPECT_EQ(from_body.summary(), "the Hub rejected the token");
+  EXPECT_EQ(from_body.cause(), "http:401:bad-token");
 }
 
 TEST(HubErrors, RevisionAndEntryNotFound) {
@@ -313,7 +315,8 @@ TEST(HubErrors, RateLimits) {
   EXPECT_EQ(error.why(), "you have reached your 'resolvers' rate limit. Retry after 172 seconds "
                          "(0/3000 requests remaining in current 300s window) (HTTP 429, request "
                          "id req-1)");
-  EXPECT_NE(error.hint().find("HF_TOKEN"), std::string::npos);
+  EXPECT_EQ(error.hint().find("HF_TOKEN"), std::string::npos);
+  EXPECT_TRUE(error.cause().starts_with("http:429")) << error.cause();
   const Error retry_after = status_error(response(429, {{"Retry-After", "30"}}));
   EXPECT_NE(retry_after.why().find("retry after 30 seconds"), std::string::npos);
 }

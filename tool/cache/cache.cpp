@@ -5,11 +5,11 @@
 #include "util/error.hpp"
 #include "util/fs.hpp"
 #include "util/parallel.hpp"
+#include "util/process.hpp"
 #include "util/strings.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,7 +17,6 @@
 #include <charconv>
 #include <chrono>
 #include <climits>
-#include <csignal>
 #include <cstdio>
 #include <functional>
 #include <string>
@@ -57,13 +56,10 @@ constexpr std::chrono::minutes k_foreign_partial_age{10};
 // that a process on the same machine can tell whether its writer is still alive.
 const std::string& host_tag() {
   static const std::string tag = [] {
-    char name[256] = {};
-    if (::gethostname(name, sizeof name - 1) != 0) {
-      name[0] = '\0';
-    }
+    const std::string name = util::host_name();
     std::uint32_t hash = 2166136261u;
-    for (const char* c = name; *c != '\0'; ++c) {
-      hash = (hash ^ static_cast<unsigned char>(*c)) * 16777619u;
+    for (const char c : name) {
+      hash = (hash ^ static_cast<unsigned char>(c)) * 16777619u;
     }
     char hex[9];
     std::snprintf(hex, sizeof hex, "%08x", hash);
@@ -75,22 +71,7 @@ const std::string& host_tag() {
 // `<host>-<pid>-<random>`: the middle of `<etag>.<owner>.incomplete` for partial downloads
 // written under the blob's lock.
 std::string owner_tag() {
-  return host_tag() + "-" + std::to_string(::getpid()) + "-" + util::random_hex(8);
-}
-
-// False once process `pid` has ended: gone, or a zombie (killed, not yet reaped by its parent).
-bool process_alive(pid_t pid) {
-  if (::kill(pid, 0) != 0 && errno == ESRCH) {
-    return false;
-  }
-  try {
-    // "pid (comm) S ...": the state follows the last ')', as comm may contain anything.
-    const std::string stat = util::read_file("/proc/" + std::to_string(pid) + "/stat");
-    const auto close = stat.rfind(')');
-    return close == std::string::npos || stat.compare(close, 3, ") Z") != 0;
-  } catch (const Error&) {
-    return true; // no /proc: kill(2) said it exists
-  }
+  return host_tag() + "-" + std::to_string(util::current_process_id()) + "-" + util::random_hex(8);
 }
 
 // Whether the partial download named by `owner` (empty for the parked `<etag>.incomplete`) may
@@ -112,7 +93,7 @@ bool abandoned(std::string_view owner, std::chrono::system_clock::duration age) 
     const auto [end, error] =
         std::from_chars(pid_text.data(), pid_text.data() + pid_text.size(), pid);
     if (error == std::errc() && end == pid_text.data() + pid_text.size() && pid > 0 &&
-        static_cast<pid_t>(pid) != ::getpid() && !process_alive(static_cast<pid_t>(pid))) {
+        pid != util::current_process_id() && !util::process_alive(pid)) {
       return true;
     }
   }
@@ -157,24 +138,6 @@ std::vector<std::string> revision_segments(std::string_view revision) {
     }
   }
   return segments;
-}
-
-// The umask without changing it: umask(2) can only be read by setting it, which would race with
-// other threads creating files. Linux ≥ 4.7 reports it in /proc/self/status; the racy way is
-// only a fallback for systems without /proc.
-mode_t read_umask() {
-  try {
-    const std::string status = util::read_file("/proc/self/status");
-    const std::size_t at = status.find("\nUmask:");
-    if (at != std::string::npos) {
-      return static_cast<mode_t>(std::stoul(status.substr(at + 7, 16), nullptr, 8)) & 0777;
-    }
-  } catch (...) {
-    // No /proc (some containers): fall back to the set-and-restore dance below.
-  }
-  const mode_t mask = ::umask(022);
-  ::umask(mask);
-  return mask & 0777;
 }
 
 // An owned directory descriptor: writes below the repo folder go through *at() calls relative to
@@ -347,19 +310,6 @@ std::optional<std::string> non_empty(const util::GetEnv& getenv, const char* nam
   return value;
 }
 
-std::optional<std::string> home_of_user(const std::string& user) {
-  struct passwd entry {};
-  struct passwd* result = nullptr;
-  std::vector<char> buffer(16 * 1024);
-  const int error = user.empty()
-                        ? ::getpwuid_r(::getuid(), &entry, buffer.data(), buffer.size(), &result)
-                        : ::getpwnam_r(user.c_str(), &entry, buffer.data(), buffer.size(), &result);
-  if (error != 0 || result == nullptr || entry.pw_dir == nullptr || *entry.pw_dir == '\0') {
-    return std::nullopt;
-  }
-  return std::string(entry.pw_dir);
-}
-
 // Python's os.path.expanduser: `~` and `~/…` are $HOME (else the password database), `~user/…`
 // that user's home; anything else, or an unknown user, is left as it is.
 std::string expand_user(const std::string& text, const util::GetEnv& getenv) {
@@ -370,7 +320,7 @@ std::string expand_user(const std::string& text, const util::GetEnv& getenv) {
   const std::string user = text.substr(1, slash == std::string::npos ? slash : slash - 1);
   std::optional<std::string> home = user.empty() ? non_empty(getenv, "HOME") : std::nullopt;
   if (!home) {
-    home = home_of_user(user);
+    home = util::home_of_user(user);
   }
   if (!home) {
     return text;
@@ -516,7 +466,8 @@ fs::path TempBlob::release() {
 
 // --- HubCache paths -----------------------------------------------------------------------------
 
-HubCache::HubCache(fs::path root) : m_root(std::move(root)), m_file_mode(0666 & ~read_umask()) {}
+HubCache::HubCache(fs::path root)
+    : m_root(std::move(root)), m_file_mode(0666 & ~util::file_mode_mask()) {}
 
 fs::path HubCache::repo_dir(const hub::RepoRef& repo) const {
   hub::validate_repo_id(repo.id);
@@ -936,12 +887,12 @@ fs::path default_hf_home(const util::GetEnv& getenv) {
   }
   std::optional<std::string> home = non_empty(getenv, "HOME");
   if (!home) {
-    home = home_of_user("");
+    home = util::home_of_user("");
   }
   if (!home) {
     throw Error(ErrorKind::failure, "cannot locate the Hugging Face cache",
-                "HOME is not set and the user has no home folder",
-                "Set HF_HOME or HF_HUB_CACHE, or pass --cache-dir");
+                "HOME is not set and the user has no home folder")
+        .with_cause("cache:no-home");
   }
   return fs::path(*home) / ".cache" / "huggingface";
 }

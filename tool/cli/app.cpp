@@ -5,6 +5,7 @@
 #include "cli/console.hpp"
 #include "cli/interrupt.hpp"
 #include "cli/reporters.hpp"
+#include "cli/terminal.hpp"
 #include "http/client.hpp"
 #include "ops/operations.hpp"
 #include "util/cancel.hpp"
@@ -15,8 +16,6 @@
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
-
-#include <unistd.h>
 
 #include <csignal>
 #include <cstdio>
@@ -66,7 +65,7 @@ OutputMode output_mode(const GlobalOptions& options) {
     return OutputMode::quiet;
   }
   if (options.no_progress || util::env_true(util::process_getenv("HF_HUB_DISABLE_PROGRESS_BARS")) ||
-      !isatty(STDERR_FILENO)) {
+      !stderr_is_terminal()) {
     return OutputMode::plain;
   }
   return OutputMode::terminal;

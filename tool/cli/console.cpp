@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "cli/console.hpp"
 
+#include "cli/advice.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
@@ -54,7 +56,7 @@ void Console::err(std::string_view text) {
 }
 
 void Console::error(const Error& error) {
-  err(std::string("hfmodels: error: ") + error.what());
+  err(std::string("hfmodels: error: ") + advised(error).what());
 }
 
 void Console::warning(std::string_view message) {

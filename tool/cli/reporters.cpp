@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
 #include "cli/reporters.hpp"
 
+#include "cli/advice.hpp"
 #include "cli/console.hpp"
+#include "cli/terminal.hpp"
 #include "util/strings.hpp"
 
 #include <nlohmann/json.hpp>
-
-#include <unistd.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -15,7 +15,6 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <sys/ioctl.h>
 #include <thread>
 #include <vector>
 
@@ -250,11 +249,8 @@ private:
   }
 
   static int terminal_width() {
-    winsize size{};
-    if (ioctl(STDERR_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 20) {
-      return size.ws_col;
-    }
-    return 80;
+    const int columns = stderr_columns(80);
+    return columns > 20 ? columns : 80;
   }
 
   static std::string bar(std::uint64_t done, std::uint64_t total, int width) {
@@ -400,7 +396,7 @@ public:
     emit({{"event", "error"},
           {"code", static_cast<int>(error.kind())},
           {"subject", error.subject()},
-          {"message", error.what()}});
+          {"message", advised(error).what()}});
   }
 
 private:

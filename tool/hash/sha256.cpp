@@ -7,9 +7,6 @@
 
 #include <openssl/evp.h>
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <string>
 
@@ -132,36 +129,9 @@ std::string sha256_hex(std::string_view data) {
 }
 
 std::string sha256_file(const std::filesystem::path& path, const std::stop_token& stop) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    util::throw_io_error("cannot read", path, errno);
-  }
-  struct FdCloser {
-    int fd;
-    ~FdCloser() { ::close(fd); }
-  } closer{fd};
-
-  // Doubles the kernel's readahead window: measurably faster on spinning disks and network
-  // filesystems, free elsewhere. Purely advisory, so its result is ignored.
-  (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-
-  const auto buffer = std::make_unique_for_overwrite<char[]>(k_file_block);
   Sha256 sha;
-  for (;;) {
-    // Gigabytes take seconds: a stop request must not wait for them.
-    util::throw_if_stopped(stop);
-    const ssize_t got = ::read(fd, buffer.get(), k_file_block);
-    if (got == 0) {
-      break;
-    }
-    if (got < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      util::throw_io_error("cannot read", path, errno);
-    }
-    sha.update(buffer.get(), static_cast<std::size_t>(got));
-  }
+  util::read_blocks(path, k_file_block, stop,
+                    [&](const char* data, std::size_t size) { sha.update(data, size); });
   return sha.hex_digest();
 }
 

@@ -218,9 +218,8 @@ void check_token_transport(const ClientOptions& options, std::string_view url) {
   if (!is_loopback_origin(options.token_origin)) {
     throw Error(ErrorKind::usage, "refusing to send the token over plain http",
                 options.token_origin + " is not https and not this machine, so anyone on the "
-                                       "way could read the token",
-                "Use an https:// endpoint, unset HF_TOKEN for this mirror, or set "
-                "HFMODELS_ALLOW_HTTP_TOKEN=1 if the network is trusted");
+                                       "way could read the token")
+        .with_cause("token:plain-http");
   }
   // On this machine, but through a proxy: the token would travel in clear text to another one.
   if (const std::string proxy = options.proxies.proxy_for(url); !proxy.empty()) {
@@ -228,9 +227,8 @@ void check_token_transport(const ClientOptions& options, std::string_view url) {
                 options.token_origin +
                     " is this machine, but requests to it go through the "
                     "proxy " +
-                    redact_url(proxy) + ", which would read the token",
-                "Add the endpoint's host to no_proxy, use an https:// endpoint, or set "
-                "HFMODELS_ALLOW_HTTP_TOKEN=1 if the network is trusted");
+                    redact_url(proxy) + ", which would read the token")
+        .with_cause("token:plain-http-proxy");
   }
 }
 

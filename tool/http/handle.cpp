@@ -193,9 +193,7 @@ bool is_redirect(long status) {
 
 TransportError transport_error(CURLcode code, const std::string& url, const std::string& text) {
   return TransportError(static_cast<int>(code), is_retryable(code), "network error",
-                        redact_url(url) + ": " + text,
-                        "Check the connection, or the proxy settings (https_proxy, no_proxy) and "
-                        "HF_ENDPOINT");
+                        redact_url(url) + ": " + text, {});
 }
 
 } // namespace hfmodels::http

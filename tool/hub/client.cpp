@@ -22,10 +22,8 @@ using nlohmann::json;
 constexpr std::size_t max_pages = 10'000;
 
 [[noreturn]] void invalid_answer(const std::string& subject, const std::string& why) {
-  throw Error(ErrorKind::network, "the Hub sent an invalid answer", why,
-              "Check that HF_ENDPOINT (or --endpoint) points at a Hugging Face Hub and that no "
-              "proxy alters its answers",
-              subject);
+  throw Error(ErrorKind::network, "the Hub sent an invalid answer", why, {}, subject)
+      .with_cause("hub:invalid-answer");
 }
 
 // The Hub's answers nest four levels deep at most. A hostile one nested a million deep would
@@ -460,9 +458,10 @@ void throw_for_status(const http::Response& response, const std::string& subject
   }
   // The request id differs from one request to the next; the cause does not.
   const std::string cause = "http:" + std::to_string(status) + ":" + error_code;
-  const auto fail = [&](std::string what, std::string hint) {
+  const auto fail = [&](std::string what, std::string hint, std::string_view detail = {}) {
     throw Error(ErrorKind::network, std::move(what), why, std::move(hint), subject)
-        .with_cause(cause);
+        .with_cause(detail.empty() ? cause
+                                   : "http:" + std::to_string(status) + ":" + std::string(detail));
   };
   const bool bad_token =
       status == 401 && std::any_of(messages.begin(), messages.end(), [](const std::string& m) {
@@ -471,12 +470,10 @@ void throw_for_status(const http::Response& response, const std::string& subject
 
   // The order is Python's hf_raise_for_status (docs/hub-protocol.md §7.3).
   if (error_code == "RevisionNotFound") {
-    fail("revision not found",
-         "Check the revision in models.yaml: a branch, a tag, refs/pr/N or a 40-hex commit");
+    fail("revision not found", {});
   }
   if (error_code == "EntryNotFound") {
-    fail("file not found in the repository",
-         "Check the path; `hfmodels lock` lists what the commit holds");
+    fail("file not found in the repository", "Check the path");
   }
   if (error_code == "GatedRepo" && (status == 401 || status == 403)) {
     const std::string where = page.empty() ? "on the repo's page" : "at " + page;
@@ -487,21 +484,20 @@ void throw_for_status(const http::Response& response, const std::string& subject
                "gated repos");
     }
     fail("the repo is gated: the Hub needs a token of an account that was granted access",
-         "Set HF_TOKEN or write a token to $HF_HOME/token (request access " + where + ")");
+         "Request access " + where);
   }
   if (error_message == "Access to this resource is disabled.") {
     fail("the repository is disabled", "Its owner or the Hub disabled it; pick another repo");
   }
   if (bad_token) {
     fail("the Hub rejected the token",
-         "HF_TOKEN (or the token file $HF_HOME/token) holds an invalid or expired token: create "
-         "a new one at https://huggingface.co/settings/tokens");
+         "The token is invalid or expired: create a new one at "
+         "https://huggingface.co/settings/tokens",
+         "bad-token");
   }
   // The Hub answers 401 for private, gated and nonexistent repos alike.
   if (error_code == "RepoNotFound" || status == 401) {
-    fail("repository not found (or private / gated)",
-         "Check the name, or set HF_TOKEN (or write a token to $HF_HOME/token) if the repo is "
-         "private or gated");
+    fail("repository not found (or private / gated)", "Check the name");
   }
   if (status == 400) {
     fail("the Hub refused the request as malformed", "Check the repo id, revision and path");
@@ -514,8 +510,7 @@ void throw_for_status(const http::Response& response, const std::string& subject
   if (status == 429) {
     why = rate_limit_message(response) + " (HTTP 429" +
           (request_id(response) ? ", request id " + *request_id(response) : std::string()) + ")";
-    fail("rate limited by the Hub",
-         "Wait and run the command again; sending a token (HF_TOKEN) raises the limits");
+    fail("rate limited by the Hub", "Wait and try again");
   }
   if (status == 416) {
     if (const auto range = response.headers.get("content-range")) {

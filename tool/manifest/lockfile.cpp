@@ -130,7 +130,7 @@ class LockfileReader {
 public:
   explicit LockfileReader(const std::filesystem::path& path)
       : m_file(path.string()),
-        m_hint(path.filename().string() + " is generated: re-create it with `hfmodels lock`") {}
+        m_hint(path.filename().string() + " is generated, not edited by hand") {}
 
   Lockfile read(std::string_view text) const;
 
@@ -139,8 +139,8 @@ private:
     fail(at.line, model, std::move(why));
   }
   [[noreturn]] void fail(int line, std::string_view model, std::string why) const {
-    throw Error(ErrorKind::usage, k_what, std::move(why), m_hint,
-                ys::location(m_file, line, model));
+    throw Error(ErrorKind::usage, k_what, std::move(why), m_hint, ys::location(m_file, line, model))
+        .with_cause("lockfile:invalid");
   }
 
   // The value of every key of `map`, each exactly once, none unknown, and none missing but
@@ -276,7 +276,13 @@ LockedModel LockfileReader::read_model(const std::string& name, const Node& key,
 }
 
 Lockfile LockfileReader::read(std::string_view text) const {
-  const Node root = ys::load(text, m_file, k_what, m_hint, k_max_lockfile_size);
+  const Node root = [&] {
+    try {
+      return ys::load(text, m_file, k_what, m_hint, k_max_lockfile_size);
+    } catch (const Error& error) {
+      throw error.with_cause("lockfile:invalid");
+    }
+  }();
   if (root.is_null()) {
     fail(0, "", "the file is empty");
   }
@@ -292,8 +298,8 @@ Lockfile LockfileReader::read(std::string_view text) const {
       throw Error(ErrorKind::usage, k_what,
                   "it has format version " + version_text + "; this hfmodels reads version " +
                       std::to_string(k_version),
-                  "Upgrade hfmodels, or re-create it with `hfmodels lock`",
-                  ys::location(m_file, version.line));
+                  "Upgrade hfmodels, or re-create it", ys::location(m_file, version.line))
+          .with_cause("lockfile:invalid");
     }
     fail(version, "", "`version` must be " + std::to_string(k_version));
   }
@@ -550,8 +556,8 @@ Lockfile parse_lockfile(std::string_view text, const std::filesystem::path& path
 Lockfile load_lockfile(const std::filesystem::path& path, const std::stop_token& stop) {
   std::error_code error;
   if (!std::filesystem::exists(path, error)) {
-    throw Error(ErrorKind::usage, "no lockfile", "the file does not exist",
-                "Run `hfmodels lock` to create it from models.yaml", path.string());
+    throw Error(ErrorKind::usage, "no lockfile", "the file does not exist", {}, path.string())
+        .with_cause("lockfile:missing");
   }
   return parse_lockfile(util::read_file(path), path, stop);
 }

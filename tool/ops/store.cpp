@@ -137,7 +137,8 @@ void report_grouped(Reporter& reporter, const std::vector<Error>& errors) {
     }
     reporter.error(Error(error.kind(), error.summary(),
                          error.why().empty() ? same : error.why() + "; " + same, error.hint(),
-                         error.subject()));
+                         error.subject())
+                       .with_cause(error.cause()));
   }
 }
 

@@ -6,14 +6,12 @@
 #include "util/fs.hpp"
 #include "util/strings.hpp"
 
-#include <unistd.h>
 #include <xxhash.h>
 
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <memory>
-#include <sys/stat.h>
 #include <system_error>
 
 namespace hfmodels::transfer {
@@ -162,15 +160,9 @@ std::optional<std::uint64_t> ResumeRecord::covered_prefix() const {
 bool ResumeRecord::continued_after_record() const {
   // The record is saved whenever the file is left (and every 250 ms before), so a file changed
   // more than a second after it was written by another hand.
-  struct stat file {};
-  struct stat record {};
-  if (::fstat(m_temp.fd(), &file) != 0 || ::stat(m_temp.record_path().c_str(), &record) != 0) {
-    return false;
-  }
-  const auto seconds = [](const timespec& time) {
-    return static_cast<double>(time.tv_sec) + static_cast<double>(time.tv_nsec) / 1e9;
-  };
-  return seconds(file.st_mtim) > seconds(record.st_mtim) + 1.0;
+  const auto file = util::modified_seconds(m_temp.fd());
+  const auto record = util::modified_seconds(m_temp.record_path());
+  return file && record && *file > *record + 1.0;
 }
 
 std::uint64_t ResumeRecord::prefix_end() const {
@@ -181,14 +173,12 @@ std::uint64_t ResumeRecord::prefix_end() const {
   // A partial of a segmented download killed before it wrote a record has holes: its prefix ends
   // at the first one. Only the block where a write stopped can hold unwritten zeros before it:
   // that block goes too (the sha256 at the end checks the rest).
-  const off_t hole = ::lseek(m_temp.fd(), 0, SEEK_HOLE);
-  if (hole < 0 || static_cast<std::uint64_t>(hole) >= length) {
+  const util::FirstHole hole = util::first_hole(m_temp.fd());
+  if (hole.offset >= length) {
     return length;
   }
-  struct stat info {};
-  const std::uint64_t block =
-      ::fstat(m_temp.fd(), &info) == 0 ? std::max<std::uint64_t>(info.st_blksize, 4096) : 4096;
-  const std::uint64_t keep = static_cast<std::uint64_t>(hole) / block * block;
+  const std::uint64_t block = hole.block_size;
+  const std::uint64_t keep = hole.offset / block * block;
   return keep > block ? keep - block : 0;
 }
 

@@ -1,8 +1,13 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+// Files, the POSIX way (fs_posix.cpp): a Windows port adds fs_win32.cpp behind this header.
+
 #include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <optional>
+#include <stop_token>
 #include <string>
 #include <string_view>
 
@@ -30,5 +35,25 @@ std::string random_hex(std::size_t length);
 // Free bytes for an unprivileged writer on the filesystem that holds `path` (or its nearest
 // existing parent).
 std::uintmax_t available_space(const std::filesystem::path& path);
+
+// Reads the file at `path` from start to end in blocks of up to `block_size` bytes, giving each
+// to `consume`, telling the system the reading is sequential; throws util::Cancelled between
+// blocks once `stop` is requested, Error(failure) naming `path` when a read fails.
+void read_blocks(const std::filesystem::path& path, std::size_t block_size,
+                 const std::stop_token& stop,
+                 const std::function<void(const char* data, std::size_t size)>& consume);
+
+// Where the first hole of the open file `fd` begins (its size, or more, when it has none or the
+// filesystem cannot tell), with the size of the file's blocks.
+struct FirstHole {
+  std::uint64_t offset = 0;
+  std::uint64_t block_size = 4096;
+};
+FirstHole first_hole(int fd);
+
+// The last modification time, in seconds since the epoch, of the open file `fd` and of `path`;
+// nothing when it cannot be read.
+std::optional<double> modified_seconds(int fd);
+std::optional<double> modified_seconds(const std::filesystem::path& path);
 
 } // namespace hfmodels::util

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
-#include "util/fs.hpp"
-
+#include "util/cancel.hpp"
 #include "util/error.hpp"
+#include "util/fs.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <memory>
 #include <random>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -45,13 +47,9 @@ private:
 } // namespace
 
 void throw_io_error(std::string_view action, const std::filesystem::path& path, int error_number) {
-  std::string hint;
-  if (error_number == ENOSPC || error_number == EDQUOT) {
-    hint = "Free some disk space, or point HF_HUB_CACHE or --cache-dir to a larger disk";
-  }
   // std::error_code gives strerror's text without strerror's shared buffer (threads).
   throw Error(ErrorKind::failure, std::string(action) + " " + path.string(),
-              std::error_code(error_number, std::generic_category()).message(), hint)
+              std::error_code(error_number, std::generic_category()).message())
       .with_cause("io:" + std::to_string(error_number));
 }
 
@@ -192,6 +190,73 @@ std::uintmax_t available_space(const std::filesystem::path& path) {
     probe = std::move(parent);
   }
   return static_cast<std::uintmax_t>(info.f_bavail) * static_cast<std::uintmax_t>(info.f_frsize);
+}
+
+void read_blocks(const std::filesystem::path& path, std::size_t block_size,
+                 const std::stop_token& stop,
+                 const std::function<void(const char* data, std::size_t size)>& consume) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    throw_io_error("cannot read", path, errno);
+  }
+  const FdGuard guard(fd);
+  // Doubles the kernel's readahead window: measurably faster on spinning disks and network
+  // filesystems, free elsewhere. Purely advisory, so its result is ignored.
+  (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  const auto buffer = std::make_unique_for_overwrite<char[]>(block_size);
+  for (;;) {
+    // Gigabytes take seconds: a stop request must not wait for them.
+    throw_if_stopped(stop);
+    const ssize_t got = ::read(fd, buffer.get(), block_size);
+    if (got == 0) {
+      return;
+    }
+    if (got < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      throw_io_error("cannot read", path, errno);
+    }
+    consume(buffer.get(), static_cast<std::size_t>(got));
+  }
+}
+
+FirstHole first_hole(int fd) {
+  FirstHole hole;
+  struct stat info {};
+  if (::fstat(fd, &info) == 0) {
+    hole.block_size = std::max<std::uint64_t>(static_cast<std::uint64_t>(info.st_blksize), 4096);
+    hole.offset = static_cast<std::uint64_t>(info.st_size);
+  }
+  const off_t at = ::lseek(fd, 0, SEEK_HOLE);
+  if (at >= 0) {
+    hole.offset = static_cast<std::uint64_t>(at);
+  }
+  return hole;
+}
+
+namespace {
+
+double seconds_of(const timespec& time) {
+  return static_cast<double>(time.tv_sec) + static_cast<double>(time.tv_nsec) / 1e9;
+}
+
+} // namespace
+
+std::optional<double> modified_seconds(int fd) {
+  struct stat info {};
+  if (::fstat(fd, &info) != 0) {
+    return std::nullopt;
+  }
+  return seconds_of(info.st_mtim);
+}
+
+std::optional<double> modified_seconds(const std::filesystem::path& path) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) {
+    return std::nullopt;
+  }
+  return seconds_of(info.st_mtim);
 }
 
 } // namespace hfmodels::util
