@@ -53,7 +53,10 @@ std::string duration(double seconds) {
 void draw(const hfmodels::Event& event) {
   using Kind = hfmodels::Event::Kind;
   if (event.kind == Kind::failed) {
-    std::cerr << "\r\033[K" << event.model << "/" << event.path << ": " << event.error << "\n";
+    // A file stopped by a cancel has no error of its own: the fetch's Error says why.
+    if (!event.error.empty()) {
+      std::cerr << "\r\033[K" << event.model << "/" << event.path << ": " << event.error << "\n";
+    }
     return;
   }
   const double total = static_cast<double>(event.all_bytes_total);

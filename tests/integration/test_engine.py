@@ -10,6 +10,7 @@ import random
 import re
 import shutil
 import signal
+import sys
 import time
 import unittest
 
@@ -92,6 +93,9 @@ class TestInterruptions(EngineTestCase):
         self.run_tool("fetch", check=0)
         self.assert_complete("huge", HUGE)
         total = getattr(self, "sent_so_far", 0) + self.cdn_bytes()
+        print(f"\ninterruption storm: the CDN sent {total / MB:.1f} MiB for a "
+              f"{HUGE_SIZE / MB:.0f} MiB file ({total / HUGE_SIZE:.2f}x; allowed "
+              f"{allowance / MB:.1f} MiB)", file=sys.stderr)
         self.assertLessEqual(total, allowance,
                              f"the CDN sent {total / MB:.1f} MiB for a {HUGE_SIZE / MB:.0f} MiB "
                              f"file (allowed {allowance / MB:.1f})")

@@ -31,9 +31,12 @@ class RuntimeLibraryTest(HubTestCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.work = Path(tempfile.mkdtemp(prefix="hfmodels-runtime-"))
-        build, _ = outer_build_dir(hfmodels_binary())
+        build, cache = outer_build_dir(hfmodels_binary())
         if build is None:
             raise unittest.SkipTest("HFMODELS_BIN is not in a build tree of this repository")
+        # A library built with ASan and UBSan (scripts/test asan) needs consumers built so too.
+        sanitized = re.search(r"^HFMODELS_ENABLE_SANITIZERS:BOOL=ON$", cache, re.M) is not None
+        cls.sanitizer_flags = ["-fsanitize=address,undefined"] if sanitized else []
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(cls.work)}
         first = cls.work / "prefix"
         subprocess.run(["cmake", "--install", str(build), "--prefix", str(first)], env=env,
@@ -65,7 +68,9 @@ class RuntimeLibraryTest(HubTestCase):
         env = self.env()
         for args in (["cmake", "-S", source, "-B", build, "-G", "Ninja",
                       f"-DCMAKE_PREFIX_PATH={self.prefix}",
-                      f"-DHFModels_USE_STATIC_LIBS={'ON' if static else 'OFF'}"],
+                      f"-DHFModels_USE_STATIC_LIBS={'ON' if static else 'OFF'}",
+                      f"-DCMAKE_CXX_FLAGS={' '.join(self.sanitizer_flags)}",
+                      f"-DCMAKE_EXE_LINKER_FLAGS={' '.join(self.sanitizer_flags)}"],
                      ["cmake", "--build", build]):
             result = subprocess.run([str(a) for a in args], env=env, capture_output=True,
                                     text=True, timeout=600)
@@ -198,6 +203,33 @@ class RuntimeLibraryTest(HubTestCase):
         out = self.probe(probe, "resolve", "not-an/existing-repo", expect=None)
         self.assertRegex(out, r"^error [23] ")
 
+    def test_model_manager_example(self):
+        # examples/model-manager, built as its README says, with a lockfile of this Hub.
+        source = self.root / "model-manager"
+        shutil.copytree(REPO / "examples" / "model-manager", source)
+        lock_dir = self.root / "locked"
+        lock_dir.mkdir()
+        lockfile = self.lock_demo(lock_dir)
+        build = self.root / "mm-build"
+        for args in (["cmake", "-S", source, "-B", build, "-G", "Ninja",
+                      f"-DCMAKE_PREFIX_PATH={self.prefix}", f"-DMODEL_MANAGER_LOCKFILE={lockfile}",
+                      f"-DCMAKE_CXX_FLAGS={' '.join(self.sanitizer_flags)}",
+                      f"-DCMAKE_EXE_LINKER_FLAGS={' '.join(self.sanitizer_flags)}"],
+                     ["cmake", "--build", build]):
+            result = subprocess.run([str(a) for a in args], env=self.env(), capture_output=True,
+                                    text=True, timeout=600)
+            self.assertEqual(result.returncode, 0, f"{args}\n{result.stdout}\n{result.stderr}")
+        manager = build / "model-manager"
+        shutil.rmtree(self.cache, ignore_errors=True)  # what `lock` hashed
+        self.assertRegex(self.probe(manager, "list"), r"(?m)^chat .* not downloaded$")
+        out = self.probe(manager)
+        self.assertIn("file(s) downloaded", out)
+        self.assertRegex(self.probe(manager, "list"), r"(?m)^chat .* ready$")
+        offline = self.env(HF_HUB_OFFLINE="1", HF_ENDPOINT="http://127.0.0.1:9")
+        self.assertIn("snapshots", self.probe(manager, "path", "chat", env=offline))
+        picked = self.probe(manager, "--pick", "hfmodels-demo/tiny-llama-GGUF:Q4_K_M")
+        self.assertIn("1 file(s)", picked)
+
     def test_pkg_config_with_a_plain_compiler_command(self):
         source = self.root / "pc"
         source.mkdir()
@@ -224,8 +256,8 @@ class RuntimeLibraryTest(HubTestCase):
                     # A plain Makefile names the archive itself; --static adds what it needs.
                     flags = [str(self.libdir / "libhfmodels.a") if f == "-lhfmodels" else f
                              for f in flags]
-                command = ["g++", str(PROBE / "main.cpp"), str(source / "lock.cpp"), "-o",
-                           str(program), *flags,
+                command = ["g++", *self.sanitizer_flags, str(PROBE / "main.cpp"),
+                           str(source / "lock.cpp"), "-o", str(program), *flags,
                            *([] if static else [f"-Wl,-rpath,{self.libdir}"])]
                 result = subprocess.run(command, capture_output=True, text=True, timeout=600)
                 self.assertEqual(result.returncode, 0, f"{command}\n{result.stderr}")

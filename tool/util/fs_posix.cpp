@@ -44,6 +44,27 @@ private:
   int m_fd;
 };
 
+// Reads `fd` (the file at `path`, for messages) to its end through `buffer`, giving each block
+// to `consume`; checks `stop` before every block.
+void read_to_end(int fd, const std::filesystem::path& path, char* buffer, std::size_t size,
+                 const std::stop_token& stop,
+                 const std::function<void(const char* data, std::size_t size)>& consume) {
+  for (;;) {
+    throw_if_stopped(stop);
+    const ssize_t got = ::read(fd, buffer, size);
+    if (got == 0) {
+      return;
+    }
+    if (got < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      throw_io_error("cannot read", path, errno);
+    }
+    consume(buffer, static_cast<std::size_t>(got));
+  }
+}
+
 } // namespace
 
 void throw_io_error(std::string_view action, const std::filesystem::path& path, int error_number) {
@@ -83,19 +104,8 @@ std::string read_file(const std::filesystem::path& path) {
     content.reserve(static_cast<std::size_t>(info.st_size));
   }
   char buffer[64 * 1024];
-  for (;;) {
-    const ssize_t got = ::read(fd.get(), buffer, sizeof buffer);
-    if (got == 0) {
-      break;
-    }
-    if (got < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      throw_io_error("cannot read", path, errno);
-    }
-    content.append(buffer, static_cast<std::size_t>(got));
-  }
+  read_to_end(fd.get(), path, buffer, sizeof buffer, {},
+              [&](const char* data, std::size_t size) { content.append(data, size); });
   return content;
 }
 
@@ -204,21 +214,7 @@ void read_blocks(const std::filesystem::path& path, std::size_t block_size,
   // filesystems, free elsewhere. Purely advisory, so its result is ignored.
   (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   const auto buffer = std::make_unique_for_overwrite<char[]>(block_size);
-  for (;;) {
-    // Gigabytes take seconds: a stop request must not wait for them.
-    throw_if_stopped(stop);
-    const ssize_t got = ::read(fd, buffer.get(), block_size);
-    if (got == 0) {
-      return;
-    }
-    if (got < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      throw_io_error("cannot read", path, errno);
-    }
-    consume(buffer.get(), static_cast<std::size_t>(got));
-  }
+  read_to_end(fd, path, buffer.get(), block_size, stop, consume);
 }
 
 FirstHole first_hole(int fd) {
