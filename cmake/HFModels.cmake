@@ -132,7 +132,8 @@ Variables
   Set before ``find_package(HFModels)``: ``HFModels::runtime`` is then the static library
   (``libhfmodels.a``, with its dependencies libcurl, OpenSSL, yaml-cpp and xxHash) instead of
   the shared one (``libhfmodels.so.0.2``). Both are always installed, as
-  ``HFModels::runtime_shared`` and ``HFModels::runtime_static``.
+  ``HFModels::runtime_shared`` and ``HFModels::runtime_static``; the static one's dependencies
+  are looked for only when this variable is set, so ``HFModels::runtime_static`` needs it too.
 
 .. variable:: HFMODELS_INSTALL
 
@@ -144,9 +145,6 @@ tool; it is never stored in the CMake cache.
 #]=======================================================================]
 
 include_guard(GLOBAL)
-
-# The script hfmodels_embed_lockfile runs at build time, beside this file.
-set(_HFMODELS_EMBED_SCRIPT "${CMAKE_CURRENT_LIST_DIR}/HFModelsEmbedLockfile.cmake")
 
 if(NOT DEFINED HFMODELS_OFFLINE)
   set(_hfmodels_offline_default OFF)
@@ -468,10 +466,13 @@ function(hfmodels_embed_lockfile target)
                         "`hfmodels lock` beside models.yaml, or name it with LOCKFILE <path>")
   endif()
   set(source "${CMAKE_CURRENT_BINARY_DIR}/hfmodels_embedded/${target}_lockfile.cpp")
+  # The script it runs at build time, beside this file (a directory-scoped variable would be
+  # unset in the consumer's directories when hfmodels is a subproject).
+  set(script "${CMAKE_CURRENT_FUNCTION_LIST_DIR}/HFModelsEmbedLockfile.cmake")
   add_custom_command(OUTPUT "${source}"
     COMMAND "${CMAKE_COMMAND}" "-DHFMODELS_LOCKFILE=${lockfile}" "-DHFMODELS_OUTPUT=${source}"
-            -P "${_HFMODELS_EMBED_SCRIPT}"
-    DEPENDS "${lockfile}" "${_HFMODELS_EMBED_SCRIPT}"
+            -P "${script}"
+    DEPENDS "${lockfile}" "${script}"
     COMMENT "Embedding ${lockfile} into ${target}"
     VERBATIM)
   target_sources("${target}" PRIVATE "${source}")

@@ -53,11 +53,7 @@ std::string duration(double seconds) {
 void draw(const hfmodels::Event& event) {
   using Kind = hfmodels::Event::Kind;
   if (event.kind == Kind::failed) {
-    // A file stopped by a cancel has no error of its own: the fetch's Error says why.
-    if (!event.error.empty()) {
-      std::cerr << "\r\033[K" << event.model << "/" << event.path << ": " << event.error << "\n";
-    }
-    return;
+    return; // the fetch's hfmodels::Error says why, for every file
   }
   const double total = static_cast<double>(event.all_bytes_total);
   const double fraction = total > 0 ? static_cast<double>(event.all_bytes_done) / total : 1.0;

@@ -93,6 +93,7 @@ struct LockedModel {
 // What a fetch reports as it goes, on the thread that called fetch: one `started` and one
 // `finished` (or `failed`) per file downloaded, and `progress` at most every 100 ms per file.
 // Speed and ETA are over the last seconds of this run, never counting bytes resumed from disk.
+// Why files failed is in the hfmodels::Error the fetch then throws (grouped by cause).
 struct Event {
   enum class Kind { started, progress, finished, failed };
   Kind kind = Kind::started;
@@ -105,7 +106,6 @@ struct Event {
   std::uint64_t all_bytes_done = 0; // of every file this fetch downloads
   std::uint64_t all_bytes_total = 0;
   double all_eta_seconds = -1; // never less than the slowest file's
-  std::string error;           // for `failed`: Error::what() of the file's failure
 };
 using EventCallback = std::function<void(const Event&)>;
 
@@ -197,8 +197,14 @@ HFMODELS_EXPORT std::filesystem::path path(const LockedModel& model, const Optio
 
 } // namespace hfmodels
 
-// Defined by the source that hfmodels_embed_lockfile() generates: the lockfile's text.
-extern "C" const char* hfmodels_embedded_lockfile(std::size_t* size);
+// Defined by the source that hfmodels_embed_lockfile() generates: the lockfile's text. Hidden, so
+// that each shared library embedding a lockfile (two plugins of one host) keeps its own.
+#if defined(__GNUC__)
+#define HFMODELS_EMBEDDED_VISIBILITY __attribute__((visibility("hidden")))
+#else
+#define HFMODELS_EMBEDDED_VISIBILITY
+#endif
+extern "C" HFMODELS_EMBEDDED_VISIBILITY const char* hfmodels_embedded_lockfile(std::size_t* size);
 
 inline hfmodels::Project hfmodels::Project::embedded(const Options& options) {
   std::size_t size = 0;

@@ -168,6 +168,17 @@ class RuntimeLibraryTest(HubTestCase):
             self.assertTrue(all((r["range"] or "").startswith("bytes=") for r in gets),
                             f"the next fetch resumed with a Range request: {gets}")
 
+    def test_a_failed_fetch_says_why(self):
+        # The reasons of the files that failed reach the program in the Error it catches, not
+        # a "see the errors above" that only the command line prints.
+        probe = self.build_probe(static=False)
+        self.hub.add_fault({"action": "status", "status": 404, "listener": "cdn",
+                            "match": self.gguf_sha(), "times": -1})
+        out = self.probe(probe, "example", expect=3)
+        self.assertRegex(out, r"(?m)^error 3 ")
+        self.assertIn("404", out)
+        self.assertNotIn("See the errors above", out)
+
     def test_static_consumer_needs_no_libhfmodels_so(self):
         probe = self.build_probe(static=True)
         self.assertNotIn("libhfmodels", self.needed(probe))

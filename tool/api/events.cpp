@@ -28,7 +28,6 @@ void EventReporter::transfer_started(std::size_t id, std::string_view model, std
   event.bytes_total = size;
   event.bytes_per_second = 0;
   event.eta_seconds = -1;
-  event.error.clear();
   send(event);
 }
 
@@ -67,19 +66,28 @@ void EventReporter::transfer_finished(std::size_t id, bool ok) {
   event.bytes_done = ok ? file.size : file.done;
   event.bytes_total = file.size;
   event.eta_seconds = ok ? 0 : -1;
-  if (!ok) {
-    const std::lock_guard lock(m_errors_mutex);
-    const auto error = m_errors.find(file.model + "/" + file.path);
-    if (error != m_errors.end()) {
-      event.error = error->second;
-    }
-  }
   send(event);
 }
 
 void EventReporter::error(const Error& error) {
   const std::lock_guard lock(m_errors_mutex);
-  m_errors[error.subject()] = error.what();
+  m_errors.push_back(error);
+}
+
+Error EventReporter::explained(const Error& error) {
+  const std::lock_guard lock(m_errors_mutex);
+  if (m_errors.empty() || error.kind() == ErrorKind::cancelled) {
+    return error;
+  }
+  if (m_errors.size() == 1 && m_errors.front().kind() == error.kind()) {
+    return m_errors.front(); // one cause: its own message, hint and cause
+  }
+  std::string why = error.why();
+  for (const Error& each : m_errors) {
+    why += "\n  " + std::string(each.what());
+  }
+  return Error(error.kind(), error.summary(), why + "\n", {}, error.subject())
+      .with_cause(m_errors.front().cause());
 }
 
 } // namespace hfmodels::api

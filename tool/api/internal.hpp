@@ -12,6 +12,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <vector>
 
 namespace hfmodels {
 
@@ -43,6 +44,11 @@ public:
   void error(const Error& error) override;
   void trace(std::string_view) override {}
 
+  // `error`, thrown by a fetch whose files failed, with the reasons: the operations report them
+  // (grouped by cause) after the transfers, and the command line prints them above its
+  // summary; a program gets them in the one Error it catches.
+  Error explained(const Error& error);
+
 private:
   struct File {
     std::string model;
@@ -56,7 +62,7 @@ private:
   std::map<std::size_t, File> m_files;
   Event m_last_total; // all_* fields of the latest progress
   std::mutex m_errors_mutex;
-  std::map<std::string, std::string> m_errors; // subject "model/path" -> message
+  std::vector<Error> m_errors; // in the order reported
 };
 
 } // namespace api

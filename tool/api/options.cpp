@@ -53,8 +53,8 @@ bool Options::offline() const {
   return m_settings->value.offline;
 }
 Options& Options::jobs(unsigned jobs) {
-  if (jobs == 0) {
-    throw Error(ErrorKind::usage, "invalid number of jobs", "it must be at least 1");
+  if (jobs == 0 || jobs > 64) {
+    throw Error(ErrorKind::usage, "invalid number of jobs", "it must be between 1 and 64");
   }
   m_settings->value.jobs = jobs;
   return *this;

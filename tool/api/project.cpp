@@ -142,7 +142,11 @@ FetchSummary Project::fetch(const std::vector<std::string>& models, const EventC
   const auto selected = ops::select_models(m_state->project.lockfile, models);
   ops::require_fresh(m_state->project, selected, models.empty());
   api::EventReporter reporter(on_event);
-  return api::to_summary(ops::fetch_models(m_state->settings, selected, reporter, stop));
+  try {
+    return api::to_summary(ops::fetch_models(m_state->settings, selected, reporter, stop));
+  } catch (const Error& error) {
+    throw reporter.explained(error);
+  }
 }
 
 std::filesystem::path Project::path(std::string_view model) const {
@@ -159,7 +163,12 @@ FetchSummary fetch(const LockedModel& model, const Options& options, const Event
                    const std::stop_token& stop) {
   const manifest::LockedModel internal = api::to_internal(model);
   api::EventReporter reporter(on_event);
-  return api::to_summary(ops::fetch_models(options.settings().value, {&internal}, reporter, stop));
+  try {
+    return api::to_summary(
+        ops::fetch_models(options.settings().value, {&internal}, reporter, stop));
+  } catch (const Error& error) {
+    throw reporter.explained(error);
+  }
 }
 
 std::filesystem::path path(const LockedModel& model, const Options& options) {

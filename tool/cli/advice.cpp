@@ -54,7 +54,7 @@ std::string advice_for(std::string_view cause) {
     return "Free some disk space, or point HF_HUB_CACHE or --cache-dir to a larger disk";
   }
   if (cause == "lockfile:invalid") {
-    return "models.lock is generated: re-create it with `hfmodels lock`";
+    return "Re-create it with `hfmodels lock`";
   }
   if (cause == "lockfile:missing") {
     return "Run `hfmodels lock` to create it from models.yaml";

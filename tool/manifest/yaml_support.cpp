@@ -245,9 +245,12 @@ bool is_number(std::string_view text) {
       return all_of(rest, [](char c) { return (c >= '0' && c <= '7') || c == '_'; });
     }
   }
-  // Sexagesimal: [0-9][0-9_]*(:[0-5]?[0-9])+ with an optional fraction after the last part.
+  // Sexagesimal (YAML 1.1): an integer [1-9][0-9_]*(:[0-5]?[0-9])+, or a float
+  // [0-9][0-9_]*(:[0-5]?[0-9])+[.][0-9_]*; `00:30` is a string.
   if (const auto colon = body.find(':'); colon != std::string_view::npos) {
-    if (!is_digit(body[0]) || !all_of(body.substr(0, colon), digit_)) {
+    const bool fraction = body.find('.') != std::string_view::npos;
+    if (!is_digit(body[0]) || (body[0] == '0' && !fraction) ||
+        !all_of(body.substr(0, colon), digit_)) {
       return false;
     }
     std::string_view rest = body.substr(colon);

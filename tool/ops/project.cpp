@@ -12,14 +12,15 @@
 namespace hfmodels::ops {
 
 Project load_project(const Settings& settings, const std::stop_token& stop) {
-  if (!std::filesystem::exists(settings.lockfile_path)) {
+  std::error_code error;
+  if (!std::filesystem::exists(settings.lockfile_path, error)) {
     throw Error(ErrorKind::usage, "no lockfile",
                 settings.lockfile_path.string() + " does not exist",
                 "Run `hfmodels lock` to create it from models.yaml");
   }
   Project project;
   project.lockfile = manifest::load_lockfile(settings.lockfile_path, stop);
-  if (std::filesystem::exists(settings.manifest_path)) {
+  if (std::filesystem::exists(settings.manifest_path, error)) {
     project.manifest = manifest::load_manifest(settings.manifest_path);
   }
   return project;

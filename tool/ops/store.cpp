@@ -350,6 +350,11 @@ void report_failures(const std::vector<std::optional<Error>>& failures, Reporter
     return;
   }
   report_grouped(reporter, errors);
+  // A cause shared by every failure is the run's: the caller may act on it.
+  const bool one_cause =
+      !errors.empty() && std::all_of(errors.begin(), errors.end(), [&](const Error& error) {
+        return error.cause() == errors.front().cause();
+      });
   const std::string stopped = !gave_up
                                   ? std::string()
                                   : "gave up after " + std::to_string(k_failures_before_giving_up) +
@@ -358,7 +363,8 @@ void report_failures(const std::vector<std::optional<Error>>& failures, Reporter
   throw Error(worst,
               std::to_string(failed) + " of " + std::to_string(failures.size()) +
                   " files could not be fetched",
-              stopped, "See the errors above; run the command again to retry");
+              stopped, "See the errors above; run the command again to retry")
+      .with_cause(one_cause ? errors.front().cause() : std::string());
 }
 
 } // namespace
