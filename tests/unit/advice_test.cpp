@@ -26,6 +26,8 @@ TEST(Advice, NamesWhatTheCommandLineReadsForEachCause) {
   EXPECT_NE(advised(with_cause("io:28")).hint().find("--cache-dir"), std::string::npos);
   EXPECT_NE(advised(with_cause("lockfile:invalid")).hint().find("`hfmodels lock`"),
             std::string::npos);
+  EXPECT_NE(advised(with_cause("offline:resolve")).hint().find("HF_HUB_OFFLINE"),
+            std::string::npos);
 }
 
 TEST(Advice, LeavesOtherErrorsAloneAndNeverRepeatsItself) {

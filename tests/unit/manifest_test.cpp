@@ -404,6 +404,9 @@ TEST(Manifest, ModelNameAndRevisionHelpers) {
   EXPECT_TRUE(revision_error("a@{1}"));
   EXPECT_TRUE(revision_error("refs/pr/"));
   EXPECT_TRUE(revision_error(std::string(300, 'a')));
+  // yaml-cpp would write U+FFFD for a noncharacter: the lockfile would name another ref.
+  EXPECT_TRUE(revision_error("v1\uFDD0"));
+  EXPECT_TRUE(revision_error("b\uFFFE"));
 }
 
 TEST(Manifest, LoadNamesAMissingFile) {

@@ -47,6 +47,9 @@ std::string advice_for(std::string_view cause) {
   if (cause.starts_with("transport:")) {
     return "Check the connection, or the proxy settings (https_proxy, no_proxy) and HF_ENDPOINT";
   }
+  if (cause == "offline:resolve") {
+    return "Unset HF_HUB_OFFLINE (and HFMODELS_OFFLINE), or drop --offline";
+  }
   if (cause == "cache:no-home") {
     return "Set HF_HOME or HF_HUB_CACHE, or pass --cache-dir";
   }

@@ -129,9 +129,6 @@ void validate_repo_id(std::string_view id) {
   }
 }
 
-// Whether `path` (UTF-8) holds a Unicode noncharacter: U+FDD0..U+FDEF, or U+xFFFE or U+xFFFF of
-// any plane. YAML may not hold them unescaped, and yaml-cpp's emitter writes U+FFFD for them,
-// so a lockfile would name another file.
 bool has_noncharacter(std::string_view path) {
   const auto byte = [&](std::size_t at) { return static_cast<unsigned char>(path[at]); };
   for (std::size_t at = 0; at + 2 < path.size(); ++at) {

@@ -30,6 +30,11 @@ void validate_repo_id(std::string_view id);
 // segment. Such paths can never escape the snapshot folder they are joined to.
 void validate_repo_path(std::string_view path);
 
+// Whether `text` (UTF-8) holds a Unicode noncharacter: U+FDD0..U+FDEF, or U+xFFFE or U+xFFFF of
+// any plane. YAML may not hold them unescaped, and yaml-cpp's emitter writes U+FFFD for them, so
+// a lockfile would name another file or ref: paths and revisions holding one are refused.
+bool has_noncharacter(std::string_view text);
+
 bool is_commit_hash(std::string_view revision); // 40 lowercase hex
 
 // The largest file size believed, 2^53 bytes (8 PiB): far above any file on the Hub (the Python

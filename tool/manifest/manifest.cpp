@@ -409,6 +409,9 @@ std::optional<std::string> revision_error(std::string_view revision) {
              ", which git does not allow in a ref name";
     }
   }
+  if (hub::has_noncharacter(revision)) {
+    return "contains a Unicode noncharacter (U+FFFE, U+FFFF, U+FDD0..U+FDEF)";
+  }
   if (revision.starts_with("refs/pr/")) {
     const std::string_view number = revision.substr(std::string_view("refs/pr/").size());
     if (number.empty() ||

@@ -121,8 +121,8 @@ public:
   hub::HubClient& get(const std::string& model) {
     if (m_settings.offline) {
       throw Error(ErrorKind::offline_missing, "cannot resolve models offline",
-                  "'" + model + "' must be resolved against the Hub", "Unset HF_HUB_OFFLINE",
-                  model);
+                  "'" + model + "' must be resolved against the Hub", {}, model)
+          .with_cause("offline:resolve");
     }
     if (!m_hub) {
       m_http.emplace(client_options(m_settings));
