@@ -129,9 +129,9 @@ void validate_repo_id(std::string_view id) {
   }
 }
 
-bool has_noncharacter(std::string_view path) {
-  const auto byte = [&](std::size_t at) { return static_cast<unsigned char>(path[at]); };
-  for (std::size_t at = 0; at + 2 < path.size(); ++at) {
+bool has_noncharacter(std::string_view text) {
+  const auto byte = [&](std::size_t at) { return static_cast<unsigned char>(text[at]); };
+  for (std::size_t at = 0; at + 2 < text.size(); ++at) {
     if (byte(at) == 0xEF && byte(at + 1) == 0xB7 && byte(at + 2) >= 0x90 && byte(at + 2) <= 0xAF) {
       return true;
     }
@@ -139,7 +139,7 @@ bool has_noncharacter(std::string_view path) {
         (byte(at + 2) == 0xBE || byte(at + 2) == 0xBF)) {
       return true;
     }
-    if (at + 3 < path.size() && byte(at) >= 0xF0 && (byte(at + 1) & 0x0FU) == 0x0F &&
+    if (at + 3 < text.size() && byte(at) >= 0xF0 && (byte(at + 1) & 0x0FU) == 0x0F &&
         byte(at + 2) == 0xBF && (byte(at + 3) == 0xBE || byte(at + 3) == 0xBF)) {
       return true;
     }
