@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A fake Hugging Face Hub for hfmodels' tests and demo (Python 3.9+ standard library only).
 
-It speaks the real Hub's download protocol (docs/hub-protocol.md §1-4, §7.3) closely
+It speaks the real Hub's download protocol (docs/hub-and-cache.md §1-4, §7.3) closely
 enough that a client which passes against it also works against huggingface.co:
 
 * a **Hub** listener: repo info, tree listing with `Link` pagination, paths-info, refs, commits,

@@ -1,7 +1,7 @@
 """The run-time library from outside the tree (README.md, "Using hfmodels from a program").
 
 The package is installed from the build tree that built HFMODELS_BIN, then moved to another
-prefix; a consumer (tests/integration/runtime_probe, the SPEC's example plus what this test
+prefix; a consumer (tests/integration/runtime_probe, the README's example plus what this test
 drives) is built against it, shared and static, with CMake and with a plain compiler command
 from pkg-config, and run against the fake Hub: events, offline `path`, cancellation and resume,
 two fetches at once, Hub::resolve, and Project::embedded() once the lockfile is gone.
@@ -129,7 +129,7 @@ class RuntimeLibraryTest(HubTestCase):
     def test_cmake_consumer_shared_fetches_finds_and_cancels(self):
         probe = self.build_probe(static=False)
         self.assertIn(str(self.prefix), self.needed(probe))
-        # The SPEC's example: fetch with events, then path.
+        # The README's example: fetch with events, then path.
         out = self.probe(probe, "example")
         events = [line.split() for line in out.splitlines() if line.startswith("event ")]
         kinds = {e[1] for e in events}

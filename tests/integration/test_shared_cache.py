@@ -71,7 +71,7 @@ class TestRefsAreNeverMovedBack(HubTestCaseExtras, HubTestCase):
 class TestExportForHfDownload(HubTestCaseExtras, HubTestCase):
 
     def read_metadata(self, local_dir, path):
-        """huggingface_hub's read_download_metadata (docs/hub-protocol.md §5.10): the record,
+        """huggingface_hub's read_download_metadata (docs/hub-and-cache.md §5.10): the record,
         or None when missing, malformed or older than the file."""
         meta = local_dir / ".cache" / "huggingface" / "download" / (path + ".metadata")
         try:

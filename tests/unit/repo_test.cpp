@@ -17,7 +17,7 @@ const RepoRef dataset{RepoType::dataset, "allenai/c4"};
 const std::string endpoint = "https://huggingface.co";
 
 TEST(RepoUrl, EncodesRevisionsAsOneSegment) {
-  // docs/hub-protocol.md §1.3, including the RS1 client's test vectors.
+  // docs/hub-and-cache.md §1.3, including the RS1 client's test vectors.
   EXPECT_EQ(encode_revision("main"), "main");
   EXPECT_EQ(encode_revision("refs/pr/1"), "refs%2Fpr%2F1");
   EXPECT_EQ(encode_revision("refs/convert/parquet"), "refs%2Fconvert%2Fparquet");

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The retry policy (docs/hub-protocol.md §7.4, §7.5), and the API calls and downloads that use it,
+// The retry policy (docs/hub-and-cache.md §7.4, §7.5), and the API calls and downloads that use it,
 // against scripted servers (tests/unit/support). Sleeps are injected or shortened, so the
 // back-off is checked without waiting for it.
 #include "cache/cache.hpp"

@@ -64,7 +64,7 @@ TEST(Sha256, KnownVectors) {
 }
 
 TEST(GitBlobSha1, MatchesGitHashObject) {
-  // docs/hub-protocol.md §4; `printf 'Hello, World!' | git hash-object --stdin`.
+  // docs/hub-and-cache.md §4; `printf 'Hello, World!' | git hash-object --stdin`.
   EXPECT_EQ(git_sha1("Hello, World!"), "b45ef6fec89518d314f546fd6c3025367b721684");
   // The empty blob, famous from every empty file in git.
   EXPECT_EQ(git_sha1(""), "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391");

@@ -46,7 +46,7 @@ constexpr int k_temp_name_attempts = 8;
 
 // Partial downloads: `<etag>.incomplete` (parked, Python <= 1.17) or `<etag>.<hex>.incomplete`.
 constexpr std::string_view k_partial_suffix = ".incomplete";
-// docs/hub-protocol.md §3.6: delete stray temporaries "older than a day or so".
+// docs/hub-and-cache.md §3.6: delete stray temporaries "older than a day or so".
 constexpr std::chrono::hours k_stale_temporary_age{24};
 // A partial download whose owner cannot be known to be dead is only taken over once nobody has
 // written to it for this long: far beyond any stall timeout or back-off of a live download.
@@ -554,7 +554,7 @@ std::optional<std::string> HubCache::read_ref(const hub::RepoRef& repo,
   if (!S_ISREG(info.st_mode)) {
     return std::nullopt;
   }
-  // Trimmed: other tools may end the line with a newline (docs/hub-protocol.md §5.7). A ref that
+  // Trimmed: other tools may end the line with a newline (docs/hub-and-cache.md §5.7). A ref that
   // does not hold a commit is as good as no ref: nothing can be looked up through it.
   const std::string content = util::read_file(path);
   const std::string_view commit = util::trim(content);

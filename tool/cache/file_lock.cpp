@@ -18,7 +18,7 @@ namespace hfmodels::cache {
 namespace {
 
 // Python's filelock creates lock files 0664 regardless of the umask, so every user of a shared
-// cache can open them and wait their turn (docs/hub-protocol.md §5.6).
+// cache can open them and wait their turn (docs/hub-and-cache.md §5.6).
 constexpr mode_t k_lock_mode = 0664;
 
 // How often a waiter tries again; Python's filelock polls every 50 ms too.

@@ -5,7 +5,7 @@
 #include <string_view>
 
 // The bookkeeping huggingface_hub keeps in a "local dir" (`hf download --local-dir DIR`,
-// docs/hub-protocol.md §5.10): DIR/.cache/huggingface/ with a `.gitignore`, a CACHEDIR.TAG and,
+// docs/hub-and-cache.md §5.10): DIR/.cache/huggingface/ with a `.gitignore`, a CACHEDIR.TAG and,
 // per file, `download/<path>.metadata` naming the commit and etag the file holds. A folder that
 // `hfmodels export` fills carries it too, so that `hf download` into the same folder finds its
 // files current instead of downloading them again.

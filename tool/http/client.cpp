@@ -16,7 +16,7 @@ namespace hfmodels::http {
 
 namespace {
 
-// docs/hub-protocol.md §3.2: at most 10 hops.
+// docs/hub-and-cache.md §3.2: at most 10 hops.
 constexpr int k_max_redirects = 10;
 // Error bodies are kept for the message only.
 constexpr std::size_t k_max_error_body = 64u << 10;

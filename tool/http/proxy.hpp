@@ -13,7 +13,7 @@ namespace hfmodels::http {
 // the same variables itself but cannot say which proxy it chose for a request before sending
 // it (CURLINFO_USED_PROXY is from 8.7), and hfmodels must know: the token may go over plain
 // http only when the request stays on this machine, which a proxy in between breaks
-// (docs/hub-protocol.md §7.2). So the client asks proxy_for() and tells libcurl exactly that
+// (docs/hub-and-cache.md §7.2). So the client asks proxy_for() and tells libcurl exactly that
 // (CURLOPT_PROXY, "" for none). The rules are libcurl's, from its CURLOPT_PROXY and
 // CURLOPT_NOPROXY documentation: `http_proxy` (lower case only) for http URLs, `https_proxy` or
 // `HTTPS_PROXY` for https, `all_proxy` or `ALL_PROXY` for either when those are unset, and

@@ -13,7 +13,7 @@
 #include <stop_token>
 
 // When a request that failed is worth another try, and how long to wait before it
-// (docs/hub-protocol.md §7.4, §7.5): the one set of rules for the Hub API client and for every
+// (docs/hub-and-cache.md §7.4, §7.5): the one set of rules for the Hub API client and for every
 // connection of the download engine.
 namespace hfmodels::http {
 
@@ -71,7 +71,7 @@ struct Attempt {
 //   certificate;
 // - 408, 429, 5xx: retry, after the wait the server asks for, unless that is over
 //   `max_requested`;
-// - 403 from a CDN: its signed URL expired (docs/hub-protocol.md §3.4 (b)): reresolve;
+// - 403 from a CDN: its signed URL expired (docs/hub-and-cache.md §3.4 (b)): reresolve;
 // - anything else (401, 403 from the Hub, 404, 416): give up.
 Verdict classify(const Attempt& attempt, const RetryPolicy& policy);
 

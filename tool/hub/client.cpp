@@ -68,7 +68,7 @@ json parse_json(const std::string& body, const std::string& subject, std::string
   return value;
 }
 
-// The `rel="next"` target of an RFC 8288 Link header (docs/hub-protocol.md §1.5), which may list
+// The `rel="next"` target of an RFC 8288 Link header (docs/hub-and-cache.md §1.5), which may list
 // several comma-separated links, each `<url>; param; param`.
 std::optional<std::string> next_link(std::string_view header) {
   std::size_t position = 0;
@@ -112,7 +112,7 @@ std::optional<std::string> next_link(std::string_view header) {
   return std::nullopt;
 }
 
-// One tree entry (docs/hub-protocol.md §2.2), checked field by field; nothing for folders.
+// One tree entry (docs/hub-and-cache.md §2.2), checked field by field; nothing for folders.
 std::optional<RepoFile> parse_entry(const json& entry, const std::string& subject) {
   if (!entry.is_object()) {
     invalid_answer(subject, "a file listing entry is not an object");
@@ -468,7 +468,7 @@ void throw_for_status(const http::Response& response, const std::string& subject
         return m.find("Invalid credentials in Authorization header") != std::string::npos;
       });
 
-  // The order is Python's hf_raise_for_status (docs/hub-protocol.md §7.3).
+  // The order is Python's hf_raise_for_status (docs/hub-and-cache.md §7.3).
   if (error_code == "RevisionNotFound") {
     fail("revision not found", {});
   }

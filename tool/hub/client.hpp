@@ -82,7 +82,7 @@ private:
   ListingLimits m_limits;
 };
 
-// Throws the Error that a non-2xx Hub response means (docs/hub-protocol.md §7.3): repo not found,
+// Throws the Error that a non-2xx Hub response means (docs/hub-and-cache.md §7.3): repo not found,
 // gated, revision not found, entry not found, bad token, rate limited, ... `subject` names what
 // was asked for ("org/name@main"). Returns normally for 2xx. `repo_page` (repo_page_url) is
 // named in the gated-repo hint; when empty it is taken from a `/resolve/` response URL.

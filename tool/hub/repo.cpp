@@ -10,7 +10,7 @@ namespace hfmodels::hub {
 
 namespace {
 
-constexpr std::size_t max_repo_id_length = 96; // docs/hub-protocol.md §1.1
+constexpr std::size_t max_repo_id_length = 96; // docs/hub-and-cache.md §1.1
 constexpr std::size_t max_repo_path_length = 1024;
 
 bool is_unreserved(unsigned char c) {
@@ -19,7 +19,7 @@ bool is_unreserved(unsigned char c) {
 }
 
 // Percent-encodes every byte but the RFC 3986 unreserved set and `keep`, with uppercase hex
-// like Python's urllib.parse.quote (docs/hub-protocol.md §1.3).
+// like Python's urllib.parse.quote (docs/hub-and-cache.md §1.3).
 std::string percent_encode(std::string_view text, char keep) {
   static constexpr char hex[] = "0123456789ABCDEF";
   std::string out;
@@ -41,7 +41,7 @@ std::string_view api_segment(RepoType type) {
   return type == RepoType::dataset ? "datasets" : "models";
 }
 
-// The prefix of web and resolve URLs: none for models (docs/hub-protocol.md §1.1 table).
+// The prefix of web and resolve URLs: none for models (docs/hub-and-cache.md §1.1 table).
 std::string_view url_prefix(RepoType type) {
   return type == RepoType::dataset ? "datasets/" : "";
 }

@@ -21,7 +21,7 @@ std::string_view type_name(RepoType type); // "model", "dataset"
 std::optional<RepoType> parse_repo_type(std::string_view name);
 
 // Throws Error(usage) unless `id` is 1–96 characters of [A-Za-z0-9._-] with at most one `/`,
-// no `--`, no `..`, and no leading or trailing `/`, `-` or `.` in a part (docs/hub-protocol.md
+// no `--`, no `..`, and no leading or trailing `/`, `-` or `.` in a part (docs/hub-and-cache.md
 // §1.1).
 void validate_repo_id(std::string_view id);
 
@@ -44,7 +44,7 @@ bool is_commit_hash(std::string_view revision); // 40 lowercase hex
 // (util::add_sizes).
 inline constexpr std::uint64_t k_max_file_size = std::uint64_t{1} << 53;
 
-// docs/hub-protocol.md §1.3: a revision is one path segment (every byte but A-Za-z0-9-._~ encoded,
+// docs/hub-and-cache.md §1.3: a revision is one path segment (every byte but A-Za-z0-9-._~ encoded,
 // so `/` becomes %2F); a file path is encoded per segment with the `/` kept.
 std::string encode_revision(std::string_view revision);
 std::string encode_path(std::string_view path);
@@ -64,7 +64,7 @@ std::string repo_page_url(std::string_view endpoint, const RepoRef& repo);
 // Cache folder name: "models--org--name", "datasets--org--name".
 std::string cache_folder_name(const RepoRef& repo);
 
-// Strips a weak prefix `W/` and surrounding quotes (docs/hub-protocol.md §4).
+// Strips a weak prefix `W/` and surrounding quotes (docs/hub-and-cache.md §4).
 std::string normalize_etag(std::string_view etag);
 
 } // namespace hfmodels::hub

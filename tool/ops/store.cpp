@@ -23,7 +23,7 @@ namespace hfmodels::ops {
 namespace {
 
 // A blob already in the cache (another revision's, another client's, one `lock` fetched)
-// becomes visible under snapshots/ only once its bytes match the lock (docs/hub-protocol.md §5,
+// becomes visible under snapshots/ only once its bytes match the lock (docs/hub-and-cache.md §5,
 // and the cache's first invariant in the README). Without a locked sha256 (`lock` learning a
 // regular file's) this is where it comes from. Returns the sha256.
 std::string adopt_cached_blob(const cache::HubCache& cache, const FileJob& job, Publish publish,

@@ -46,7 +46,7 @@ constexpr std::chrono::milliseconds k_start_again{50};
 // is reported: a proxy or a flaky link that flipped a byte should not fail the build, while a
 // file that really differs from the lock costs one extra download.
 constexpr int k_downloads = 2;
-// docs/hub-protocol.md §3.2.
+// docs/hub-and-cache.md §3.2.
 constexpr int k_max_redirects = 10;
 constexpr std::size_t k_max_error_body = 64u << 10;
 // A request of a segmented file lasts about this long at its connection's speed (between one
@@ -497,7 +497,7 @@ private:
     }
     CURL* handle = connection.handle.get();
     // Every attempt starts at the resolve URL or the URL it led to; the signed CDN URL expires
-    // (docs/hub-protocol.md §3.4 (b)), and a 403 from it sends the file back to the Hub.
+    // (docs/hub-and-cache.md §3.4 (b)), and a 403 from it sends the file back to the Hub.
     connection.handle.prepare(connection.url, range, /*compressed=*/false);
     // A segmented file's connections are TCP connections of their own (HTTP/1.1, kept alive):
     // a CDN caps the speed of each, and HTTP/2 would carry every segment in one. Other files may
@@ -538,7 +538,7 @@ private:
       }
       if (connection.ranged && status == 200 && connection.file->connections.size() == 1) {
         // The server ignores Range and sends the whole file: it is taken from its first byte,
-        // never appended to what the file had (docs/hub-protocol.md §3.6, pitfall 3 of §9).
+        // never appended to what the file had (docs/hub-and-cache.md §3.6, pitfall 3 of §9).
         connection.engine.start_over_with(connection);
       } else {
         check_response(connection);

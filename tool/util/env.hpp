@@ -16,7 +16,7 @@ using GetEnv = std::function<std::optional<std::string>(const char* name)>;
 std::optional<std::string> process_getenv(const char* name);
 
 // Python's reading of a boolean variable: 1, ON, YES, TRUE in any case, spaces around ignored;
-// anything else, and unset, is false (docs/hub-protocol.md, "Environment").
+// anything else, and unset, is false (docs/hub-and-cache.md, "Environment").
 bool env_true(const std::optional<std::string>& value);
 
 } // namespace hfmodels::util

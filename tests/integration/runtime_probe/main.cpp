@@ -33,7 +33,7 @@ void print_event(const hfmodels::Event& e) {
               static_cast<unsigned long long>(e.bytes_total), e.bytes_per_second, e.eta_seconds);
 }
 
-// The SPEC's example, as a consumer writes it ("Using hfmodels from a program").
+// The README's example, as a consumer writes it ("Using hfmodels from a program").
 int spec_example() {
   hfmodels::Options options;
   auto project = hfmodels::Project::embedded(options);
