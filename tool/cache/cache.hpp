@@ -55,9 +55,9 @@ class FileLock;
 
 inline constexpr std::string_view k_record_suffix = ".ranges";
 
-// The shared Hugging Face hub cache (docs/hub-and-cache.md §5): `models--org--name/{blobs,snapshots,
-// refs}`, `.locks/`. Every path that comes from outside is validated before it is joined, and no
-// write goes through a symlink that leads outside the cache.
+// The shared Hugging Face hub cache (docs/hub-and-cache.md §5):
+// `models--org--name/{blobs,snapshots, refs}`, `.locks/`. Every path that comes from outside is
+// validated before it is joined, and no write goes through a symlink that leads outside the cache.
 class HubCache {
 public:
   explicit HubCache(std::filesystem::path root);

@@ -79,9 +79,10 @@ struct ClientOptions {
 class TransportError : public Error {
 public:
   // `curl_code` is libcurl's CURLcode; the cause names it ("transport:7").
-  TransportError(int curl_code, bool retryable, std::string what, std::string why, std::string hint)
-      : Error(ErrorKind::network, std::move(what), std::move(why), std::move(hint)),
-        m_curl_code(curl_code), m_retryable(retryable) {
+  // No hint: what to check is the command line's to say, from the cause (cli/advice).
+  TransportError(int curl_code, bool retryable, std::string what, std::string why)
+      : Error(ErrorKind::network, std::move(what), std::move(why)), m_curl_code(curl_code),
+        m_retryable(retryable) {
     set_cause("transport:" + std::to_string(curl_code));
   }
   int curl_code() const { return m_curl_code; }

@@ -193,7 +193,7 @@ bool is_redirect(long status) {
 
 TransportError transport_error(CURLcode code, const std::string& url, const std::string& text) {
   return TransportError(static_cast<int>(code), is_retryable(code), "network error",
-                        redact_url(url) + ": " + text, {});
+                        redact_url(url) + ": " + text);
 }
 
 } // namespace hfmodels::http
