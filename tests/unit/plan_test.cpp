@@ -88,6 +88,51 @@ TEST(SegmentPlan, AFreeConnectionTakesHalfOfTheLargestUnaskedPart) {
   EXPECT_EQ(plan.next_request(0, 100 * MiB), (ByteRange{10 * MiB, 56 * MiB}));
 }
 
+TEST(SegmentPlan, ABoundedTakeGivesTheNextBytesFromTheFront) {
+  SegmentPlan plan(100 * MiB, {}, 8 * MiB);
+  for (std::uint32_t c = 0; c < 4; ++c) {
+    ASSERT_TRUE(plan.take(c, 16 * MiB));
+    EXPECT_EQ(plan.segment_end(c), (c + 1) * 16 * MiB) << c;
+  }
+  // The end of the file is left to later takers, not split off by these.
+  ASSERT_TRUE(plan.take(4, 64 * MiB));
+  EXPECT_EQ(plan.segment_end(4), 100 * MiB);
+}
+
+TEST(SegmentPlan, WithBoundedTakesThePrefixMovesAsTheFileArrives) {
+  // The file's hash follows its complete prefix: taken in bounded pieces from the front, the
+  // prefix trails the bytes that arrived by at most the pieces in flight. Split in halves, it
+  // stays at the first connection's position until that segment ends.
+  const std::uint64_t size = 256 * MiB;
+  const std::uint32_t connections = 8;
+  for (const bool bounded : {true, false}) {
+    SCOPED_TRACE(bounded ? "bounded" : "halves");
+    SegmentPlan plan(size, {}, 8 * MiB);
+    std::uint64_t worst_lag = 0;
+    for (bool progressed = true; progressed;) {
+      progressed = false;
+      for (std::uint32_t c = 0; c < connections; ++c) {
+        auto request = plan.next_request(c, 4 * MiB);
+        if (!request && plan.take(c, bounded ? 8 * MiB : UINT64_MAX)) {
+          request = plan.next_request(c, 4 * MiB);
+        }
+        if (request) {
+          plan.written(c, request->size());
+          plan.request_ended(c);
+          progressed = true;
+        }
+      }
+      worst_lag = std::max(worst_lag, plan.done_bytes() - plan.prefix());
+    }
+    ASSERT_TRUE(plan.complete());
+    if (bounded) {
+      EXPECT_LE(worst_lag, connections * 8 * MiB);
+    } else {
+      EXPECT_GE(worst_lag, size / 2);
+    }
+  }
+}
+
 TEST(SegmentPlan, NothingSmallerThanTwoPiecesIsSplit) {
   SegmentPlan plan(20 * MiB, {}, 8 * MiB);
   ASSERT_TRUE(plan.take(0));

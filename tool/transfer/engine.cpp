@@ -384,8 +384,10 @@ private:
 
   // A running file without a connection gets one (it has just started, or started over), or is
   // hashed when its bytes are all in however its last request ended. Then connections that no
-  // file is starting with go to the large files still running, up to each one's limit, while
-  // they have bytes to hand over.
+  // file is starting with go to the large files still running, shared out evenly, up to each
+  // one's limit, while they have bytes to hand over. Evenly: the first file to hear from its
+  // server would otherwise take every connection while the others crawl on one each, and the
+  // run would end with one file alone on one core.
   void tend_files() {
     for (File& file : m_files) {
       if (file.state != File::State::running || !file.connections.empty()) {
@@ -397,6 +399,12 @@ private:
         take_connection(file);
       }
     }
+    const auto sharing = static_cast<unsigned>(
+        std::count_if(m_files.begin(), m_files.end(), [this](const File& file) {
+          return file.state == File::State::running && segmented(file);
+        }));
+    const unsigned share =
+        sharing == 0 ? 1 : (std::max(m_options.connections, 1u) + sharing - 1) / sharing;
     for (File& file : m_files) {
       if (file.state != File::State::running || !segmented(file)) {
         continue;
@@ -404,11 +412,12 @@ private:
       if (file.cdn_url.empty()) {
         continue; // until the first answer says where the file is served from
       }
-      const unsigned limit = std::min(file.limit, std::max(m_options.connections_per_file, 1u));
+      const unsigned limit =
+          std::min({file.limit, std::max(m_options.connections_per_file, 1u), share});
       while (file.connections.size() < limit && file.plan->can_take() && connection_available() &&
              !new_file_waiting()) {
         Connection* connection = take_connection(file);
-        if (!file.plan->take(connection->id)) {
+        if (!file.plan->take(connection->id, segment_size(file, *connection, Clock::now()))) {
           free_connection(*connection);
           break;
         }
@@ -440,6 +449,23 @@ private:
     return std::clamp<std::uint64_t>((wanted + piece - 1) / piece * piece, piece, 16 * piece);
   }
 
+  // How much of the bytes nobody owns a connection of a segmented file takes as its segment: a
+  // request's worth, but no more than a quarter of what is missing per connection of the file.
+  // So a file's connections work side by side near its front instead of spread over it, and its
+  // complete prefix, which the hash follows, moves at the file's speed rather than at one
+  // connection's: the hash keeps up with the download instead of starting at its end.
+  std::uint64_t segment_size(const File& file, const Connection& connection,
+                             Clock::time_point now) const {
+    const std::uint64_t wanted = request_size(file, connection, now);
+    if (!segmented(file)) {
+      return wanted;
+    }
+    const std::uint64_t piece = std::max<std::uint64_t>(m_options.piece, 1);
+    const std::uint64_t missing = file.spec->size - file.plan->done_bytes();
+    const std::uint64_t share = missing / (4 * std::max<std::size_t>(file.connections.size(), 1));
+    return std::clamp<std::uint64_t>((share + piece - 1) / piece * piece, piece, wanted);
+  }
+
   void send_requests(Clock::time_point now) {
     for (File& file : m_files) {
       if (file.state != File::State::running) {
@@ -454,7 +480,7 @@ private:
         connection->retry_at.reset();
         const std::uint64_t size = request_size(file, *connection, now);
         auto range = file.plan->next_request(connection->id, size);
-        if (!range && file.plan->take(connection->id)) {
+        if (!range && file.plan->take(connection->id, segment_size(file, *connection, now))) {
           range = file.plan->next_request(connection->id, size);
         }
         if (!range) {

@@ -77,14 +77,20 @@ bool SegmentPlan::can_take() const {
   });
 }
 
-bool SegmentPlan::take(Connection connection) {
+bool SegmentPlan::take(Connection connection, std::uint64_t max_size) {
   if (segment_of(connection) != nullptr) {
     return true;
   }
   if (!m_free.empty()) {
-    const ByteRange range = m_free.front();
-    m_free.erase(m_free.begin());
-    m_segments.push_back({connection, range.begin, range.begin, range.end, std::nullopt, 0});
+    ByteRange& first = m_free.front();
+    const std::uint64_t end = first.size() > std::max<std::uint64_t>(max_size, 1)
+                                  ? first.begin + std::max<std::uint64_t>(max_size, 1)
+                                  : first.end;
+    m_segments.push_back({connection, first.begin, first.begin, end, std::nullopt, 0});
+    first.begin = end;
+    if (first.size() == 0) {
+      m_free.erase(m_free.begin());
+    }
     return true;
   }
   // Half of the largest part not asked for yet, cut at a piece boundary: its owner keeps the

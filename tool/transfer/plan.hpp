@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <vector>
 
@@ -35,9 +36,11 @@ public:
   // its size, so each request stays worth its round trip.
   SegmentPlan(std::uint64_t size, const std::vector<ByteRange>& on_disk, std::uint64_t piece);
 
-  // Gives `connection` (which owns no segment) one: the first bytes nobody owns, else half of the
-  // largest unasked part of another's. False when there is neither.
-  bool take(Connection connection);
+  // Gives `connection` (which owns no segment) one: the first bytes nobody owns, at most
+  // `max_size` of them, else half of the largest unasked part of another's. False when there is
+  // neither.
+  bool take(Connection connection,
+            std::uint64_t max_size = std::numeric_limits<std::uint64_t>::max());
   // Whether take() would give a segment now.
   bool can_take() const;
 
