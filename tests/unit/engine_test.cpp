@@ -33,6 +33,7 @@ namespace {
 namespace fs = std::filesystem;
 using hfmodels::Error;
 using hfmodels::ErrorKind;
+using hfmodels::cache::File;
 using hfmodels::cache::TempBlob;
 using hfmodels::test::HttpReply;
 using hfmodels::test::HttpRequest;
@@ -95,8 +96,7 @@ class TestTask : public FileTask {
 public:
   TestTask(const fs::path& dir, FileSpec spec) : m_spec(std::move(spec)) {
     const fs::path path = dir / "file.incomplete";
-    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    m_temp = std::make_unique<TempBlob>(path, fd);
+    m_temp = std::make_unique<TempBlob>(File::open(path, File::Open::create_read_write));
   }
 
   const FileSpec& spec() const override { return m_spec; }

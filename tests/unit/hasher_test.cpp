@@ -20,6 +20,7 @@
 namespace {
 
 namespace fs = std::filesystem;
+using hfmodels::cache::File;
 using hfmodels::cache::TempBlob;
 using hfmodels::transfer::FileHasher;
 
@@ -50,7 +51,7 @@ protected:
   void SetUp() override {
     m_dir = hfmodels::test::make_temp_dir("hasher");
     const fs::path path = m_dir / "blob.incomplete";
-    m_temp = std::make_unique<TempBlob>(path, ::open(path.c_str(), O_RDWR | O_CREAT, 0644));
+    m_temp = std::make_unique<TempBlob>(File::open(path, File::Open::create_read_write));
   }
   void TearDown() override {
     m_temp.reset();

@@ -17,6 +17,7 @@ using hfmodels::ErrorKind;
 using hfmodels::http::Client;
 using hfmodels::http::ClientOptions;
 using hfmodels::http::Response;
+using hfmodels::hub::CommitId;
 using hfmodels::hub::HubClient;
 using hfmodels::hub::RepoRef;
 using hfmodels::hub::RepoType;
@@ -43,7 +44,7 @@ Error list_error(const std::string& body) {
   Client client(options);
   HubClient hub(client, server.origin());
   try {
-    hub.list_files(repo, commit);
+    hub.list_files(repo, CommitId(commit));
   } catch (const Error& error) {
     return error;
   }
@@ -62,9 +63,9 @@ TEST(HubClient, ResolvesACommit) {
   });
   Client client(ClientOptions{});
   HubClient hub(client, server.origin());
-  EXPECT_EQ(hub.resolve_commit(repo, "refs/pr/1"), commit);
+  EXPECT_EQ(hub.resolve_commit(repo, "refs/pr/1").str(), commit);
   EXPECT_EQ(server.requests().at(0).target, "/api/models/org/model/revision/refs%2Fpr%2F1");
-  EXPECT_EQ(hub.resolve_commit({RepoType::dataset, "d"}, "main"), commit);
+  EXPECT_EQ(hub.resolve_commit({RepoType::dataset, "d"}, "main").str(), commit);
   EXPECT_EQ(server.requests().at(1).target, "/api/datasets/d/revision/main");
 }
 
@@ -139,16 +140,16 @@ TEST(HubClient, ListsFilesAcrossPages) {
   });
   Client client(ClientOptions{});
   HubClient hub(client, server->origin());
-  const auto files = hub.list_files(repo, commit);
+  const auto files = hub.list_files(repo, CommitId(commit));
   ASSERT_EQ(files.size(), 3u);
-  EXPECT_EQ(files[0].path, "a b#1.txt");
-  EXPECT_EQ(files[1].path, "onnx/model.onnx");
-  EXPECT_EQ(files[2].path, "z.json");
+  EXPECT_EQ(files[0].path.str(), "a b#1.txt");
+  EXPECT_EQ(files[1].path.str(), "onnx/model.onnx");
+  EXPECT_EQ(files[2].path.str(), "z.json");
   EXPECT_TRUE(files[1].is_lfs());
-  EXPECT_EQ(files[1].etag(), sha256_a);
-  EXPECT_EQ(files[1].blob_id, sha1_a);
+  EXPECT_EQ(files[1].etag().str(), sha256_a);
+  EXPECT_EQ(files[1].blob_id.str(), sha1_a);
   EXPECT_FALSE(files[2].is_lfs());
-  EXPECT_EQ(files[2].etag(), sha1_a);
+  EXPECT_EQ(files[2].etag().str(), sha1_a);
   EXPECT_EQ(files[2].size, 554u);
   const auto requests = server->requests();
   ASSERT_EQ(requests.size(), 2u);
@@ -191,7 +192,7 @@ TEST(HubClient, RejectsInvalidListings) {
       [&](const HttpRequest&) { return json_reply("[" + file_entry("x", lfs_ok) + "]"); });
   Client client(ClientOptions{});
   HubClient hub(client, server.origin());
-  EXPECT_EQ(hub.list_files(repo, commit).size(), 1u);
+  EXPECT_EQ(hub.list_files(repo, CommitId(commit)).size(), 1u);
 }
 
 TEST(HubClient, RejectsPaginationLoops) {
@@ -201,7 +202,7 @@ TEST(HubClient, RejectsPaginationLoops) {
   });
   Client client(ClientOptions{});
   HubClient hub(client, server->origin());
-  EXPECT_THROW(hub.list_files(repo, commit), Error);
+  EXPECT_THROW(hub.list_files(repo, CommitId(commit)), Error);
 }
 
 TEST(HubClient, ListsRefs) {

@@ -16,6 +16,9 @@
 
 using hfmodels::Error;
 using hfmodels::ErrorKind;
+using hfmodels::hub::BlobId;
+using hfmodels::hub::CommitId;
+using hfmodels::hub::RepoPath;
 using hfmodels::hub::RepoType;
 using hfmodels::manifest::LockedFile;
 using hfmodels::manifest::LockedModel;
@@ -31,12 +34,17 @@ const std::string k_sha_b = std::string(63, 'b') + "0";
 const std::string k_blob = std::string(40, 'c');
 const std::string k_digest = "sha256:" + std::string(64, 'd');
 
+LockedFile file(std::string_view path, std::uint64_t size, const std::string& sha256,
+                const std::string& etag) {
+  return {RepoPath(path), size, sha256, BlobId(etag)};
+}
+
 LockedModel model(std::string name, std::vector<LockedFile> files) {
   LockedModel locked;
   locked.name = std::move(name);
   locked.repo.id = "TinyLlama/TinyLlama-1.1B-Chat-v1.0";
   locked.revision = "main";
-  locked.commit = k_commit;
+  locked.commit = CommitId(k_commit);
   locked.manifest_digest = k_digest;
   locked.files = std::move(files);
   return locked;
@@ -45,10 +53,10 @@ LockedModel model(std::string name, std::vector<LockedFile> files) {
 Lockfile sample() {
   Lockfile lockfile;
   lockfile.models.push_back(
-      model("tinyllama", {{"config.json", 608, k_sha_a, k_blob},
-                          {"model.safetensors", 2200119864, k_sha_b, k_sha_b}}));
+      model("tinyllama", {file("config.json", 608, k_sha_a, k_blob),
+                          file("model.safetensors", 2200119864, k_sha_b, k_sha_b)}));
   LockedModel squad =
-      model("squad", {{"plain_text/train-00000-of-00001.parquet", 14458314, k_sha_a, k_sha_a}});
+      model("squad", {file("plain_text/train-00000-of-00001.parquet", 14458314, k_sha_a, k_sha_a)});
   squad.repo = {RepoType::dataset, "rajpurkar/squad"};
   squad.revision = "refs/pr/3";
   lockfile.models.push_back(squad);
@@ -115,7 +123,7 @@ std::filesystem::path temp_dir() {
 
 TEST(Lockfile, SerializesTheDocumentedFormat) {
   Lockfile lockfile;
-  lockfile.models.push_back(model("tinyllama", {{"config.json", 608, k_sha_a, k_blob}}));
+  lockfile.models.push_back(model("tinyllama", {file("config.json", 608, k_sha_a, k_blob)}));
   const std::string text = serialize_lockfile(lockfile);
   // k_valid plus the `paths` digest the writer adds (older lockfiles lack it).
   EXPECT_EQ(text,
@@ -131,10 +139,10 @@ TEST(Lockfile, ParsesWhatItSerializes) {
   EXPECT_EQ(tinyllama.name, "tinyllama");
   EXPECT_EQ(tinyllama.repo.id, "TinyLlama/TinyLlama-1.1B-Chat-v1.0");
   EXPECT_EQ(tinyllama.repo.type, RepoType::model);
-  EXPECT_EQ(tinyllama.commit, k_commit);
+  EXPECT_EQ(tinyllama.commit.str(), k_commit);
   EXPECT_EQ(tinyllama.manifest_digest, k_digest);
   ASSERT_EQ(tinyllama.files.size(), 1U);
-  EXPECT_EQ(tinyllama.files[0], (LockedFile{"config.json", 608, k_sha_a, k_blob}));
+  EXPECT_EQ(tinyllama.files[0], file("config.json", 608, k_sha_a, k_blob));
   EXPECT_EQ(tinyllama.total_size(), 608U);
   EXPECT_EQ(parsed.find("tinyllama"), &parsed.models[0]);
   EXPECT_EQ(parsed.find("other"), nullptr);
@@ -205,7 +213,7 @@ models:
 )";
   const Lockfile parsed = parse_lockfile(text, "models.lock");
   EXPECT_EQ(parsed.names(), (std::vector<std::string>{"alpha", "zeta"}));
-  EXPECT_EQ(parsed.models[1].files[0].path, "a.bin");
+  EXPECT_EQ(parsed.models[1].files[0].path.str(), "a.bin");
   EXPECT_EQ(parsed.models[0].repo.type, RepoType::dataset);
   EXPECT_TRUE(parsed.models[0].files.empty());
 }
@@ -255,13 +263,13 @@ TEST(Lockfile, OddPathsAndValuesRoundTripExactly) {
   LockedModel odd = model("odd", {});
   odd.revision = "1.0";
   for (const auto& path : paths) {
-    odd.files.push_back({path, 1, k_sha_a, k_blob});
+    odd.files.push_back(file(path, 1, k_sha_a, k_blob));
   }
   Lockfile lockfile;
   lockfile.models.push_back(odd);
   Lockfile numeric_commit;
-  LockedModel digits = model("digits", {{"x", 0, k_sha_a, k_blob}});
-  digits.commit = "1234567890123456789012345678901234567890";
+  LockedModel digits = model("digits", {file("x", 0, k_sha_a, k_blob)});
+  digits.commit = CommitId("1234567890123456789012345678901234567890");
   digits.revision = "1234567890123456789012345678901234567890";
   lockfile.models.push_back(digits);
 
@@ -286,8 +294,9 @@ TEST(Lockfile, OddPathsAndValuesRoundTripExactly) {
 TEST(Lockfile, ModelNamesPastYamlsImplicitKeyLimitRoundTrip) {
   // YAML ends an implicit key within 1024 characters: a longer one is written as `? name`.
   Lockfile lockfile;
-  lockfile.models.push_back(model(std::string(1025, 'n'), {{"config.json", 608, k_sha_a, k_blob}}));
-  lockfile.models.push_back(model("short", {{"config.json", 608, k_sha_a, k_blob}}));
+  lockfile.models.push_back(
+      model(std::string(1025, 'n'), {file("config.json", 608, k_sha_a, k_blob)}));
+  lockfile.models.push_back(model("short", {file("config.json", 608, k_sha_a, k_blob)}));
   const std::string text = serialize_lockfile(lockfile);
   EXPECT_NE(text.find("  ? " + std::string(1025, 'n') + "\n  : repo: "), std::string::npos);
   EXPECT_EQ(parse_lockfile(text, "models.lock"), lockfile);

@@ -24,13 +24,14 @@ using hfmodels::Error;
 using hfmodels::cache::FileLock;
 using hfmodels::cache::HubCache;
 using hfmodels::cache::TempBlob;
+using hfmodels::hub::BlobId;
 using hfmodels::hub::RepoRef;
 using hfmodels::hub::RepoType;
 using hfmodels::util::read_file;
 
 namespace {
 
-const std::string k_etag = "dffd6021bb2bd5b0af676290809ec3a53191dd81c7f70a4b28688a362182986f";
+const BlobId k_etag{"dffd6021bb2bd5b0af676290809ec3a53191dd81c7f70a4b28688a362182986f"};
 const RepoRef k_repo{RepoType::model, "org/name"};
 
 class PartialBlob : public ::testing::Test {
@@ -97,21 +98,21 @@ protected:
 TEST_F(PartialBlob, NewTemporaryNamesItsOwner) {
   TempBlob temp = m_cache.open_partial_blob(k_repo, k_etag, 100);
   const std::string name = temp.path().filename().string();
-  EXPECT_TRUE(name.starts_with(k_etag + "."));
+  EXPECT_TRUE(name.starts_with(k_etag.str() + "."));
   EXPECT_TRUE(name.ends_with(".incomplete"));
   EXPECT_NE(name.find("-" + std::to_string(::getpid()) + "-"), std::string::npos) << name;
   EXPECT_EQ(temp.size(), 0u);
 }
 
 TEST_F(PartialBlob, ContinuesTheParkedOneAndParksAgain) {
-  write(m_blobs / (k_etag + ".incomplete"), "abc");
+  write(m_blobs / (k_etag.str() + ".incomplete"), "abc");
   {
     TempBlob temp = m_cache.open_partial_blob(k_repo, k_etag, 100);
-    EXPECT_FALSE(fs::exists(m_blobs / (k_etag + ".incomplete"))); // claimed: renamed away
+    EXPECT_FALSE(fs::exists(m_blobs / (k_etag.str() + ".incomplete"))); // claimed: renamed away
     temp.write_at("def", 3, 3);
     m_cache.park_partial_blob(k_repo, k_etag, std::move(temp), true);
   }
-  EXPECT_EQ(read_file(m_blobs / (k_etag + ".incomplete")), "abcdef");
+  EXPECT_EQ(read_file(m_blobs / (k_etag.str() + ".incomplete")), "abcdef");
   EXPECT_EQ(claim(), "abcdef");
 }
 
@@ -122,14 +123,14 @@ TEST_F(PartialBlob, ARecordGoesWhereItsPartialGoes) {
     write(temp.record_path(), "record");
     m_cache.park_partial_blob(k_repo, k_etag, std::move(temp), true);
   }
-  EXPECT_EQ(read_file(m_blobs / (k_etag + ".incomplete.ranges")), "record")
+  EXPECT_EQ(read_file(m_blobs / (k_etag.str() + ".incomplete.ranges")), "record")
       << "a parked prefix keeps the record that vouches for its blocks";
   // Old enough to be cleaned up, were it not this blob's.
-  age(m_blobs / (k_etag + ".incomplete.ranges"), 3 * 24 * 60);
-  age(m_blobs / (k_etag + ".incomplete"), 3 * 24 * 60);
+  age(m_blobs / (k_etag.str() + ".incomplete.ranges"), 3 * 24 * 60);
+  age(m_blobs / (k_etag.str() + ".incomplete"), 3 * 24 * 60);
   TempBlob temp = m_cache.open_partial_blob(k_repo, k_etag, 100);
   EXPECT_EQ(read_file(temp.record_path()), "record") << "claimed with its partial";
-  EXPECT_FALSE(fs::exists(m_blobs / (k_etag + ".incomplete.ranges")));
+  EXPECT_FALSE(fs::exists(m_blobs / (k_etag.str() + ".incomplete.ranges")));
 }
 
 TEST_F(PartialBlob, AnEmptyOneIsNotParked) {
@@ -170,7 +171,7 @@ TEST_F(PartialBlob, LeavesALiveDownloadAlone) {
 
 TEST_F(PartialBlob, ForeignOnesOnlyOnceIdleForTenMinutes) {
   // Python >= 1.18's temporary, or another machine's: nobody can tell whether its writer lives.
-  const fs::path python = m_blobs / (k_etag + ".1a2b3c4d.incomplete");
+  const fs::path python = m_blobs / (k_etag.str() + ".1a2b3c4d.incomplete");
   write(python, "python");
   age(python, 5);
   EXPECT_EQ(claim(), "");
@@ -179,7 +180,7 @@ TEST_F(PartialBlob, ForeignOnesOnlyOnceIdleForTenMinutes) {
 }
 
 TEST_F(PartialBlob, PrefersTheLongestAndSkipsOversizedAndSymlinks) {
-  write(m_blobs / (k_etag + ".incomplete"), "short");
+  write(m_blobs / (k_etag.str() + ".incomplete"), "short");
   write(m_blobs / name_for_pid(dead_pid(), 1), "the longest one");
   write(m_blobs / name_for_pid(dead_pid(), 2), std::string(200, 'x')); // over max_size
   const fs::path outside = m_dir / "outside";
@@ -193,7 +194,7 @@ TEST_F(PartialBlob, PrefersTheLongestAndSkipsOversizedAndSymlinks) {
 
 TEST_F(PartialBlob, StrayTemporariesOlderThanADayAreRemoved) {
   const fs::path other = m_blobs / "0123456789abcdef0123456789abcdef01234567.99aa88bb.incomplete";
-  const fs::path part = m_blobs / (k_etag + ".sync.part");
+  const fs::path part = m_blobs / (k_etag.str() + ".sync.part");
   const fs::path fresh = m_blobs / "0123456789abcdef0123456789abcdef01234567.incomplete";
   write(other, "old");
   write(part, "old hf-hub");

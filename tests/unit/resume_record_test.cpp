@@ -19,6 +19,7 @@
 namespace {
 
 namespace fs = std::filesystem;
+using hfmodels::cache::File;
 using hfmodels::cache::TempBlob;
 using namespace hfmodels::transfer;
 
@@ -42,8 +43,7 @@ protected:
 
   std::unique_ptr<TempBlob> open_temp() const {
     const fs::path path = m_dir / "blob.incomplete";
-    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    auto temp = std::make_unique<TempBlob>(path, fd);
+    auto temp = std::make_unique<TempBlob>(File::open(path, File::Open::create_read_write));
     return temp;
   }
 
@@ -75,7 +75,7 @@ protected:
     timespec times[2] = {record.st_mtim, record.st_mtim};
     times[0].tv_sec += seconds;
     times[1].tv_sec += seconds;
-    ASSERT_EQ(::futimens(temp.fd(), times), 0);
+    ASSERT_EQ(::futimens(temp.file().native_handle(), times), 0);
   }
 
   fs::path m_dir;

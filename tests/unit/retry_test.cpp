@@ -214,7 +214,7 @@ TEST(RetryHubClient, RetriesTransientStatusesThenSucceeds) {
   });
   Client client(ClientOptions{});
   hfmodels::hub::HubClient hub(client, server.origin(), {}, fast_policy());
-  EXPECT_EQ(hub.resolve_commit(repo, "main"), commit);
+  EXPECT_EQ(hub.resolve_commit(repo, "main").str(), commit);
   EXPECT_EQ(server.requests().size(), 3u);
 }
 
@@ -228,7 +228,7 @@ TEST(RetryHubClient, RetriesDroppedConnections) {
   });
   Client client(ClientOptions{});
   hfmodels::hub::HubClient hub(client, server.origin(), {}, fast_policy());
-  EXPECT_EQ(hub.resolve_commit(repo, "main"), commit);
+  EXPECT_EQ(hub.resolve_commit(repo, "main").str(), commit);
   EXPECT_EQ(server.requests().size(), 3u);
 }
 

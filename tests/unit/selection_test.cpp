@@ -9,7 +9,9 @@
 
 using hfmodels::Error;
 using hfmodels::ErrorKind;
+using hfmodels::hub::BlobId;
 using hfmodels::hub::RepoFile;
+using hfmodels::hub::RepoPath;
 using hfmodels::manifest::matches_quant;
 using hfmodels::manifest::ModelSpec;
 using hfmodels::manifest::select_files;
@@ -19,7 +21,7 @@ namespace {
 std::vector<RepoFile> repo(std::initializer_list<const char*> paths) {
   std::vector<RepoFile> files;
   for (const char* path : paths) {
-    files.push_back({path, 1, std::string(40, 'a'), std::nullopt});
+    files.push_back({RepoPath(path), 1, BlobId(std::string(40, 'a')), std::nullopt});
   }
   return files;
 }
@@ -34,7 +36,7 @@ ModelSpec spec() {
 std::vector<std::string> paths(const std::vector<RepoFile>& files) {
   std::vector<std::string> result;
   for (const auto& file : files) {
-    result.push_back(file.path);
+    result.push_back(file.path.str());
   }
   return result;
 }

@@ -19,9 +19,9 @@ LockedModel to_public(const manifest::LockedModel& model) {
   result.repo = model.repo.id;
   result.repo_type = std::string(hub::type_name(model.repo.type));
   result.revision = model.revision;
-  result.commit = model.commit;
+  result.commit = model.commit.str();
   for (const auto& file : model.files) {
-    result.files.push_back({file.path, file.size, file.sha256, file.etag});
+    result.files.push_back({file.path.str(), file.size, file.sha256, file.etag.str()});
   }
   return result;
 }
@@ -37,9 +37,16 @@ manifest::LockedModel to_internal(const LockedModel& model) {
   }
   result.repo.type = *type;
   result.revision = model.revision;
-  result.commit = model.commit;
-  for (const auto& file : model.files) {
-    result.files.push_back({file.path, file.size, file.sha256, file.etag});
+  try {
+    // The program's values enter here: each becomes its type once, checked.
+    result.commit = hub::CommitId(model.commit);
+    for (const auto& file : model.files) {
+      result.files.push_back(
+          {hub::RepoPath(file.path), file.size, file.sha256, hub::BlobId(file.etag)});
+    }
+  } catch (const Error& error) {
+    throw Error(ErrorKind::usage, "invalid locked model", error.summary() + ": " + error.why(), {},
+                "LockedModel model " + model.name);
   }
   std::sort(result.files.begin(), result.files.end(),
             [](const auto& a, const auto& b) { return a.path < b.path; });
@@ -56,7 +63,7 @@ std::filesystem::path cached_path(const ops::Settings& settings, const manifest:
   const std::vector<bool> present = ops::cached_files(settings, model);
   std::size_t missing = 0;
   for (std::size_t i = 0; i < model.files.size(); ++i) {
-    const bool wanted = !file || model.files[i].path == *file;
+    const bool wanted = !file || model.files[i].path.str() == *file;
     if (wanted && !present[i]) {
       ++missing;
     }

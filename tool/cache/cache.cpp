@@ -8,19 +8,12 @@
 #include "util/process.hpp"
 #include "util/strings.hpp"
 
-#include <dirent.h>
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <charconv>
 #include <chrono>
-#include <climits>
 #include <cstdio>
 #include <functional>
 #include <string>
-#include <sys/stat.h>
 #include <system_error>
 #include <thread>
 #include <utility>
@@ -40,9 +33,8 @@ constexpr std::string_view k_cachedir_tag = "Signature: 8a477f597d28d172789f0688
                                             "# For information about cache directory tags, see:\n"
                                             "#\thttps://bford.info/cachedir/\n";
 
-// Attempts at a fresh random temporary name before giving up; a collision of 8 random hex
-// digits is already improbable, several in a row means something else is wrong.
-constexpr int k_temp_name_attempts = 8;
+// The longest file name Linux (NAME_MAX) and NTFS take.
+constexpr std::size_t k_max_name_length = 255;
 
 // Partial downloads: `<etag>.incomplete` (parked, Python <= 1.17) or `<etag>.<hex>.incomplete`.
 constexpr std::string_view k_partial_suffix = ".incomplete";
@@ -101,20 +93,6 @@ bool abandoned(std::string_view owner, std::chrono::system_clock::duration age) 
   return age > k_foreign_partial_age;
 }
 
-void validate_etag(std::string_view etag) {
-  if (!util::is_lower_hex(etag, 40) && !util::is_lower_hex(etag, 64)) {
-    throw Error(ErrorKind::usage, "invalid blob etag '" + std::string(etag) + "'",
-                "a blob name is a 40-hex git sha1 or a 64-hex sha256");
-  }
-}
-
-void validate_commit(std::string_view commit) {
-  if (!hub::is_commit_hash(commit)) {
-    throw Error(ErrorKind::usage, "invalid commit '" + std::string(commit) + "'",
-                "a commit is 40 lowercase hex digits");
-  }
-}
-
 // A revision becomes folders under refs/ ("refs/pr/1" → refs/refs/pr/1), so it must not be able
 // to climb out of refs/ or name something odd. Returns its segments.
 std::vector<std::string> revision_segments(std::string_view revision) {
@@ -140,105 +118,13 @@ std::vector<std::string> revision_segments(std::string_view revision) {
   return segments;
 }
 
-// An owned directory descriptor: writes below the repo folder go through *at() calls relative to
-// descriptors opened with O_NOFOLLOW, so a symlink swapped in after a check still cannot redirect
-// them.
-class DirFd {
-public:
-  explicit DirFd(int fd) : m_fd(fd) {}
-  ~DirFd() {
-    if (m_fd >= 0) {
-      ::close(m_fd);
-    }
-  }
-  DirFd(DirFd&& other) noexcept : m_fd(std::exchange(other.m_fd, -1)) {}
-  DirFd& operator=(DirFd&& other) noexcept {
-    std::swap(m_fd, other.m_fd);
-    return *this;
-  }
-  DirFd(const DirFd&) = delete;
-  DirFd& operator=(const DirFd&) = delete;
-
-  int get() const { return m_fd; }
-
-private:
-  int m_fd;
-};
-
-[[noreturn]] void refuse_symlink(const fs::path& path) {
-  throw Error(ErrorKind::failure, "refusing to write through " + path.string(),
-              "it is a symbolic link or not a folder, so writing below it could leave the cache",
-              "Remove it; hfmodels recreates it on the next fetch")
-      .with_cause("cache:planted-link");
-}
-
-// Opens `base`, creating it if missing, then each of `components` below it, creating missing ones
-// and refusing any that is not a real directory. `base` (the cache root or a repo folder) may be a
-// symlink: users move whole caches or large repos to other disks that way. Below it, Hugging Face
-// clients only ever create real folders, so a symlink there was planted.
-DirFd open_dirs(const fs::path& base, const std::vector<std::string>& components) {
-  std::error_code error;
-  fs::create_directories(base, error);
-  if (error) {
-    util::throw_io_error("cannot create the folder", base, error.value());
-  }
-  DirFd dir(::open(base.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dir.get() < 0) {
-    util::throw_io_error("cannot open the folder", base, errno);
-  }
-
-  fs::path shown = base;
-  for (const std::string& component : components) {
-    shown /= component;
-    for (int attempt = 0;; ++attempt) {
-      const int fd =
-          ::openat(dir.get(), component.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (fd >= 0) {
-        dir = DirFd(fd);
-        break;
-      }
-      const int open_error = errno;
-      if (open_error == ELOOP || open_error == ENOTDIR) {
-        refuse_symlink(shown);
-      }
-      if (open_error != ENOENT || attempt == 1) {
-        util::throw_io_error("cannot open the folder", shown, open_error);
-      }
-      // EEXIST: another process created it first, which is just as good.
-      if (::mkdirat(dir.get(), component.c_str(), 0777) != 0 && errno != EEXIST) {
-        util::throw_io_error("cannot create the folder", shown, errno);
-      }
-    }
-  }
-  return dir;
-}
-
 std::string temp_name(const std::string& name, std::string_view suffix) {
   std::string temp = name + "." + util::random_hex(8) + std::string(suffix);
-  if (temp.size() > NAME_MAX) {
+  if (temp.size() > k_max_name_length) {
     // A 250-byte file name leaves no room for a suffix; the temporary need not resemble it.
     temp = "." + util::random_hex(16) + std::string(suffix);
   }
   return temp;
-}
-
-// A new file in `dir` (shown as `folder`), named by `next_name`, which is asked again while the
-// name is taken (O_EXCL: two writers never share a file; O_NOFOLLOW: never through a planted
-// symlink). Returns the open descriptor and the name.
-std::pair<int, std::string> create_new_file(const DirFd& dir, const fs::path& folder,
-                                            const std::function<std::string()>& next_name,
-                                            int access, mode_t mode) {
-  for (int attempt = 0;; ++attempt) {
-    std::string name = next_name();
-    const int fd =
-        ::openat(dir.get(), name.c_str(), access | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-    if (fd >= 0) {
-      return {fd, std::move(name)};
-    }
-    if (errno != EEXIST || attempt == k_temp_name_attempts) {
-      util::throw_io_error("cannot create", folder / name, errno);
-    }
-  }
 }
 
 // write_file_atomic's scheme relative to a verified directory descriptor.
@@ -250,54 +136,43 @@ enum class Replace {
 
 // Writes `content` to a temporary beside `name`, then puts it in place: readers see the old file
 // or the new one, never half of it. Returns whether it did.
-bool write_atomic_at(const DirFd& dir, const std::string& name, std::string_view content,
-                     const fs::path& shown, Replace replace = Replace::always) {
-  const auto [fd, temp] = create_new_file(
-      dir, shown.parent_path(), [&] { return temp_name(name, ".tmp"); }, O_WRONLY, 0666);
+bool write_atomic_at(const Dir& dir, const std::string& name, std::string_view content,
+                     Replace replace = Replace::always) {
+  File file = dir.create_new([&] { return temp_name(name, ".tmp"); }, 0666);
+  const std::string temp = file.path().filename().string();
   try {
-    try {
-      util::write_all(fd, content.data(), content.size(), shown.parent_path() / temp);
-    } catch (...) {
-      ::close(fd);
-      throw;
-    }
-    if (::close(fd) != 0 && errno != EINTR) {
-      util::throw_io_error("cannot write", shown.parent_path() / temp, errno);
-    }
+    file.write(content.data(), content.size());
+    file.close();
     if (replace == Replace::if_missing) {
       // link(2) fails with EEXIST where rename(2) would replace: the file someone else made
       // in the meantime stays.
-      const bool linked = ::linkat(dir.get(), temp.c_str(), dir.get(), name.c_str(), 0) == 0;
-      const int error = errno;
-      ::unlinkat(dir.get(), temp.c_str(), 0);
-      if (!linked && error != EEXIST) {
-        util::throw_io_error("cannot create", shown, error);
+      const std::error_code error = dir.link(temp, name);
+      dir.remove(temp);
+      if (error && error != std::errc::file_exists) {
+        util::throw_io_error("cannot create", dir.path() / name, error.value());
       }
-      return linked;
+      return !error;
     }
-    if (::renameat(dir.get(), temp.c_str(), dir.get(), name.c_str()) != 0) {
-      util::throw_io_error("cannot replace", shown, errno);
+    if (const std::error_code error = dir.rename(temp, name)) {
+      util::throw_io_error("cannot replace", dir.path() / name, error.value());
     }
     return true;
   } catch (...) {
-    ::unlinkat(dir.get(), temp.c_str(), 0);
+    dir.remove(temp);
     throw;
   }
 }
 
-// The folder part and the last segment of a validated repo path.
-std::pair<std::vector<std::string>, std::string> split_repo_path(std::string_view repo_path) {
-  hub::validate_repo_path(repo_path);
-  std::vector<std::string> folders = util::split(repo_path, '/');
+// The folder part and the last segment of a repo path.
+std::pair<std::vector<std::string>, std::string> split_repo_path(const hub::RepoPath& repo_path) {
+  std::vector<std::string> folders = util::split(repo_path.str(), '/');
   std::string name = std::move(folders.back());
   folders.pop_back();
   return {std::move(folders), std::move(name)};
 }
 
-bool is_regular_file_of_size(const fs::path& path, std::uint64_t size) {
-  struct stat info {};
-  return ::stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode) &&
-         static_cast<std::uint64_t>(info.st_size) == size;
+bool is_file_of_size(const std::optional<Entry>& entry, std::uint64_t size) {
+  return entry && entry->type == EntryType::regular && entry->size == size;
 }
 
 // A non-empty variable; an empty one counts as unset (an empty HF_HOME would otherwise put the
@@ -382,15 +257,14 @@ fs::path expand(const std::string& text, const util::GetEnv& getenv) {
 
 // --- TempBlob -----------------------------------------------------------------------------------
 
-TempBlob::TempBlob(fs::path path, int fd) : m_path(std::move(path)), m_fd(fd) {}
+TempBlob::TempBlob(File file) : m_path(file.path()), m_file(std::move(file)) {}
 
 TempBlob::~TempBlob() {
-  if (m_fd >= 0) {
-    ::close(m_fd);
-  }
+  m_file = File();
   if (!m_path.empty()) {
-    ::unlink(m_path.c_str());
-    ::unlink(record_path().c_str());
+    std::error_code ignored;
+    fs::remove(m_path, ignored);
+    fs::remove(record_path(), ignored);
   }
 }
 
@@ -399,68 +273,12 @@ fs::path TempBlob::record_path() const {
 }
 
 TempBlob::TempBlob(TempBlob&& other) noexcept
-    : m_path(std::exchange(other.m_path, {})), m_fd(std::exchange(other.m_fd, -1)) {}
-
-void TempBlob::write(const char* data, std::size_t size) {
-  util::write_all(m_fd, data, size, m_path);
-}
-
-std::uint64_t TempBlob::size() const {
-  struct stat info {};
-  if (::fstat(m_fd, &info) != 0) {
-    util::throw_io_error("cannot read the size of", m_path, errno);
-  }
-  return static_cast<std::uint64_t>(info.st_size);
-}
-
-std::size_t TempBlob::read_at(char* data, std::size_t size, std::uint64_t offset) const {
-  for (;;) {
-    const ssize_t got = ::pread(m_fd, data, size, static_cast<off_t>(offset));
-    if (got >= 0) {
-      return static_cast<std::size_t>(got);
-    }
-    if (errno != EINTR) {
-      util::throw_io_error("cannot read", m_path, errno);
-    }
-  }
-}
-
-void TempBlob::write_at(const char* data, std::size_t size, std::uint64_t offset) {
-  while (size != 0) {
-    const ssize_t written = ::pwrite(m_fd, data, size, static_cast<off_t>(offset));
-    if (written < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      util::throw_io_error("cannot write", m_path, errno);
-    }
-    if (written == 0) {
-      util::throw_io_error("cannot write", m_path, EIO);
-    }
-    data += written;
-    size -= static_cast<std::size_t>(written);
-    offset += static_cast<std::uint64_t>(written);
-  }
-}
-
-void TempBlob::truncate(std::uint64_t size) {
-  if (::ftruncate(m_fd, static_cast<off_t>(size)) != 0) {
-    util::throw_io_error("cannot truncate", m_path, errno);
-  }
-  if (::lseek(m_fd, static_cast<off_t>(size), SEEK_SET) < 0) {
-    util::throw_io_error("cannot rewind", m_path, errno);
-  }
-}
+    : m_path(std::exchange(other.m_path, {})), m_file(std::move(other.m_file)) {}
 
 fs::path TempBlob::release() {
-  if (m_fd >= 0) {
-    const int fd = std::exchange(m_fd, -1);
-    // close(2) is where NFS reports a failed write-back; the path is kept on failure so the
-    // destructor removes the damaged file. Linux frees the descriptor even on EINTR.
-    if (::close(fd) != 0 && errno != EINTR) {
-      util::throw_io_error("cannot write", m_path, errno);
-    }
-  }
+  // close() is where NFS reports a failed write-back; the path is kept on failure so the
+  // destructor removes the damaged file.
+  m_file.close();
   return std::exchange(m_path, {});
 }
 
@@ -474,45 +292,42 @@ fs::path HubCache::repo_dir(const hub::RepoRef& repo) const {
   return m_root / hub::cache_folder_name(repo);
 }
 
-fs::path HubCache::blob_path(const hub::RepoRef& repo, std::string_view etag) const {
-  validate_etag(etag);
-  return repo_dir(repo) / "blobs" / std::string(etag);
+fs::path HubCache::blob_path(const hub::RepoRef& repo, const hub::BlobId& etag) const {
+  return repo_dir(repo) / "blobs" / etag.str();
 }
 
-fs::path HubCache::snapshot_dir(const hub::RepoRef& repo, std::string_view commit) const {
-  validate_commit(commit);
-  return repo_dir(repo) / "snapshots" / std::string(commit);
+fs::path HubCache::snapshot_dir(const hub::RepoRef& repo, const hub::CommitId& commit) const {
+  return repo_dir(repo) / "snapshots" / commit.str();
 }
 
-fs::path HubCache::snapshot_path(const hub::RepoRef& repo, std::string_view commit,
-                                 std::string_view repo_path) const {
-  hub::validate_repo_path(repo_path);
-  return snapshot_dir(repo, commit) / std::string(repo_path);
+fs::path HubCache::snapshot_path(const hub::RepoRef& repo, const hub::CommitId& commit,
+                                 const hub::RepoPath& repo_path) const {
+  return snapshot_dir(repo, commit) / repo_path.str();
 }
 
-fs::path HubCache::lock_path(const hub::RepoRef& repo, std::string_view etag) const {
-  validate_etag(etag);
+fs::path HubCache::lock_path(const hub::RepoRef& repo, const hub::BlobId& etag) const {
   hub::validate_repo_id(repo.id);
-  return m_root / ".locks" / hub::cache_folder_name(repo) / (std::string(etag) + ".lock");
+  return m_root / ".locks" / hub::cache_folder_name(repo) / (etag.str() + ".lock");
 }
 
 // --- HubCache reads -----------------------------------------------------------------------------
 
-bool HubCache::has_file(const hub::RepoRef& repo, std::string_view commit,
-                        std::string_view repo_path, std::uint64_t size) const {
-  return is_regular_file_of_size(snapshot_path(repo, commit, repo_path), size);
+bool HubCache::has_file(const hub::RepoRef& repo, const hub::CommitId& commit,
+                        const hub::RepoPath& repo_path, std::uint64_t size) const {
+  return is_file_of_size(stat_path(snapshot_path(repo, commit, repo_path), Follow::links), size);
 }
 
-bool HubCache::has_blob(const hub::RepoRef& repo, std::string_view etag, std::uint64_t size) const {
-  return is_regular_file_of_size(blob_path(repo, etag), size);
+bool HubCache::has_blob(const hub::RepoRef& repo, const hub::BlobId& etag,
+                        std::uint64_t size) const {
+  return is_file_of_size(stat_path(blob_path(repo, etag), Follow::links), size);
 }
 
-std::vector<bool> HubCache::files_present(const hub::RepoRef& repo, std::string_view commit,
+std::vector<bool> HubCache::files_present(const hub::RepoRef& repo, const hub::CommitId& commit,
                                           const std::vector<SnapshotFile>& files,
                                           const std::stop_token& stop) const {
   std::vector<bool> present(files.size(), false);
-  const DirFd dir(::open(snapshot_dir(repo, commit).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dir.get() < 0) {
+  const std::optional<Dir> dir = Dir::open_existing(snapshot_dir(repo, commit));
+  if (!dir) {
     return present; // no snapshot yet: nothing is there
   }
   // The lookups are system calls that wait on the kernel, not on each other: a block of files
@@ -525,10 +340,7 @@ std::vector<bool> HubCache::files_present(const hub::RepoRef& repo, std::string_
         util::throw_if_stopped(stop);
         const std::size_t end = std::min(files.size(), (block + 1) * k_block);
         for (std::size_t i = block * k_block; i < end; ++i) {
-          const std::string path(files[i].path);
-          struct stat info {};
-          found[i] = ::fstatat(dir.get(), path.c_str(), &info, 0) == 0 && S_ISREG(info.st_mode) &&
-                     static_cast<std::uint64_t>(info.st_size) == files[i].size;
+          found[i] = is_file_of_size(dir->stat(files[i].path->str(), Follow::links), files[i].size);
         }
       });
   for (const auto& failure : failures) {
@@ -540,36 +352,29 @@ std::vector<bool> HubCache::files_present(const hub::RepoRef& repo, std::string_
   return present;
 }
 
-std::optional<std::string> HubCache::read_ref(const hub::RepoRef& repo,
-                                              std::string_view revision) const {
+std::optional<hub::CommitId> HubCache::read_ref(const hub::RepoRef& repo,
+                                                std::string_view revision) const {
   revision_segments(revision);
   const fs::path path = repo_dir(repo) / "refs" / std::string(revision);
-  struct stat info {};
-  if (::stat(path.c_str(), &info) != 0) {
-    if (errno == ENOENT || errno == ENOTDIR) {
-      return std::nullopt;
-    }
-    util::throw_io_error("cannot read", path, errno);
-  }
-  if (!S_ISREG(info.st_mode)) {
+  const std::optional<Entry> entry = stat_path(path, Follow::links);
+  if (!entry || entry->type != EntryType::regular) {
     return std::nullopt;
   }
   // Trimmed: other tools may end the line with a newline (docs/hub-and-cache.md §5.7). A ref that
   // does not hold a commit is as good as no ref: nothing can be looked up through it.
   const std::string content = util::read_file(path);
   const std::string_view commit = util::trim(content);
-  if (!hub::is_commit_hash(commit)) {
+  if (!hub::CommitId::is_valid(commit)) {
     return std::nullopt;
   }
-  return std::string(commit);
+  return hub::CommitId(commit);
 }
 
 // --- HubCache writes ----------------------------------------------------------------------------
 
 bool HubCache::create_ref(const hub::RepoRef& repo, std::string_view revision,
-                          std::string_view commit) const {
+                          const hub::CommitId& commit) const {
   std::vector<std::string> folders = revision_segments(revision);
-  validate_commit(commit);
   if (hub::is_commit_hash(revision)) {
     return false;
   }
@@ -578,86 +383,69 @@ bool HubCache::create_ref(const hub::RepoRef& repo, std::string_view revision,
   // only if nobody else creates it first.
   Replace replace = Replace::if_missing;
   const fs::path ref = repo_dir(repo) / "refs" / std::string(revision);
-  struct stat info {};
-  if (::lstat(ref.c_str(), &info) == 0) {
+  if (stat_path(ref, Follow::no)) {
     const auto existing = read_ref(repo, revision);
-    const fs::path snapshot = repo_dir(repo) / "snapshots" / existing.value_or("");
-    if (existing && ::stat(snapshot.c_str(), &info) == 0 && S_ISDIR(info.st_mode)) {
+    const auto snapshot =
+        existing ? stat_path(repo_dir(repo) / "snapshots" / existing->str(), Follow::links)
+                 : std::nullopt;
+    if (snapshot && snapshot->type == EntryType::directory) {
       return false;
     }
     replace = Replace::always;
   }
   // Python's scan_cache_dir rejects the whole repo if a ref names a commit without a snapshot
   // folder (§5.7), so the folder comes first.
-  open_dirs(repo_dir(repo), {"snapshots", std::string(commit)});
+  Dir::open(repo_dir(repo), {"snapshots", commit.str()});
   const std::string name = std::move(folders.back());
   folders.pop_back();
   folders.insert(folders.begin(), "refs");
-  const DirFd dir = open_dirs(repo_dir(repo), folders);
+  const Dir dir = Dir::open(repo_dir(repo), folders);
   // No trailing newline: Python compares the raw content with commit hashes.
-  return write_atomic_at(dir, name, commit, ref, replace);
+  return write_atomic_at(dir, name, commit.str(), replace);
 }
 
-TempBlob HubCache::create_temp_blob(const hub::RepoRef& repo, std::string_view etag) const {
-  const fs::path blob = blob_path(repo, etag);
-  const DirFd dir = open_dirs(repo_dir(repo), {"blobs"});
+TempBlob HubCache::create_temp_blob(const hub::RepoRef& repo, const hub::BlobId& etag) const {
+  const Dir dir = Dir::open(repo_dir(repo), {"blobs"});
   // Unique per attempt, so two processes racing on one blob never write into the same file.
-  const auto [fd, name] = create_new_file(
-      dir, blob.parent_path(), [&] { return temp_name(std::string(etag), ".incomplete"); }, O_RDWR,
-      0644);
-  return TempBlob(blob.parent_path() / name, fd);
+  return TempBlob(dir.create_new([&] { return temp_name(etag.str(), ".incomplete"); }, 0644));
 }
 
-TempBlob HubCache::open_partial_blob(const hub::RepoRef& repo, std::string_view etag,
+TempBlob HubCache::open_partial_blob(const hub::RepoRef& repo, const hub::BlobId& etag,
                                      std::uint64_t max_size) const {
-  const fs::path blob = blob_path(repo, etag);
-  const DirFd dir = open_dirs(repo_dir(repo), {"blobs"});
+  const Dir dir = Dir::open(repo_dir(repo), {"blobs"});
   const std::string suffix(k_partial_suffix);
-  const std::string parked = std::string(etag) + suffix;
-  const std::string prefix = std::string(etag) + ".";
+  const std::string parked = etag.str() + suffix;
+  const std::string prefix = etag.str() + ".";
 
   // One pass over blobs/: the candidates for this blob, and stray temporaries to clean up.
   std::vector<std::pair<std::uint64_t, std::string>> candidates;
-  {
-    const int list_fd = ::dup(dir.get());
-    DIR* listing = list_fd < 0 ? nullptr : ::fdopendir(list_fd);
-    if (listing == nullptr) {
-      if (list_fd >= 0) {
-        ::close(list_fd);
-      }
-      util::throw_io_error("cannot list", blob.parent_path(), errno);
+  const auto now = std::chrono::system_clock::now();
+  for (const std::string& name : dir.list()) {
+    const bool temporary =
+        name.ends_with(suffix) || name.ends_with(".part") || name.ends_with(k_record_suffix);
+    const std::optional<Entry> entry = temporary ? dir.stat(name, Follow::no) : std::nullopt;
+    if (!entry || entry->type != EntryType::regular) {
+      continue;
     }
-    const auto now = std::chrono::system_clock::now();
-    while (const dirent* entry = ::readdir(listing)) {
-      const std::string name = entry->d_name;
-      const bool temporary =
-          name.ends_with(suffix) || name.ends_with(".part") || name.ends_with(k_record_suffix);
-      struct stat info {};
-      if (!temporary || ::fstatat(dir.get(), name.c_str(), &info, AT_SYMLINK_NOFOLLOW) != 0 ||
-          !S_ISREG(info.st_mode)) {
-        continue;
-      }
-      const auto age = now - std::chrono::system_clock::from_time_t(info.st_mtime);
-      const bool of_this_blob =
-          name == parked || (name.starts_with(prefix) && name.ends_with(suffix));
-      if (name.starts_with(prefix) && name.ends_with(k_record_suffix)) {
-        continue; // a record of this blob's partials: it goes where its partial goes
-      }
-      if (of_this_blob && static_cast<std::uint64_t>(info.st_size) <= max_size) {
-        const std::string_view owner =
-            name == parked ? std::string_view()
-                           : std::string_view(name).substr(
-                                 prefix.size(), name.size() - prefix.size() - suffix.size());
-        if (abandoned(owner, age)) {
-          candidates.emplace_back(static_cast<std::uint64_t>(info.st_size), name);
-        }
-      } else if (age > k_stale_temporary_age) {
-        // A temporary nobody has written to for a day was left by a crash; the space is
-        // worth more than the bytes. Best effort: another process may remove it first.
-        ::unlinkat(dir.get(), name.c_str(), 0);
-      }
+    const auto age = now - entry->modified;
+    const bool of_this_blob =
+        name == parked || (name.starts_with(prefix) && name.ends_with(suffix));
+    if (name.starts_with(prefix) && name.ends_with(k_record_suffix)) {
+      continue; // a record of this blob's partials: it goes where its partial goes
     }
-    ::closedir(listing);
+    if (of_this_blob && entry->size <= max_size) {
+      const std::string_view owner =
+          name == parked ? std::string_view()
+                         : std::string_view(name).substr(
+                               prefix.size(), name.size() - prefix.size() - suffix.size());
+      if (abandoned(owner, age)) {
+        candidates.emplace_back(entry->size, name);
+      }
+    } else if (age > k_stale_temporary_age) {
+      // A temporary nobody has written to for a day was left by a crash; the space is worth
+      // more than the bytes. Best effort: another process may remove it first.
+      dir.remove(name);
+    }
   }
   // The longest partial saves the most; ties don't matter.
   std::sort(candidates.begin(), candidates.end(), std::greater<>());
@@ -666,50 +454,46 @@ TempBlob HubCache::open_partial_blob(const hub::RepoRef& repo, std::string_view 
     // Renaming it to a name of this process is the claim: of several processes trying, exactly
     // one succeeds, the others get ENOENT and look further.
     const std::string claimed = prefix + owner_tag() + suffix;
-    if (::renameat(dir.get(), name.c_str(), dir.get(), claimed.c_str()) != 0) {
+    if (dir.rename(name, claimed)) {
       continue;
     }
     // Its record, if it has one, comes along (a record left behind just means the bytes are
     // taken as a prefix and checked by the hash).
-    const std::string record = name + std::string(k_record_suffix);
     const std::string claimed_record = claimed + std::string(k_record_suffix);
-    ::renameat(dir.get(), record.c_str(), dir.get(), claimed_record.c_str());
-    const int fd = ::openat(dir.get(), claimed.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-    struct stat info {};
+    static_cast<void>(dir.rename(name + std::string(k_record_suffix), claimed_record));
+    std::optional<File> file = dir.open_file(claimed);
     // Never written through: a hard link planted to another file (writing would change that
     // file), or another user's file.
-    if (fd < 0 || ::fstat(fd, &info) != 0 || info.st_nlink != 1 || info.st_uid != ::geteuid()) {
-      if (fd >= 0) {
-        ::close(fd);
-      }
-      ::unlinkat(dir.get(), claimed.c_str(), 0); // only this name goes, not what it links to
-      ::unlinkat(dir.get(), claimed_record.c_str(), 0);
+    if (!file || file->link_count() != 1 || !file->owned_by_this_user()) {
+      file.reset();
+      dir.remove(claimed); // only this name goes, not what it links to
+      dir.remove(claimed_record);
       continue;
     }
-    return TempBlob(blob.parent_path() / claimed, fd);
+    return TempBlob(std::move(*file));
   }
-  const auto [fd, name] = create_new_file(
-      dir, blob.parent_path(), [&] { return prefix + owner_tag() + suffix; }, O_RDWR, 0644);
-  return TempBlob(blob.parent_path() / name, fd);
+  return TempBlob(dir.create_new([&] { return prefix + owner_tag() + suffix; }, 0644));
 }
 
-std::uint64_t HubCache::partial_bytes(const hub::RepoRef& repo, std::string_view etag) const {
-  const fs::path blobs = blob_path(repo, etag).parent_path();
-  const std::string prefix = std::string(etag) + ".";
+std::uint64_t HubCache::partial_bytes(const hub::RepoRef& repo, const hub::BlobId& etag) const {
+  const std::optional<Dir> blobs = Dir::open_existing(blob_path(repo, etag).parent_path());
+  if (!blobs) {
+    return 0;
+  }
+  const std::string prefix = etag.str() + ".";
   std::uint64_t largest = 0;
-  std::error_code error;
-  for (const auto& entry : fs::directory_iterator(blobs, error)) {
-    const std::string name = entry.path().filename().string();
-    struct stat info {};
-    if (name.starts_with(prefix) && name.ends_with(k_partial_suffix) &&
-        ::lstat(entry.path().c_str(), &info) == 0 && S_ISREG(info.st_mode)) {
-      largest = std::max(largest, static_cast<std::uint64_t>(info.st_blocks) * 512);
+  for (const std::string& name : blobs->list()) {
+    if (name.starts_with(prefix) && name.ends_with(k_partial_suffix)) {
+      const std::optional<Entry> entry = blobs->stat(name, Follow::no);
+      if (entry && entry->type == EntryType::regular) {
+        largest = std::max(largest, entry->allocated);
+      }
     }
   }
   return largest;
 }
 
-void HubCache::park_partial_blob(const hub::RepoRef& repo, std::string_view etag, TempBlob&& temp,
+void HubCache::park_partial_blob(const hub::RepoRef& repo, const hub::BlobId& etag, TempBlob&& temp,
                                  bool prefix_only) const noexcept {
   try {
     TempBlob owned = std::move(temp);
@@ -720,7 +504,7 @@ void HubCache::park_partial_blob(const hub::RepoRef& repo, std::string_view etag
     if (owned.path().parent_path() != blob.parent_path()) {
       return;
     }
-    const DirFd dir = open_dirs(repo_dir(repo), {"blobs"});
+    const Dir dir = Dir::open(repo_dir(repo), {"blobs"});
     const std::string name = owned.path().filename().string();
     const std::string record = name + std::string(k_record_suffix);
     owned.release();
@@ -733,11 +517,11 @@ void HubCache::park_partial_blob(const hub::RepoRef& repo, std::string_view etag
     // Under the name Python <= 1.17 resumes too, with its record, which keeps vouching for the
     // blocks hfmodels wrote should Python append more. If the rename fails the file stays under
     // its own name, where open_partial_blob finds it once this process has ended.
-    const std::string parked = std::string(etag) + std::string(k_partial_suffix);
-    if (::renameat(dir.get(), name.c_str(), dir.get(), parked.c_str()) == 0) {
+    const std::string parked = etag.str() + std::string(k_partial_suffix);
+    if (!dir.rename(name, parked)) {
       const std::string parked_record = parked + std::string(k_record_suffix);
-      if (::renameat(dir.get(), record.c_str(), dir.get(), parked_record.c_str()) != 0) {
-        ::unlinkat(dir.get(), parked_record.c_str(), 0); // never an older one beside it
+      if (dir.rename(record, parked_record)) {
+        dir.remove(parked_record); // never an older one beside it
       }
     }
   } catch (...) {
@@ -745,7 +529,7 @@ void HubCache::park_partial_blob(const hub::RepoRef& repo, std::string_view etag
   }
 }
 
-void HubCache::commit_blob(const hub::RepoRef& repo, std::string_view etag, TempBlob&& temp,
+void HubCache::commit_blob(const hub::RepoRef& repo, const hub::BlobId& etag, TempBlob&& temp,
                            std::optional<std::uint64_t> size) const {
   const fs::path blob = blob_path(repo, etag);
   if (temp.path().parent_path() != blob.parent_path()) {
@@ -760,21 +544,18 @@ void HubCache::commit_blob(const hub::RepoRef& repo, std::string_view etag, Temp
                     std::to_string(*size),
                 "Run the command again");
   }
-  const DirFd dir = open_dirs(repo_dir(repo), {"blobs"});
+  const Dir dir = Dir::open(repo_dir(repo), {"blobs"});
   // The temporary was created 0644 at most; a shared cache with umask 002 wants 0664, like every
   // other new file there (Python's _chmod_and_move).
-  if (::fchmod(temp.fd(), static_cast<mode_t>(m_file_mode)) != 0) {
-    util::throw_io_error("cannot set the mode of", temp.path(), errno);
-  }
+  temp.file().set_mode(m_file_mode);
   const std::string name = temp.path().filename().string();
   // Complete: what the record said of its parts is of no use any more.
-  ::unlinkat(dir.get(), (name + std::string(k_record_suffix)).c_str(), 0);
+  dir.remove(name + std::string(k_record_suffix));
   temp.release();
   // Replacing an existing blob is harmless: a blob's name is the hash of its content, so a
   // concurrent writer put the same bytes there.
-  if (::renameat(dir.get(), name.c_str(), dir.get(), std::string(etag).c_str()) != 0) {
-    const int error = errno;
-    if (error == ENOENT) {
+  if (const std::error_code error = dir.rename(name, etag.str())) {
+    if (error == std::errc::no_such_file_or_directory) {
       // Only another process renames our temporaries: one that took the lock while this one
       // held it, which a filesystem whose locks do not work allows. It checks the bytes itself.
       throw Error(ErrorKind::failure, "another process took over the download of " + blob.string(),
@@ -782,18 +563,17 @@ void HubCache::commit_blob(const hub::RepoRef& repo, std::string_view etag, Temp
                   "Run the command again; avoid fetching into this cache from several machines at "
                   "once");
     }
-    ::unlinkat(dir.get(), name.c_str(), 0);
+    dir.remove(name);
     util::throw_io_error("cannot rename " + blob.parent_path().string() + "/" + name + " to", blob,
-                         error);
+                         error.value());
   }
 }
 
-void HubCache::link_snapshot(const hub::RepoRef& repo, std::string_view commit,
-                             std::string_view repo_path, std::string_view etag) const {
+void HubCache::link_snapshot(const hub::RepoRef& repo, const hub::CommitId& commit,
+                             const hub::RepoPath& repo_path, const hub::BlobId& etag) const {
   const fs::path link = snapshot_path(repo, commit, repo_path);
-  validate_etag(etag);
   auto [folders, name] = split_repo_path(repo_path);
-  folders.insert(folders.begin(), {"snapshots", std::string(commit)});
+  folders.insert(folders.begin(), {"snapshots", commit.str()});
 
   // Relative to the link's own folder, so the cache can be moved; from snapshots/<commit>/a/b/
   // that is four levels up to the repo folder.
@@ -801,66 +581,42 @@ void HubCache::link_snapshot(const hub::RepoRef& repo, std::string_view commit,
   for (std::size_t i = 0; i < folders.size(); ++i) {
     target += "../";
   }
-  target += "blobs/" + std::string(etag);
+  target += "blobs/" + etag.str();
 
-  const DirFd dir = open_dirs(repo_dir(repo), folders);
-  char existing[PATH_MAX];
-  const ssize_t length = ::readlinkat(dir.get(), name.c_str(), existing, sizeof existing);
-  if (length >= 0 && std::string_view(existing, static_cast<std::size_t>(length)) == target) {
+  const Dir dir = Dir::open(repo_dir(repo), folders);
+  if (dir.read_link(name) == target) {
     return; // already right, perhaps made by another process that won the race
   }
 
   // A link beside the destination, renamed over it: readers see the old entry or the new link.
-  std::string temp;
-  for (int attempt = 0;; ++attempt) {
+  // Its name is random: a second taken in a row means something else is wrong.
+  std::string temp = temp_name(name, ".tmp");
+  std::error_code error = dir.symlink(target, temp);
+  if (error == std::errc::file_exists) {
     temp = temp_name(name, ".tmp");
-    if (::symlinkat(target.c_str(), dir.get(), temp.c_str()) == 0) {
-      break;
-    }
-    if (errno != EEXIST || attempt == k_temp_name_attempts) {
-      util::throw_io_error("cannot create the link", link.parent_path() / temp, errno);
-    }
+    error = dir.symlink(target, temp);
   }
-  if (::renameat(dir.get(), temp.c_str(), dir.get(), name.c_str()) != 0) {
-    const int error = errno;
-    ::unlinkat(dir.get(), temp.c_str(), 0);
-    util::throw_io_error("cannot create the link", link, error);
+  if (error) {
+    util::throw_io_error("cannot create the link", link.parent_path() / temp, error.value());
+  }
+  if (const std::error_code renamed = dir.rename(temp, name)) {
+    dir.remove(temp);
+    util::throw_io_error("cannot create the link", link, renamed.value());
   }
 }
 
-namespace {
-
-// The blob's lock file, opened (never through a symlink: a planted link cannot make the lock
-// create files outside the cache).
-int open_lock_file(const DirFd& dir, const std::string& name, const fs::path& path) {
-  int fd = ::openat(dir.get(), name.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0664);
-  if (fd < 0 && errno == EACCES) {
-    // Another user's lock file without group write: flock works on a read-only descriptor too.
-    fd = ::openat(dir.get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  }
-  if (fd < 0) {
-    if (errno == ELOOP) {
-      refuse_symlink(path);
-    }
-    util::throw_io_error("cannot open the lock file", path, errno);
-  }
-  return fd;
-}
-
-} // namespace
-
-FileLock HubCache::lock_blob(const hub::RepoRef& repo, std::string_view etag,
+FileLock HubCache::lock_blob(const hub::RepoRef& repo, const hub::BlobId& etag,
                              const std::stop_token& stop) const {
   const fs::path path = lock_path(repo, etag);
-  const DirFd dir = open_dirs(m_root, {".locks", hub::cache_folder_name(repo)});
-  return FileLock(open_lock_file(dir, path.filename().string(), path), path, stop);
+  const Dir dir = Dir::open(m_root, {".locks", hub::cache_folder_name(repo)});
+  return FileLock(dir.open_lock_file(path.filename().string(), FileLock::k_file_mode), stop);
 }
 
 std::optional<FileLock> HubCache::try_lock_blob(const hub::RepoRef& repo,
-                                                std::string_view etag) const {
+                                                const hub::BlobId& etag) const {
   const fs::path path = lock_path(repo, etag);
-  const DirFd dir = open_dirs(m_root, {".locks", hub::cache_folder_name(repo)});
-  return FileLock::try_take(open_lock_file(dir, path.filename().string(), path), path);
+  const Dir dir = Dir::open(m_root, {".locks", hub::cache_folder_name(repo)});
+  return FileLock::try_take(dir.open_lock_file(path.filename().string(), FileLock::k_file_mode));
 }
 
 void HubCache::ensure_cachedir_tag() const {
@@ -869,8 +625,7 @@ void HubCache::ensure_cachedir_tag() const {
 
 void write_cachedir_tag(const fs::path& folder) {
   const fs::path tag = folder / "CACHEDIR.TAG";
-  struct stat info {};
-  if (::lstat(tag.c_str(), &info) == 0) {
+  if (stat_path(tag, Follow::no)) {
     return; // whoever wrote it, it is not ours to rewrite
   }
   util::write_file_atomic(tag, k_cachedir_tag);

@@ -50,6 +50,9 @@ std::string advice_for(std::string_view cause) {
   if (cause == "offline:resolve") {
     return "Unset HF_HUB_OFFLINE (and HFMODELS_OFFLINE), or drop --offline";
   }
+  if (cause == "cache:planted-link") {
+    return "Remove it; `hfmodels fetch` recreates it as a folder";
+  }
   if (cause == "cache:no-home") {
     return "Set HF_HOME or HF_HUB_CACHE, or pass --cache-dir";
   }

@@ -133,14 +133,13 @@ std::optional<RepoFile> parse_entry(const json& entry, const std::string& subjec
   if (path == entry.end() || !path->is_string()) {
     invalid_answer(subject, "a file listing entry has no `path`");
   }
-  file.path = path->get<std::string>();
   try {
     // A path from the Hub is joined to the snapshot folder later: refuse any that could escape.
-    validate_repo_path(file.path);
+    file.path = RepoPath(path->get_ref<const std::string&>());
   } catch (const Error& error) {
     invalid_answer(subject, "unsafe file path: " + error.why());
   }
-  const std::string where = " for '" + file.path + "'";
+  const std::string where = " for '" + file.path.str() + "'";
   const auto size = entry.find("size");
   if (size == entry.end() || !size->is_number_unsigned() ||
       size->get<std::uint64_t>() > k_max_file_size) {
@@ -152,7 +151,7 @@ std::optional<RepoFile> parse_entry(const json& entry, const std::string& subjec
       !util::is_lower_hex(oid->get_ref<const std::string&>(), 40)) {
     invalid_answer(subject, "`oid` is not a 40-hex git blob id" + where);
   }
-  file.blob_id = oid->get<std::string>();
+  file.blob_id = BlobId(oid->get_ref<const std::string&>());
   const auto lfs = entry.find("lfs");
   if (lfs != entry.end() && !lfs->is_null()) {
     // Inside tree entries the LFS sha256 is keyed `oid`, not `sha256` as in siblings (§2.1).
@@ -169,7 +168,7 @@ std::optional<RepoFile> parse_entry(const json& entry, const std::string& subjec
         lfs_size->get<std::uint64_t>() != file.size) {
       invalid_answer(subject, "`lfs.size` differs from `size`" + where);
     }
-    file.lfs_sha256 = lfs_oid->get<std::string>();
+    file.lfs_sha256 = BlobId(lfs_oid->get_ref<const std::string&>());
   }
   return file;
 }
@@ -335,7 +334,7 @@ http::Response HubClient::get(const std::string& url, const std::string& subject
   }
 }
 
-std::string HubClient::resolve_commit(const RepoRef& repo, std::string_view revision) {
+CommitId HubClient::resolve_commit(const RepoRef& repo, std::string_view revision) {
   const std::string subject = repo.id + "@" + std::string(revision);
   const http::Response response =
       get(revision_info_url(m_endpoint, repo, revision), subject, repo_page_url(m_endpoint, repo));
@@ -344,19 +343,19 @@ std::string HubClient::resolve_commit(const RepoRef& repo, std::string_view revi
   if (!info.is_object() || sha == info.end() || !sha->is_string()) {
     invalid_answer(subject, "the revision info has no `sha`");
   }
-  std::string commit = sha->get<std::string>();
-  if (!is_commit_hash(commit)) {
+  const std::string& commit = sha->get_ref<const std::string&>();
+  if (!CommitId::is_valid(commit)) {
     invalid_answer(subject, "`sha` is not a 40-hex commit id");
   }
-  if (is_commit_hash(revision) && commit != revision) {
+  if (CommitId::is_valid(revision) && commit != revision) {
     invalid_answer(subject, "asked for commit " + std::string(revision) + ", got " + commit);
   }
-  return commit;
+  return CommitId(commit);
 }
 
-std::vector<RepoFile> HubClient::list_files(const RepoRef& repo, std::string_view commit,
+std::vector<RepoFile> HubClient::list_files(const RepoRef& repo, const CommitId& commit,
                                             const std::vector<ListingScope>& scopes) {
-  const std::string subject = repo.id + "@" + std::string(commit);
+  const std::string subject = repo.id + "@" + commit.str();
   std::vector<RepoFile> files;
   std::set<std::string, std::less<>> paths;
   std::size_t bytes = 0;
@@ -366,7 +365,7 @@ std::vector<RepoFile> HubClient::list_files(const RepoRef& repo, std::string_vie
   };
   for (const ListingScope& scope : scopes) {
     std::set<std::string> visited;
-    std::string url = tree_url(m_endpoint, repo, commit, scope.folder, scope.recursive);
+    std::string url = tree_url(m_endpoint, repo, commit.str(), scope.folder, scope.recursive);
     for (std::size_t page = 1;; ++page) {
       if (page > max_pages) {
         invalid_answer(subject,
@@ -396,8 +395,8 @@ std::vector<RepoFile> HubClient::list_files(const RepoRef& repo, std::string_vie
         }
         // Scopes never overlap (a folder inside another is listed with it), so a path named
         // twice is the server's mistake.
-        if (!paths.insert(file->path).second) {
-          invalid_answer(subject, "the file listing names '" + file->path + "' twice");
+        if (!paths.insert(file->path.str()).second) {
+          invalid_answer(subject, "the file listing names '" + file->path.str() + "' twice");
         }
         if (files.size() == m_limits.max_files) {
           too_large("it has more than " + std::to_string(m_limits.max_files) + " files");

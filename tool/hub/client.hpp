@@ -3,6 +3,7 @@
 
 #include "http/client.hpp"
 #include "http/retry.hpp"
+#include "hub/ids.hpp"
 #include "hub/repo.hpp"
 
 #include <cstdint>
@@ -15,14 +16,14 @@ namespace hfmodels::hub {
 
 // One file of a commit, as the tree listing describes it.
 struct RepoFile {
-  std::string path;
+  RepoPath path;
   std::uint64_t size = 0;
-  std::string blob_id;                   // git blob sha1 (of the LFS pointer, for LFS files)
-  std::optional<std::string> lfs_sha256; // set for LFS files
+  BlobId blob_id;                   // git blob sha1 (of the LFS pointer, for LFS files)
+  std::optional<BlobId> lfs_sha256; // set for LFS files
 
   bool is_lfs() const { return lfs_sha256.has_value(); }
   // The cache blob name: the content sha256 for LFS files, the git blob sha1 otherwise.
-  const std::string& etag() const { return lfs_sha256 ? *lfs_sha256 : blob_id; }
+  const BlobId& etag() const { return lfs_sha256 ? *lfs_sha256 : blob_id; }
 };
 
 struct RepoRefs {
@@ -58,14 +59,14 @@ public:
 
   // The commit `revision` (branch, tag, refs/pr/N or commit) points to, from the revision-info
   // call. Throws Error(network) with the Hub's reason (repo or revision not found, gated, ...).
-  std::string resolve_commit(const RepoRef& repo, std::string_view revision);
+  CommitId resolve_commit(const RepoRef& repo, std::string_view revision);
 
   // Every file of `commit` in `scopes` (the whole repo by default; none inside another),
   // following `Link:
   // rel="next"` pagination, each path once, sorted by path. A folder the commit does not have
   // lists nothing. More than the limits allow throws Error(usage) with cause
   // "hub:listing-too-large" (the caller says how to narrow the selection).
-  std::vector<RepoFile> list_files(const RepoRef& repo, std::string_view commit,
+  std::vector<RepoFile> list_files(const RepoRef& repo, const CommitId& commit,
                                    const std::vector<ListingScope>& scopes = {{}});
 
   RepoRefs list_refs(const RepoRef& repo);

@@ -78,7 +78,20 @@ bool parse_size(std::string_view text, std::uint64_t& size) {
          parsed.ptr == end && (text.size() == 1 || text[0] != '0') && size <= hub::k_max_file_size;
 }
 
-std::optional<Problem> file_problem(const LockedFile& file) {
+// A file entry's values as they were read, checked before they become a LockedFile.
+struct FileFields {
+  std::string path;
+  std::uint64_t size = 0;
+  std::string sha256;
+  std::string etag;
+
+  // Once file_problem() found nothing.
+  LockedFile to_locked() const {
+    return LockedFile{hub::RepoPath(path), size, sha256, hub::BlobId(etag)};
+  }
+};
+
+std::optional<Problem> file_problem(const FileFields& file) {
   try {
     hub::validate_repo_path(file.path);
   } catch (const Error& error) {
@@ -88,7 +101,7 @@ std::optional<Problem> file_problem(const LockedFile& file) {
   if (!util::is_lower_hex(file.sha256, 64)) {
     return Problem{"sha256", where + "`sha256` must be 64 lowercase hex digits"};
   }
-  if (!util::is_lower_hex(file.etag, 40) && !util::is_lower_hex(file.etag, 64)) {
+  if (!hub::BlobId::is_valid(file.etag)) {
     return Problem{"etag",
                    where + "`etag` must be 40 (git blob) or 64 (LFS sha256) lowercase hex digits"};
   }
@@ -103,8 +116,9 @@ bool is_sha256_digest(std::string_view digest) {
   return digest.starts_with("sha256:") && util::is_lower_hex(digest.substr(7), 64);
 }
 
-// The model's own values (not its files); `type` is checked where it is parsed.
-std::optional<Problem> model_problem(const LockedModel& model) {
+// The model's own values (not its files), its commit as it was read; `type` is checked where it
+// is parsed.
+std::optional<Problem> model_problem(const LockedModel& model, std::string_view commit) {
   try {
     hub::validate_repo_id(model.repo.id);
   } catch (const Error& error) {
@@ -113,7 +127,7 @@ std::optional<Problem> model_problem(const LockedModel& model) {
   if (const auto problem = revision_error(model.revision)) {
     return Problem{"revision", "revision " + backticked(model.revision) + " " + *problem};
   }
-  if (!hub::is_commit_hash(model.commit)) {
+  if (!hub::CommitId::is_valid(commit)) {
     return Problem{"commit", "`commit` must be 40 lowercase hex digits"};
   }
   if (!is_sha256_digest(model.manifest_digest)) {
@@ -199,7 +213,7 @@ std::string LockfileReader::read_string(const Node& value, std::string_view mode
 
 LockedFile LockfileReader::read_file(const Node& entry, std::string_view model) const {
   const Keys values = read_keys(entry, k_file_keys, model, "a file entry");
-  LockedFile file;
+  FileFields file;
   file.path = read_string(values.at("path"), model, "path");
   const Node& size = values.at("size");
   const std::string_view size_text =
@@ -218,7 +232,7 @@ LockedFile LockfileReader::read_file(const Node& entry, std::string_view model) 
   if (const auto problem = file_problem(file)) {
     fail(values.at(problem->key), model, problem->why);
   }
-  return file;
+  return file.to_locked();
 }
 
 LockedModel LockfileReader::read_model(const std::string& name, const Node& key,
@@ -243,7 +257,7 @@ LockedModel LockfileReader::read_model(const std::string& name, const Node& key,
                        : read_string(revision, name, "revision");
   // A commit may be all digits, which YAML would call a number; the hex check is what matters.
   const Node& commit = values.at("commit");
-  model.commit = commit.is_scalar() ? commit.scalar : "";
+  const std::string commit_text = commit.is_scalar() ? commit.scalar : "";
   model.manifest_digest = read_string(values.at("manifest"), name, "manifest");
   if (values.contains("paths")) {
     model.recorded_paths_digest = read_string(values.at("paths"), name, "paths");
@@ -251,9 +265,10 @@ LockedModel LockfileReader::read_model(const std::string& name, const Node& key,
       fail(values.at("paths"), name, "`paths` must be `sha256:` and 64 lowercase hex digits");
     }
   }
-  if (const auto problem = model_problem(model)) {
+  if (const auto problem = model_problem(model, commit_text)) {
     fail(values.at(problem->key), name, problem->why);
   }
+  model.commit = hub::CommitId(commit_text);
 
   const Node& files = values.at("files");
   if (!files.is_sequence()) {
@@ -263,9 +278,10 @@ LockedModel LockfileReader::read_model(const std::string& name, const Node& key,
   std::map<std::string, int> lines_by_path;
   for (const Node& item : files.items) {
     LockedFile file = read_file(item, name);
-    if (const auto [seen, inserted] = lines_by_path.emplace(file.path, item.line); !inserted) {
+    if (const auto [seen, inserted] = lines_by_path.emplace(file.path.str(), item.line);
+        !inserted) {
       fail(item, name,
-           "file " + backticked(file.path) + " is listed twice (first on line " +
+           "file " + backticked(file.path.str()) + " is listed twice (first on line " +
                std::to_string(seen->second) + ")");
     }
     model.files.push_back(std::move(file));
@@ -374,30 +390,33 @@ private:
     LockedModel model;
     model.name = std::string(name);
     std::string type;
+    std::string commit;
     if (name.size() > 1024 || !ys::written_plain(name) || !value("    repo: ", model.repo.id) ||
         !value("    type: ", type) || !value("    revision: ", model.revision) ||
-        !value("    commit: ", model.commit) || !value("    manifest: ", model.manifest_digest) ||
+        !value("    commit: ", commit) || !value("    manifest: ", model.manifest_digest) ||
         !value("    paths: ", model.recorded_paths_digest)) {
       return std::nullopt;
     }
     const auto parsed_type = hub::parse_repo_type(type);
     if (!parsed_type || hub::type_name(*parsed_type) != type || !is_valid_model_name(model.name) ||
-        model_problem(model)) {
+        model_problem(model, commit)) {
       return std::nullopt;
     }
     model.repo.type = *parsed_type;
+    model.commit = hub::CommitId(commit);
     if (!line_is("    files: []")) {
       if (!line_is("    files:")) {
         return std::nullopt;
       }
       while (m_rest.starts_with("      - ")) {
-        LockedFile file;
+        FileFields file;
         if (!value("      - path: ", file.path) || !number("        size: ", file.size) ||
             !value("        sha256: ", file.sha256) || !value("        etag: ", file.etag) ||
-            file_problem(file) || (!model.files.empty() && model.files.back().path >= file.path)) {
+            file_problem(file) ||
+            (!model.files.empty() && model.files.back().path.str() >= file.path)) {
           return std::nullopt; // a bad value, or files out of order or listed twice
         }
-        model.files.push_back(std::move(file));
+        model.files.push_back(file.to_locked());
       }
       if (model.files.empty()) {
         return std::nullopt; // the writer says `files: []`
@@ -479,7 +498,7 @@ bool LockedModel::operator==(const LockedModel& other) const {
 std::string paths_digest(const LockedModel& model) {
   std::vector<std::string_view> paths;
   for (const auto& file : model.files) {
-    paths.push_back(file.path);
+    paths.push_back(file.path.str());
   }
   std::sort(paths.begin(), paths.end());
   hash::Sha256 sha256;
@@ -526,18 +545,19 @@ void check_model(const LockedModel& model, const std::string& source) {
     // Made in memory, not from models.yaml: there is no entry to digest.
     checked.manifest_digest = "sha256:" + std::string(64, '0');
   }
-  if (const auto problem = model_problem(checked)) {
+  if (const auto problem = model_problem(checked, model.commit.str())) {
     fail(*problem);
   }
   std::vector<std::string_view> paths;
   for (const auto& file : model.files) {
-    if (const auto problem = file_problem(file)) {
+    const FileFields fields{file.path.str(), file.size, file.sha256, file.etag.str()};
+    if (const auto problem = file_problem(fields)) {
       fail(*problem);
     }
     if (file.size > hub::k_max_file_size) {
-      fail({"size", "file " + backticked(file.path) + " is larger than a file can be"});
+      fail({"size", "file " + backticked(file.path.str()) + " is larger than a file can be"});
     }
-    paths.push_back(file.path);
+    paths.push_back(file.path.str());
   }
   std::sort(paths.begin(), paths.end());
   if (const auto twice = std::adjacent_find(paths.begin(), paths.end()); twice != paths.end()) {
@@ -594,7 +614,7 @@ std::string serialize_lockfile(const Lockfile& lockfile) {
     field("repo", model->repo.id);
     field("type", hub::type_name(model->repo.type));
     field("revision", model->revision);
-    field("commit", model->commit);
+    field("commit", model->commit.str());
     field("manifest", model->manifest_digest);
     field("paths", paths_digest(*model));
 
@@ -611,10 +631,10 @@ std::string serialize_lockfile(const Lockfile& lockfile) {
     out << YAML::BeginSeq;
     for (const LockedFile* file : files) {
       out << YAML::BeginMap;
-      field("path", file->path);
+      field("path", file->path.str());
       out << YAML::Key << "size" << YAML::Value << file->size;
       field("sha256", file->sha256);
-      field("etag", file->etag);
+      field("etag", file->etag.str());
       out << YAML::EndMap;
     }
     out << YAML::EndSeq << YAML::EndMap;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "hub/ids.hpp"
 #include "hub/repo.hpp"
 
 #include <cstdint>
@@ -13,10 +14,10 @@
 namespace hfmodels::manifest {
 
 struct LockedFile {
-  std::string path;
+  hub::RepoPath path;
   std::uint64_t size = 0;
   std::string sha256; // of the content, 64 hex
-  std::string etag;   // cache blob name: git sha1 (40 hex) or LFS sha256 (64 hex)
+  hub::BlobId etag;   // cache blob name: git sha1 (40 hex) or LFS sha256 (64 hex)
 
   bool operator==(const LockedFile&) const = default;
 };
@@ -24,8 +25,8 @@ struct LockedFile {
 struct LockedModel {
   std::string name;
   hub::RepoRef repo;
-  std::string revision;          // as requested in the manifest
-  std::string commit;            // 40 hex
+  std::string revision; // as requested in the manifest
+  hub::CommitId commit;
   std::string manifest_digest;   // ModelSpec::digest() of the entry it was locked from
   std::vector<LockedFile> files; // sorted by path
   // The `paths` value read from models.lock (empty for entries made in memory). It differs from

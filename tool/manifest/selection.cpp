@@ -231,7 +231,7 @@ std::vector<hub::RepoFile> select_files(const ModelSpec& spec,
   std::vector<std::string_view> paths;
   paths.reserve(files.size());
   for (const auto& file : files) {
-    paths.emplace_back(file.path);
+    paths.emplace_back(file.path.str());
   }
   std::vector<hub::RepoFile> selected;
   for (const std::size_t index : select_paths(spec, paths)) {

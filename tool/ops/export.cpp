@@ -54,11 +54,11 @@ ExportResult export_models(const Settings& settings, const std::vector<std::stri
       util::throw_if_stopped(stop);
       // Paths were validated when the lockfile was read: they cannot leave dir/<name>.
       const auto source = cache.snapshot_path(model->repo, model->commit, file.path);
-      if (copy_real_file(source, dir / model->name / file.path)) {
+      if (copy_real_file(source, dir / model->name / file.path.str())) {
         ++result.files;
         result.bytes += file.size;
       }
-      local_dir.record(file.path, model->commit, file.etag);
+      local_dir.record(file.path.str(), model->commit.str(), file.etag.str());
     }
   }
   return result;

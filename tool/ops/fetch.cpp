@@ -50,7 +50,7 @@ void require_disk_space(const cache::HubCache& cache, const std::vector<FileJob>
   std::uint64_t needed = 0;
   std::set<std::pair<std::string, std::string>> counted;
   for (const auto& job : missing) {
-    if (counted.insert({hub::cache_folder_name(job.repo), job.etag}).second &&
+    if (counted.insert({hub::cache_folder_name(job.repo), job.etag.str()}).second &&
         !cache.has_blob(job.repo, job.etag, job.size)) {
       // A partial download the run will continue needs only its missing bytes.
       const std::uint64_t have = std::min(job.size, cache.partial_bytes(job.repo, job.etag));

@@ -89,13 +89,13 @@ manifest::LockedModel resolve(hub::HubClient& hub, const manifest::ModelSpec& sp
   model.revision = spec.revision;
   model.manifest_digest = spec.digest();
   try {
-    model.commit = hub::is_commit_hash(spec.revision)
-                       ? spec.revision
+    model.commit = hub::CommitId::is_valid(spec.revision)
+                       ? hub::CommitId(spec.revision)
                        : hub.resolve_commit(spec.repo, spec.revision);
     const auto listed = hub.list_files(spec.repo, model.commit, listing_scopes(spec));
     for (const auto& file : manifest::select_files(spec, listed)) {
       model.files.push_back(
-          {file.path, file.size, file.lfs_sha256.value_or(""), std::string(file.etag())});
+          {file.path, file.size, file.lfs_sha256 ? file.lfs_sha256->str() : "", file.etag()});
     }
   } catch (const Error& error) {
     if (error.cause() == "hub:listing-too-large") {
@@ -151,7 +151,7 @@ std::vector<manifest::LockedModel> resolve_with(HubAccess& hub, const Settings& 
     models.push_back(resolve(hub.get(spec.name), spec, settings));
     reporter.note("resolved", spec.name,
                   spec.name + ": " + spec.repo.id + "@" + spec.revision + " -> " +
-                      models.back().commit.substr(0, 12));
+                      models.back().commit.str().substr(0, 12));
   }
   // Regular files are small; download them into the cache to learn their sha256 (checked
   // against their git blob id on the way), so a later fetch has them already. As blobs only:

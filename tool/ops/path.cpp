@@ -22,17 +22,17 @@ std::filesystem::path locked_path(const Settings& settings, const manifest::Lock
     return cache.snapshot_dir(model.repo, model.commit);
   }
   const auto found = std::find_if(model.files.begin(), model.files.end(),
-                                  [&](const auto& locked) { return locked.path == *file; });
+                                  [&](const auto& locked) { return locked.path.str() == *file; });
   if (found == model.files.end()) {
     std::vector<std::string> paths;
     for (const auto& locked : model.files) {
-      paths.push_back(locked.path);
+      paths.push_back(locked.path.str());
     }
     const auto suggestion = util::closest_match(*file, paths);
     throw Error(ErrorKind::usage, "unknown file", "'" + *file + "' is not locked for " + model.name,
                 suggestion ? "Did you mean '" + *suggestion + "'?" : "", model.name);
   }
-  return cache.snapshot_path(model.repo, model.commit, *file);
+  return cache.snapshot_path(model.repo, model.commit, found->path);
 }
 
 std::vector<bool> cached_files(const Settings& settings, const manifest::LockedModel& model,
@@ -51,11 +51,11 @@ std::vector<ModelLocation> locate_models(const Settings& settings,
   for (const auto* model : models) {
     ModelLocation location{model->name,
                            model->repo.id,
-                           model->commit,
+                           model->commit.str(),
                            cache.snapshot_dir(model->repo, model->commit),
                            {}};
     for (const auto& file : model->files) {
-      location.files.push_back(file.path);
+      location.files.push_back(file.path.str());
     }
     locations.push_back(std::move(location));
   }

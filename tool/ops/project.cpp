@@ -95,7 +95,7 @@ std::optional<std::string> selection_mismatch(const manifest::ModelSpec& spec,
   std::vector<std::string_view> paths;
   paths.reserve(model.files.size());
   for (const auto& locked : model.files) {
-    paths.emplace_back(locked.path);
+    paths.emplace_back(locked.path.str());
   }
   std::vector<std::size_t> selected;
   try {
@@ -108,7 +108,7 @@ std::optional<std::string> selection_mismatch(const manifest::ModelSpec& spec,
     kept[index] = true;
   }
   if (const auto dropped = std::find(kept.begin(), kept.end(), false); dropped != kept.end()) {
-    return "it lists `" + model.files[static_cast<std::size_t>(dropped - kept.begin())].path +
+    return "it lists `" + model.files[static_cast<std::size_t>(dropped - kept.begin())].path.str() +
            "`, which the manifest entry does not select";
   }
   if (!model.recorded_paths_digest.empty() &&
@@ -164,7 +164,7 @@ std::vector<cache::HubCache::SnapshotFile> snapshot_files(const manifest::Locked
   std::vector<cache::HubCache::SnapshotFile> files;
   files.reserve(model.files.size());
   for (const auto& file : model.files) {
-    files.push_back({file.path, file.size});
+    files.push_back({&file.path, file.size});
   }
   return files;
 }

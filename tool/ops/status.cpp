@@ -17,7 +17,7 @@ std::vector<ModelStatus> status(const Settings& settings, const std::stop_token&
   for (const auto* model : models) {
     ModelStatus entry;
     entry.name = model->name;
-    entry.commit = model->commit;
+    entry.commit = model->commit.str();
     entry.files = model->files.size();
     entry.bytes = model->total_size();
     const auto present =

@@ -186,14 +186,14 @@ public:
   BlobDownload(const Settings& settings, const cache::HubCache& cache, const FileJob& job,
                Publish publish, GiveUp& give_up)
       : m_cache(cache), m_job(job), m_publish(publish), m_give_up(give_up) {
-    m_spec.url = hub::resolve_url(settings.endpoint, job.repo, job.commit, job.path);
+    m_spec.url = hub::resolve_url(settings.endpoint, job.repo, job.commit.str(), job.path.str());
     m_spec.subject = job.subject();
     m_spec.size = job.size;
     m_spec.sha256 = job.sha256;
     // A regular file's etag is its git blob id: checked as well, so that an etag edited to
     // name another file's blob can never put these bytes under that name.
-    if (job.etag.size() == 40) {
-      m_spec.git_sha1 = job.etag;
+    if (!job.etag.is_sha256()) {
+      m_spec.git_sha1 = job.etag.str();
     }
   }
 
@@ -285,7 +285,7 @@ public:
 
   void started(std::size_t file, std::uint64_t resumed) override {
     const FileJob& job = m_jobs[m_job_of[file]];
-    m_reporter.transfer_started(file, job.model, job.path, job.size, resumed);
+    m_reporter.transfer_started(file, job.model, job.path.str(), job.size, resumed);
   }
   void progress(const transfer::FileProgress& file, const transfer::TotalProgress& total) override {
     m_reporter.transfer_progress(file, total);

@@ -19,14 +19,14 @@ struct FileJob {
   std::string model;
   hub::RepoRef repo;
   std::string revision;
-  std::string commit;
-  std::string path;
+  hub::CommitId commit;
+  hub::RepoPath path;
   std::uint64_t size = 0;
-  std::string etag;
+  hub::BlobId etag;
   // Unknown when locking a regular file: its git blob id (the etag) is checked instead.
   std::optional<std::string> sha256;
 
-  std::string subject() const { return model + "/" + path; }
+  std::string subject() const { return model + "/" + path.str(); }
 };
 
 // Where store_files puts the files: into the snapshots (fetch), or as blobs only (lock, which

@@ -23,7 +23,7 @@ std::vector<FileCheck> verify(const Settings& settings, const std::vector<std::s
     for (const auto& file : model->files) {
       FileCheck check;
       check.model = model->name;
-      check.path = file.path;
+      check.path = file.path.str();
       check.expected_sha256 = file.sha256;
       check.expected_size = file.size;
       checks.push_back(std::move(check));

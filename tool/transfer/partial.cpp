@@ -160,7 +160,7 @@ std::optional<std::uint64_t> ResumeRecord::covered_prefix() const {
 bool ResumeRecord::continued_after_record() const {
   // The record is saved whenever the file is left (and every 250 ms before), so a file changed
   // more than a second after it was written by another hand.
-  const auto file = util::modified_seconds(m_temp.fd());
+  const auto file = m_temp.file().modified_seconds();
   const auto record = util::modified_seconds(m_temp.record_path());
   return file && record && *file > *record + 1.0;
 }
@@ -173,7 +173,7 @@ std::uint64_t ResumeRecord::prefix_end() const {
   // A partial of a segmented download killed before it wrote a record has holes: its prefix ends
   // at the first one. Only the block where a write stopped can hold unwritten zeros before it:
   // that block goes too (the sha256 at the end checks the rest).
-  const util::FirstHole hole = util::first_hole(m_temp.fd());
+  const cache::File::FirstHole hole = m_temp.file().first_hole();
   if (hole.offset >= length) {
     return length;
   }

@@ -43,17 +43,8 @@ void read_blocks(const std::filesystem::path& path, std::size_t block_size,
                  const std::stop_token& stop,
                  const std::function<void(const char* data, std::size_t size)>& consume);
 
-// Where the first hole of the open file `fd` begins (its size, or more, when it has none or the
-// filesystem cannot tell), with the size of the file's blocks.
-struct FirstHole {
-  std::uint64_t offset = 0;
-  std::uint64_t block_size = 4096;
-};
-FirstHole first_hole(int fd);
-
-// The last modification time, in seconds since the epoch, of the open file `fd` and of `path`;
-// nothing when it cannot be read.
-std::optional<double> modified_seconds(int fd);
+// The last modification time of `path`, in seconds since the epoch; nothing when it cannot be
+// read.
 std::optional<double> modified_seconds(const std::filesystem::path& path);
 
 } // namespace hfmodels::util

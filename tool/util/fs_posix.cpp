@@ -217,20 +217,6 @@ void read_blocks(const std::filesystem::path& path, std::size_t block_size,
   read_to_end(fd, path, buffer.get(), block_size, stop, consume);
 }
 
-FirstHole first_hole(int fd) {
-  FirstHole hole;
-  struct stat info {};
-  if (::fstat(fd, &info) == 0) {
-    hole.block_size = std::max<std::uint64_t>(static_cast<std::uint64_t>(info.st_blksize), 4096);
-    hole.offset = static_cast<std::uint64_t>(info.st_size);
-  }
-  const off_t at = ::lseek(fd, 0, SEEK_HOLE);
-  if (at >= 0) {
-    hole.offset = static_cast<std::uint64_t>(at);
-  }
-  return hole;
-}
-
 namespace {
 
 double seconds_of(const timespec& time) {
@@ -238,14 +224,6 @@ double seconds_of(const timespec& time) {
 }
 
 } // namespace
-
-std::optional<double> modified_seconds(int fd) {
-  struct stat info {};
-  if (::fstat(fd, &info) != 0) {
-    return std::nullopt;
-  }
-  return seconds_of(info.st_mtim);
-}
 
 std::optional<double> modified_seconds(const std::filesystem::path& path) {
   struct stat info {};
