@@ -101,6 +101,7 @@ public:
 
   const FileSpec& spec() const override { return m_spec; }
   Start start() override {
+    start_thread = std::this_thread::get_id();
     ++starts;
     if (starts <= later_times) {
       return Start::later;
@@ -109,6 +110,7 @@ public:
   }
   TempBlob& temporary() override { return *m_temp; }
   void finish(const Downloaded* result, const Error* failure, bool prefix) override {
+    finish_thread = std::this_thread::get_id();
     ++finishes;
     if (result != nullptr) {
       downloaded = *result;
@@ -124,6 +126,8 @@ public:
 
   int later_times = 0;
   bool not_needed = false;
+  std::thread::id start_thread;
+  std::thread::id finish_thread;
   int starts = 0;
   int finishes = 0;
   std::optional<Downloaded> downloaded;
@@ -200,6 +204,19 @@ TEST_F(EngineTest, SmallFileIsOnePlainGet) {
   ASSERT_EQ(server.requests().size(), 1u);
   EXPECT_FALSE(server.requests()[0].header("range")) << "the whole file needs no Range";
   EXPECT_FALSE(fs::exists(task.temporary().record_path())) << "a finished file has no record";
+}
+
+TEST_F(EngineTest, StartingAndFinishingAFileRunOffTheLoop) {
+  // Their filesystem work (a lock, a temporary, a rename, a link) costs about a millisecond a
+  // file on a slow disk, which every other transfer waited for on the loop (bench/ANALYSIS.md).
+  const std::string body = make_body(1000);
+  HttpServer server([&](const HttpRequest& request) { return serve(body, request); });
+  TestTask task(m_dir, spec_for(server.url("/file"), body));
+  run(task, fast_options());
+
+  ASSERT_TRUE(task.downloaded) << (task.error ? task.error->what() : "");
+  EXPECT_NE(task.start_thread, std::this_thread::get_id());
+  EXPECT_NE(task.finish_thread, std::this_thread::get_id());
 }
 
 TEST_F(EngineTest, SegmentsAskEachByteOnceAndEndTogether) {

@@ -180,7 +180,8 @@ constexpr std::string_view k_not_tried = "store:not-tried";
 
 // One blob to download, as the engine sees it: what it must be, and where it goes. Taking the
 // blob's lock, claiming a partial download to continue, committing or parking the temporary
-// and linking the snapshot happen here, on the engine's thread; none of them waits.
+// and linking the snapshot happen here, on threads the engine starts for them (start() and a
+// successful finish()) or on its loop; none of them waits for another process.
 class BlobDownload final : public transfer::FileTask {
 public:
   BlobDownload(const Settings& settings, const cache::HubCache& cache, const FileJob& job,

@@ -15,11 +15,16 @@
 #include <algorithm>
 #include <cassert>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <exception>
+#include <functional>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -99,17 +104,97 @@ struct Connection {
   BlockChecksummer checksums;
 };
 
+// Wakes the loop when a thread of the engine ends its work, so that it notices without polling.
+struct WakeLoop {
+  CURLM* multi;
+  ~WakeLoop() { curl_multi_wakeup(multi); }
+};
+
+// One thread for the filesystem work of starting and finishing files (a lock, a temporary, a
+// rename, a link: about a millisecond a file on a slow disk), so that the loop's transfers do
+// not wait for it (bench/ANALYSIS.md). One, not one per file: a thread costs about as much to
+// start as the work it would do. Jobs run in the order given; those given before destruction
+// all run.
+class FilesystemWorker {
+public:
+  FilesystemWorker() : m_thread([this] { run(); }) {}
+  ~FilesystemWorker() {
+    {
+      const std::lock_guard lock(m_mutex);
+      m_stop = true;
+    }
+    m_more.notify_one();
+    m_thread.join();
+  }
+  FilesystemWorker(const FilesystemWorker&) = delete;
+  FilesystemWorker& operator=(const FilesystemWorker&) = delete;
+
+  template<typename Job>
+  auto post(Job job) -> std::future<decltype(job())> {
+    auto task = std::make_shared<std::packaged_task<decltype(job())()>>(std::move(job));
+    auto future = task->get_future();
+    {
+      const std::lock_guard lock(m_mutex);
+      m_jobs.emplace_back([task] { (*task)(); });
+    }
+    m_more.notify_one();
+    return future;
+  }
+
+private:
+  void run() {
+    for (;;) {
+      std::function<void()> job;
+      {
+        std::unique_lock lock(m_mutex);
+        m_more.wait(lock, [&] { return m_stop || !m_jobs.empty(); });
+        if (m_jobs.empty()) {
+          return;
+        }
+        job = std::move(m_jobs.front());
+        m_jobs.pop_front();
+      }
+      job();
+    }
+  }
+
+  std::mutex m_mutex;
+  std::condition_variable m_more;
+  std::deque<std::function<void()>> m_jobs;
+  bool m_stop = false;
+  std::thread m_thread; // last: it starts once the rest is ready
+};
+
+// What starting a file found: whether to go on, and whether its temporary holds bytes of an
+// earlier run to check.
+struct Started {
+  FileTask::Start start = FileTask::Start::now;
+  bool check = false;
+};
+
 struct File {
   FileTask* task = nullptr;
   std::size_t index = 0;
   const FileSpec* spec = nullptr;
-  // loading: its partial download's record is being checked, on a thread of its own.
-  enum class State { queued, loading, running, hashing, done } state = State::queued;
+  // starting: its lock and temporary being taken, and finishing: its checked bytes being put in
+  // place (FileTask::finish), both on the FilesystemWorker; loading: what an earlier run left
+  // in its temporary being checked, on a thread of its own.
+  enum class State {
+    queued,
+    starting,
+    loading,
+    running,
+    hashing,
+    finishing,
+    done
+  } state = State::queued;
   Clock::time_point not_before;
   cache::TempBlob* temp = nullptr;
   std::optional<SegmentPlan> plan;
   std::unique_ptr<ResumeRecord> record;
+  std::future<Started> starting;
   std::future<std::vector<ByteRange>> loading; // the bytes of the partial to keep
+  std::future<void> finishing;
   std::unique_ptr<FileHasher> hasher;
   std::vector<Connection*> connections;
   unsigned limit = 1;         // connections it may use (lowered when a server objects)
@@ -148,6 +233,9 @@ public:
     // The threads first (loaders, hashers): they wake the multi handle when they finish.
     for (File& file : m_files) {
       wait_for_loading(file);
+      if (file.finishing.valid()) {
+        file.finishing.wait();
+      }
       file.hasher.reset();
     }
     for (auto& connection : m_pool) {
@@ -179,7 +267,9 @@ public:
       check_hashes();
       const auto now = Clock::now();
       start_files(now);
+      started();
       loaded();
+      finished();
       tend_files();
       send_requests(now);
       save_records();
@@ -283,8 +373,8 @@ private:
   std::size_t running_files() const {
     return static_cast<std::size_t>(
         std::count_if(m_files.begin(), m_files.end(), [](const File& f) {
-          return f.state == File::State::loading || f.state == File::State::running ||
-                 f.state == File::State::hashing;
+          return f.state == File::State::starting || f.state == File::State::loading ||
+                 f.state == File::State::running || f.state == File::State::hashing;
         }));
   }
 
@@ -296,19 +386,57 @@ private:
       if (running_files() >= std::max(m_options.files_at_once, 1u) || !connection_available()) {
         return;
       }
+      begin(file);
+    }
+  }
+
+  // Starting a file takes its lock, claims or creates its temporary and checks what a partial
+  // download holds: filesystem work of about a millisecond a file on a slow disk (more for a
+  // large partial, which is read back), which every other transfer would wait for on the loop
+  // (bench/ANALYSIS.md). So it runs on a thread of its own; loaded() takes the outcome.
+  void begin(File& file) {
+    file.state = File::State::starting;
+    file.starting = m_worker.post([this, &file] {
+      const WakeLoop wake{m_multi};
+      Started started;
+      started.start = file.task->start();
+      if (started.start == FileTask::Start::now) {
+        file.temp = &file.task->temporary();
+        file.record = std::make_unique<ResumeRecord>(*file.temp, file.spec->size);
+        started.check = file.temp->size() != 0;
+      }
+      return started;
+    });
+  }
+
+  // Files whose start has been made go on; those with bytes of an earlier run have them checked
+  // first.
+  void started() {
+    const auto now = Clock::now();
+    for (File& file : m_files) {
+      if (file.state != File::State::starting ||
+          file.starting.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+        continue;
+      }
       try {
-        switch (file.task->start()) {
-        case FileTask::Start::later:
+        const Started started = file.starting.get();
+        switch (started.start) {
+        case FileTask::Start::later: // another process holds its lock
+          file.state = File::State::queued;
           file.not_before = now + k_start_again;
-          continue;
+          break;
         case FileTask::Start::not_needed: {
           const Downloaded nothing;
           file.state = File::State::done;
           file.task->finish(&nothing, nullptr, true);
-          continue;
+          break;
         }
         case FileTask::Start::now:
-          begin(file);
+          if (started.check) {
+            load(file);
+          } else {
+            run_file(file, file.record->load()); // nothing to check
+          }
           break;
         }
       } catch (const Error& error) {
@@ -317,21 +445,12 @@ private:
     }
   }
 
-  void begin(File& file) {
-    file.temp = &file.task->temporary();
-    file.record = std::make_unique<ResumeRecord>(*file.temp, file.spec->size);
-    if (file.temp->size() == 0) {
-      run_file(file, file.record->load()); // nothing to check
-      return;
-    }
-    // Checking what a partial download holds reads it back, which takes a while for a large
-    // one: the loop moves the other files meanwhile.
+  // Checking what a partial download holds reads it back, which takes a while for a large one:
+  // the loop moves the other files meanwhile, and the worker starts and finishes them.
+  void load(File& file) {
     file.state = File::State::loading;
     file.loading = std::async(std::launch::async, [this, &file] {
-      struct Wake {
-        CURLM* multi;
-        ~Wake() { curl_multi_wakeup(multi); }
-      } const wake{m_multi};
+      const WakeLoop wake{m_multi};
       return file.record->load(m_stop);
     });
   }
@@ -351,7 +470,28 @@ private:
     }
   }
 
-  void wait_for_loading(File& file) {
+  // Files put in place end.
+  void finished() {
+    for (File& file : m_files) {
+      if (file.state == File::State::finishing &&
+          file.finishing.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
+        end_finishing(file);
+      }
+    }
+  }
+
+  void end_finishing(File& file) {
+    file.finishing.get(); // FileTask::finish reports its own failures
+    file.state = File::State::done;
+    m_events.finished(file.index, true);
+    ++m_files_done;
+  }
+
+  // Waits for the start or check of `file` (a stop ends a check at once).
+  static void wait_for_loading(File& file) {
+    if (file.starting.valid()) {
+      file.starting.wait();
+    }
     if (file.loading.valid()) {
       file.loading.wait();
     }
@@ -873,12 +1013,14 @@ private:
         const bool git_ok = !file.spec->git_sha1 || *file.spec->git_sha1 == digests.git_sha1;
         if (sha256_ok && git_ok) {
           file.record->remove();
-          Downloaded result{file.spec->size, digests.sha256, file.received};
           file.hasher.reset();
-          file.state = File::State::done;
-          file.task->finish(&result, nullptr, true);
-          m_events.finished(file.index, true);
-          ++m_files_done;
+          // Renames and links: filesystem work, off the loop like a file's start (begin()).
+          file.state = File::State::finishing;
+          file.finishing = m_worker.post(
+              [this, &file, result = Downloaded{file.spec->size, digests.sha256, file.received}] {
+                const WakeLoop wake{m_multi};
+                file.task->finish(&result, nullptr, true);
+              });
           continue;
         }
         const Error mismatch = hash_mismatch(file, digests);
@@ -949,6 +1091,11 @@ private:
 
   // Ends `file` with `error`, keeping what arrived (and its record) for the caller to park.
   void fail(File& file, const Error& error) {
+    if (file.state == File::State::finishing) {
+      file.finishing.wait(); // its bytes were good: it ends as it was going to
+      end_finishing(file);
+      return;
+    }
     if (file.state == File::State::done) {
       return;
     }
@@ -1080,6 +1227,7 @@ private:
   Events& m_events;
   std::stop_token m_stop;
   CURLM* m_multi = nullptr;
+  FilesystemWorker m_worker;
   std::vector<File> m_files;
   std::vector<std::unique_ptr<Connection>> m_pool;
   std::vector<Connection*> m_free;

@@ -14,8 +14,9 @@
 // The download engine: every connection of a run in one libcurl multi handle, driven by one loop
 // on the caller's thread (docs/ARCHITECTURE.md, "The download engine"). A file is a list of
 // segments (transfer/plan.hpp); one fetched over a single connection is the one-segment case,
-// so there is one code path. Hashing runs beside the loop (transfer/hasher.hpp); nothing else
-// has a thread. What arrived is kept across Ctrl-C, a kill and a power cut
+// so there is one code path. Beside the loop run a file's hasher (transfer/hasher.hpp) and,
+// briefly, the filesystem work of starting and finishing a file (FileTask::start, finish);
+// nothing else has a thread. What arrived is kept across Ctrl-C, a kill and a power cut
 // (transfer/partial.hpp).
 namespace hfmodels::transfer {
 
@@ -57,7 +58,10 @@ struct Downloaded {
 };
 
 // A file for the engine, prepared by the caller, who knows where files live and how they are
-// locked. The engine calls these on its loop's thread.
+// locked. The engine calls start() and temporary(), then finish() after a success, on a thread
+// of its own (their filesystem work would hold up every transfer on the loop); finish() after a
+// failure on the loop's thread. Calls for one file never overlap; calls for different files may,
+// so what tasks share must be safe to use from several threads.
 class FileTask {
 public:
   virtual ~FileTask() = default;
