@@ -83,7 +83,6 @@ enum class EntryType { regular, directory, symlink, other };
 
 // What the system says of one entry of a folder.
 struct Entry {
-  std::string name;
   EntryType type = EntryType::other;
   std::uint64_t size = 0;
   std::uint64_t allocated = 0; // bytes of the blocks it holds (a sparse file holds fewer)

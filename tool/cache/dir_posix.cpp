@@ -29,9 +29,8 @@ std::error_code last_error() {
   return {errno, std::generic_category()};
 }
 
-Entry entry_of(std::string name, const struct stat& info) {
+Entry entry_of(const struct stat& info) {
   Entry entry;
-  entry.name = std::move(name);
   if (S_ISREG(info.st_mode)) {
     entry.type = EntryType::regular;
   } else if (S_ISDIR(info.st_mode)) {
@@ -48,16 +47,19 @@ Entry entry_of(std::string name, const struct stat& info) {
   return entry;
 }
 
-// fstatat relative to `dir` (AT_FDCWD for a whole path); nothing when the entry is missing.
-std::optional<Entry> stat_at(int dir, const char* name, Follow follow, const fs::path& shown) {
+// fstatat of `name` relative to `dir` (AT_FDCWD for a whole path), which `folder` names in an
+// error; nothing when the entry is missing. The path is only put together for an error: a
+// lockfile's every file is looked up this way.
+std::optional<Entry> stat_at(int dir, const char* name, Follow follow, const fs::path* folder) {
   struct stat info {};
   if (::fstatat(dir, name, &info, follow == Follow::no ? AT_SYMLINK_NOFOLLOW : 0) != 0) {
-    if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP) {
+    const int error = errno;
+    if (error == ENOENT || error == ENOTDIR || error == ELOOP) {
       return std::nullopt;
     }
-    util::throw_io_error("cannot read", shown, errno);
+    util::throw_io_error("cannot read", folder == nullptr ? fs::path(name) : *folder / name, error);
   }
-  return entry_of(shown.filename().string(), info);
+  return entry_of(info);
 }
 
 struct stat stat_of(int handle, const fs::path& path) {
@@ -198,7 +200,7 @@ void File::close() {
 // --- paths ---------------------------------------------------------------------------------------
 
 std::optional<Entry> stat_path(const fs::path& path, Follow follow) {
-  return stat_at(AT_FDCWD, path.c_str(), follow, path);
+  return stat_at(AT_FDCWD, path.c_str(), follow, nullptr);
 }
 
 // --- Dir ----------------------------------------------------------------------------------------
@@ -263,7 +265,7 @@ Dir& Dir::operator=(Dir&& other) noexcept {
 
 std::optional<Entry> Dir::stat(std::string_view name, Follow follow) const {
   const std::string owned(name);
-  return stat_at(m_handle, owned.c_str(), follow, m_path / owned);
+  return stat_at(m_handle, owned.c_str(), follow, &m_path);
 }
 
 std::vector<std::string> Dir::list() const {

@@ -84,16 +84,14 @@ struct FileFields {
   std::uint64_t size = 0;
   std::string sha256;
   std::string etag;
-
-  // Once file_problem() found nothing.
-  LockedFile to_locked() const {
-    return LockedFile{hub::RepoPath(path), size, sha256, hub::BlobId(etag)};
-  }
 };
 
-std::optional<Problem> file_problem(const FileFields& file) {
+// The first rule `file` breaks; else nothing, and `made`, when given, holds it as a LockedFile
+// (its path checked once: a lockfile of 100,000 files is read on every fetch).
+std::optional<Problem> file_problem(const FileFields& file, LockedFile* made = nullptr) {
+  std::optional<hub::RepoPath> path;
   try {
-    hub::validate_repo_path(file.path);
+    path.emplace(file.path);
   } catch (const Error& error) {
     return Problem{"path", error.summary() + " " + error.why()};
   }
@@ -108,6 +106,9 @@ std::optional<Problem> file_problem(const FileFields& file) {
   // An LFS file's etag is its content sha256; a difference means one of them was edited.
   if (file.etag.size() == 64 && file.etag != file.sha256) {
     return Problem{"etag", where + "the 64-hex `etag` differs from `sha256`"};
+  }
+  if (made != nullptr) {
+    *made = LockedFile{std::move(*path), file.size, file.sha256, hub::BlobId(file.etag)};
   }
   return std::nullopt;
 }
@@ -229,10 +230,11 @@ LockedFile LockfileReader::read_file(const Node& entry, std::string_view model) 
   }
   file.sha256 = read_string(values.at("sha256"), model, "sha256");
   file.etag = read_string(values.at("etag"), model, "etag");
-  if (const auto problem = file_problem(file)) {
+  LockedFile locked;
+  if (const auto problem = file_problem(file, &locked)) {
     fail(values.at(problem->key), model, problem->why);
   }
-  return file.to_locked();
+  return locked;
 }
 
 LockedModel LockfileReader::read_model(const std::string& name, const Node& key,
@@ -410,13 +412,14 @@ private:
       }
       while (m_rest.starts_with("      - ")) {
         FileFields file;
+        LockedFile locked;
         if (!value("      - path: ", file.path) || !number("        size: ", file.size) ||
             !value("        sha256: ", file.sha256) || !value("        etag: ", file.etag) ||
-            file_problem(file) ||
+            file_problem(file, &locked) ||
             (!model.files.empty() && model.files.back().path.str() >= file.path)) {
           return std::nullopt; // a bad value, or files out of order or listed twice
         }
-        model.files.push_back(file.to_locked());
+        model.files.push_back(std::move(locked));
       }
       if (model.files.empty()) {
         return std::nullopt; // the writer says `files: []`
