@@ -95,35 +95,90 @@ class TestLockPins(LockTestCase):
         self.assertTrue(any("/datasets/test-datasets/tiny-dataset" in p for p in paths), paths)
         self.assertFalse(any(p.startswith("/api/models/") for p in paths), paths)
 
-    def test_include_exclude_globs(self):
+    def test_include_exclude_patterns_as_hf_download(self):
+        # The patterns mean what they mean to `hf download --include/--exclude`: fnmatch on the
+        # whole path (`*` crosses `/`), and a trailing `/` names a folder.
         self.write_manifest("""
             models:
-              top_txt:
+              every_txt:
                 repo: test-org/weird-paths
                 include: ["*.txt"]
-              all_txt:
+              nested_txt:
                 repo: test-org/weird-paths
                 include: ["**/*.txt"]
-                exclude: ["deep/**"]
+                exclude: ["deep/"]
               deep:
                 repo: test-org/weird-paths
-                include: ["deep/**"]
+                include: ["deep/"]
               no_weights:
                 repo: test-org/weird-paths
-                exclude: ["**/*.safetensors", "**/*.bin", "unicod*/**"]
+                exclude: ["*.safetensors", "*.bin", "unicod*"]
+              one_char:
+                repo: test-org/weird-paths
+                include: ["question?mark.tx?", "[ps]*.txt"]
         """)
         self.run_tool("lock", check=0)
         repo = "test-org/weird-paths"
-        self.assert_pins("top_txt", repo,
-                         ["percent%20literal.txt", "plus+sign.txt", "question?mark.txt"])
-        self.assert_pins("all_txt", repo,
-                         ["percent%20literal.txt", "plus+sign.txt", "question?mark.txt",
-                          "sub/dir/nested.txt", "with space/file name.txt"])
+        every_txt = ["deep/a/b/c/d/e.txt", "percent%20literal.txt", "plus+sign.txt",
+                     "question?mark.txt", "sub/dir/nested.txt", "with space/file name.txt"]
+        self.assert_pins("every_txt", repo, every_txt)
+        self.assert_pins("nested_txt", repo, ["sub/dir/nested.txt", "with space/file name.txt"])
         self.assert_pins("deep", repo, ["deep/a/b/c/d/e.txt", "deep/a/model.safetensors"])
-        self.assert_pins("no_weights", repo,
-                         ["config.json", "deep/a/b/c/d/e.txt", "percent%20literal.txt",
-                          "plus+sign.txt", "question?mark.txt", "sub/dir/nested.txt",
-                          "with space/file name.txt"])
+        self.assert_pins("no_weights", repo, ["config.json"] + every_txt)
+        self.assert_pins("one_char", repo, ["percent%20literal.txt", "plus+sign.txt",
+                                            "question?mark.txt", "sub/dir/nested.txt"])
+        self.assertEqual(self.read_lock()["models"]["deep"]["patterns"], "fnmatch")
+
+    def test_lockfile_of_the_segment_rule_is_not_stale(self):
+        # Before the fnmatch rule, `**/*.txt` also took top-level files and `*` stayed within a
+        # folder. A lockfile written then (no `patterns` key) keeps working as it is.
+        self.write_manifest("""
+            models:
+              txt:
+                repo: test-org/weird-paths
+                include: ["**/*.txt"]
+        """)
+        self.run_tool("lock", check=0)
+        digest = self.read_lock()["models"]["txt"]["manifest"]
+        # The same files as the old rule selected, with the entry's digest and no `patterns`:
+        # byte for byte what the old version wrote.
+        other = self.root / "other"
+        other.mkdir()
+        self.write_manifest("""
+            models:
+              txt:
+                repo: test-org/weird-paths
+                include: ["*.txt"]
+        """, folder=other)
+        self.run_tool("lock", cwd=other, check=0)
+        text = self.lockfile(other).read_text()
+        self.assertIn("    patterns: fnmatch\n", text)
+        old_text = re.sub(r"    manifest: \S+\n", f"    manifest: {digest}\n", text)
+        old_text = old_text.replace("    patterns: fnmatch\n", "")
+        self.lockfile().write_text(old_text)
+
+        status = self.run_tool("status", check=0)
+        self.assertIn("missing", status.stdout)
+        self.assertNotIn("stale", status.stdout)
+        self.run_tool("fetch", check=0)
+        self.hub.reset_requests()
+        self.run_tool("lock", check=0)
+        self.assertEqual(self.lockfile().read_text(), old_text, "an unchanged entry keeps its pin")
+        self.assert_no_requests("re-lock of an unchanged manifest")
+        # A hand edit is still caught under the old rule: a file the entry never selected.
+        edited = old_text.replace("    files:\n", "    files:\n      - path: config.json\n"
+                                  "        size: 1\n        sha256: " + "a" * 64 +
+                                  "\n        etag: " + "b" * 40 + "\n", 1)
+        self.lockfile().write_text(edited)
+        self.assertIn("which the manifest entry does not select",
+                      self.run_tool("fetch", check=6).stderr)
+        # `lock --update` re-resolves the branch under the new rule, and records it.
+        self.lockfile().write_text(old_text)
+        self.run_tool("lock", "--update", check=0)
+        after = self.read_lock()["models"]["txt"]
+        self.assertEqual(after["patterns"], "fnmatch")
+        self.assertEqual([f["path"] for f in after["files"]],
+                         ["deep/a/b/c/d/e.txt", "sub/dir/nested.txt", "with space/file name.txt"])
 
     def test_quant_single_file_and_split_shards(self):
         self.write_manifest("""
@@ -149,6 +204,23 @@ class TestLockPins(LockTestCase):
         self.assert_pins("q5", repo, ["Q5_K_M/model-Q5_K_M-00001-of-00002.gguf",
                                       "Q5_K_M/model-Q5_K_M-00002-of-00002.gguf"])
         self.assert_pins("q8", repo, ["model-Q8_0.gguf"])
+
+    def test_a_gguf_repo_locked_whole_warns_with_its_quantizations(self):
+        self.write_manifest("""
+            models:
+              every:
+                repo: test-org/tiny-gguf
+              one:
+                repo: test-org/tiny-gguf
+                quant: Q8_0
+        """)
+        result = self.run_tool("lock", check=0)
+        warnings = [line for line in result.stderr.splitlines() if "quantizations" in line]
+        self.assertEqual(len(warnings), 1, result.stderr)
+        self.assertIn("every: test-org/tiny-gguf holds 4 GGUF quantizations", warnings[0])
+        for quant in ("Q4_K ", "Q4_K_M ", "Q5_K_M ", "Q8_0 "):
+            self.assertIn(quant, warnings[0])
+        self.assertIn("`hfmodels add test-org/tiny-gguf:Q4_K`", warnings[0])
 
     def test_exact_files(self):
         self.write_manifest("""
@@ -243,7 +315,7 @@ class TestRelock(LockTestCase):
         self.assertEqual(after["models"]["tiny"], before["models"]["tiny"])
         self.assertEqual(after["models"]["gguf"], before["models"]["gguf"])
         self.assertEqual([f["path"] for f in after["models"]["weird"]["files"]],
-                         ["config.json", "sub/dir/nested.txt"])
+                         ["config.json", "sub/dir/nested.txt", "unicodé/ファイル.json"])
         self.assertNotEqual(after["models"]["weird"]["manifest"],
                             before["models"]["weird"]["manifest"])
         paths = self.request_paths()

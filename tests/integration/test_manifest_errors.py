@@ -299,8 +299,8 @@ class ManifestErrorTest(ErrorAssertions, HubTestCase):
             models:
               tiny:
                 repo: test-org/tiny-model
-                include: ["config.json", "[abc"]
-            """, line=4, model="tiny", needles=["`[abc`", "include"])
+                include: ["config.json", "/abs/*.json"]
+            """, line=4, model="tiny", needles=["`/abs/*.json`", "include", "starts with `/`"])
         self.lock_fails("""
             models:
               gguf:

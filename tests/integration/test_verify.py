@@ -11,7 +11,7 @@ MANIFEST = """
         repo: test-org/tiny-model
       weird:
         repo: test-org/weird-paths
-        include: ["**/*.txt", "hash#dir/**"]
+        include: ["*.txt", "hash#dir/"]
 """
 
 

@@ -14,7 +14,9 @@ using hfmodels::hub::RepoFile;
 using hfmodels::hub::RepoPath;
 using hfmodels::manifest::matches_quant;
 using hfmodels::manifest::ModelSpec;
+using hfmodels::manifest::PatternRule;
 using hfmodels::manifest::select_files;
+using hfmodels::manifest::select_paths;
 
 namespace {
 
@@ -69,15 +71,30 @@ TEST(Selection, EveryFileByDefault) {
             (std::vector<std::string>{".gitattributes", "a/c.bin", "b.json"}));
 }
 
-TEST(Selection, IncludeThenExclude) {
+TEST(Selection, IncludeThenExcludeAsHfDownload) {
+  // `hf download --include "*.json" --include "*.safetensors" --exclude "onnx/"`.
+  auto model = spec();
+  model.include = {"*.json", "*.safetensors"};
+  model.exclude = {"onnx/", "never-there/*"};
+  const auto files =
+      repo({"config.json", "sub/config.json", "model.safetensors", "onnx/model.safetensors",
+            "text_encoder/model.safetensors", "README.md"});
+  EXPECT_EQ(paths(select_files(model, files)),
+            (std::vector<std::string>{"config.json", "model.safetensors", "sub/config.json",
+                                      "text_encoder/model.safetensors"}));
+}
+
+TEST(Selection, LockfilesOfTheSegmentRuleAreCheckedByIt) {
   auto model = spec();
   model.include = {"*.json", "**/*.safetensors"};
-  model.exclude = {"onnx/**", "never-there/**"};
-  const auto files = repo({"config.json", "sub/config.json", "model.safetensors",
-                           "onnx/model.safetensors", "deep/er/x.safetensors", "README.md"});
-  EXPECT_EQ(
-      paths(select_files(model, files)),
-      (std::vector<std::string>{"config.json", "deep/er/x.safetensors", "model.safetensors"}));
+  model.exclude = {"onnx/**"};
+  const std::vector<std::string_view> listed = {"config.json", "deep/er/x.safetensors",
+                                                "model.safetensors", "onnx/model.safetensors",
+                                                "sub/config.json"};
+  const auto old_rule = select_paths(model, listed, PatternRule::segments);
+  EXPECT_EQ(old_rule, (std::vector<std::size_t>{0, 1, 2})) << "`*` within a folder, `**/` any";
+  const auto new_rule = select_paths(model, listed, PatternRule::fnmatch);
+  EXPECT_EQ(new_rule, (std::vector<std::size_t>{0, 1, 4})) << "`*` crosses `/`, `**/` needs one";
 }
 
 TEST(Selection, ExcludeAloneKeepsTheRest) {

@@ -3,6 +3,7 @@
 
 #include "hub/ids.hpp"
 #include "hub/repo.hpp"
+#include "manifest/manifest.hpp"
 
 #include <cstdint>
 #include <filesystem>
@@ -27,7 +28,10 @@ struct LockedModel {
   hub::RepoRef repo;
   std::string revision; // as requested in the manifest
   hub::CommitId commit;
-  std::string manifest_digest;   // ModelSpec::digest() of the entry it was locked from
+  std::string manifest_digest; // ModelSpec::digest() of the entry it was locked from
+  // The rule its include/exclude patterns were applied with; written as `patterns: fnmatch`, and
+  // `segments` when the key is absent (lockfiles written before it existed).
+  PatternRule patterns = PatternRule::segments;
   std::vector<LockedFile> files; // sorted by path
   // The `paths` value read from models.lock (empty for entries made in memory). It differs from
   // paths_digest(*this) only when a file entry was added or removed by hand.

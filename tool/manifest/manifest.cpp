@@ -173,7 +173,8 @@ void ManifestReader::check_globs(const std::vector<std::string>& patterns, const
       const Node& at = value.is_sequence() ? value.items[i] : value;
       fail(at, model,
            std::string(key) + " pattern " + backticked(patterns[i]) + " is invalid: " + *problem,
-           "Patterns use `*`, `**`, `?` and `[...]` on `/`-separated repository paths");
+           "Patterns are those of `hf download --include`: `*`, `?` and `[...]` on the whole "
+           "repository path");
     }
   }
 }

@@ -11,6 +11,13 @@
 
 namespace hfmodels::manifest {
 
+// How `include` and `exclude` patterns match paths. Lockfile entries record the rule that selected
+// their files, so one written before the fnmatch rule is still checked as it was made.
+enum class PatternRule {
+  segments, // hfmodels 0.2 and older: util::segment_glob_match
+  fnmatch,  // `hf download --include`: util::glob_match
+};
+
 // One entry of models.yaml (README.md, "models.yaml").
 struct ModelSpec {
   std::string name; // [A-Za-z][A-Za-z0-9_]*

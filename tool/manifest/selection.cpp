@@ -1,14 +1,13 @@
 // SPDX-License-Identifier: MIT
 #include "manifest/selection.hpp"
 
+#include "manifest/quants.hpp"
 #include "util/error.hpp"
 #include "util/glob.hpp"
 #include "util/strings.hpp"
 
 #include <algorithm>
 #include <map>
-#include <regex>
-#include <set>
 
 namespace hfmodels::manifest {
 
@@ -33,41 +32,14 @@ std::string join(const std::vector<std::string>& items, std::string_view separat
   return text;
 }
 
-bool is_gguf(std::string_view path) {
-  return path.size() >= 5 && util::to_lower(path.substr(path.size() - 5)) == ".gguf";
-}
-
-// The quantization names that appear in the repo's .gguf paths (Q4_K_M, IQ2_XXS, F16, ...), to
-// list when a requested quant matches nothing. A heuristic for the message only; matching itself
-// is matches_quant.
+// The quantization names of the repo's .gguf files, to list when a requested quant matches
+// nothing.
 std::vector<std::string> available_quants(const std::vector<std::string_view>& paths) {
-  static const std::regex quant_form(
-      "(I?Q[0-9]+(_[A-Z0-9]+)*|TQ[0-9]_[0-9]|B?F(16|32)|FP(8|16|32)|MXFP4(_MOE)?)",
-      std::regex::icase);
-  std::set<std::string> quants;
-  for (const std::string_view file : paths) {
-    if (!is_gguf(file)) {
-      continue;
-    }
-    const std::string path = util::to_lower(file.substr(0, file.size() - 5));
-    // Tokens are separated by anything but letters, digits and `_`, as in matches_quant.
-    std::string token;
-    for (std::size_t i = 0; i <= path.size(); ++i) {
-      if (i < path.size() && (is_ascii_alnum(path[i]) || path[i] == '_')) {
-        token += path[i];
-        continue;
-      }
-      if (!token.empty() && std::regex_match(token, quant_form)) {
-        std::string upper = token;
-        std::transform(upper.begin(), upper.end(), upper.begin(), [](char c) {
-          return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
-        });
-        quants.insert(upper);
-      }
-      token.clear();
-    }
+  std::vector<std::string> names;
+  for (const auto& quant : gguf_inventory(paths, {}).quants) {
+    names.push_back(quant.name);
   }
-  return {quants.begin(), quants.end()};
+  return names;
 }
 
 [[noreturn]] void fail_selection(const ModelSpec& spec, std::string why, std::string hint) {
@@ -147,18 +119,19 @@ bool matches_quant(std::string_view path, std::string_view quant) {
   return false;
 }
 
-std::vector<std::size_t> select_paths(const ModelSpec& spec,
-                                      const std::vector<std::string_view>& paths) {
+std::vector<std::size_t>
+select_paths(const ModelSpec& spec, const std::vector<std::string_view>& paths, PatternRule rule) {
   if (!spec.files.empty()) {
     return select_exact(spec, paths);
   }
+  const auto matches = rule == PatternRule::fnmatch ? util::glob_match : util::segment_glob_match;
 
   std::vector<bool> chosen(paths.size(), spec.include.empty() && !spec.quant);
   // Each selector must earn its place: one that matches nothing is a typo or a stale manifest.
   for (const auto& pattern : spec.include) {
     bool matched = false;
     for (std::size_t i = 0; i < paths.size(); ++i) {
-      if (util::glob_match(pattern, paths[i])) {
+      if (matches(pattern, paths[i])) {
         chosen[i] = true;
         matched = true;
       }
@@ -167,7 +140,8 @@ std::vector<std::size_t> select_paths(const ModelSpec& spec,
       fail_selection(spec,
                      "include pattern " + backticked(pattern) + " matched no file in " +
                          spec.repo.id + " at " + spec.revision,
-                     "`*` stays within a folder; use `**/` to match in any folder");
+                     "Patterns match the whole path, as with `hf download --include`: "
+                     "`config.json` is only the top-level file, `*config.json` any of them");
     }
   }
   if (spec.quant) {
@@ -197,9 +171,8 @@ std::vector<std::size_t> select_paths(const ModelSpec& spec,
   // (yet), and failing on it would break locking whenever upstream removes such a file.
   for (std::size_t i = 0; i < paths.size(); ++i) {
     if (chosen[i] &&
-        std::any_of(spec.exclude.begin(), spec.exclude.end(), [&](const std::string& pattern) {
-          return util::glob_match(pattern, paths[i]);
-        })) {
+        std::any_of(spec.exclude.begin(), spec.exclude.end(),
+                    [&](const std::string& pattern) { return matches(pattern, paths[i]); })) {
       chosen[i] = false;
     }
   }

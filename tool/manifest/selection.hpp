@@ -19,8 +19,11 @@ std::vector<hub::RepoFile> select_files(const ModelSpec& spec,
 
 // select_files over bare paths: the indices of the selected ones, in path order. For checks
 // over a lockfile of many files, which need no copies.
+// `rule` is how the patterns match: the fnmatch of `hf download`, or the rule a lockfile entry
+// written before it was made with.
 std::vector<std::size_t> select_paths(const ModelSpec& spec,
-                                      const std::vector<std::string_view>& paths);
+                                      const std::vector<std::string_view>& paths,
+                                      PatternRule rule = PatternRule::fnmatch);
 
 // True if `path` is a .gguf file of quantization `quant` (case-insensitive, as a whole token:
 // "Q4_K" does not match "Q4_K_M").

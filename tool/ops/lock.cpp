@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "hash/sha256.hpp"
 #include "hub/client.hpp"
+#include "manifest/quants.hpp"
 #include "manifest/selection.hpp"
 #include "ops/operations.hpp"
 #include "ops/project.hpp"
@@ -79,6 +80,37 @@ std::vector<hub::ListingScope> listing_scopes(const manifest::ModelSpec& spec) {
   return scopes;
 }
 
+// A GGUF repo locked whole takes every quantization, many times what anyone runs: say which, and
+// how to choose one.
+void warn_if_every_quant(const manifest::ModelSpec& spec, const manifest::LockedModel& model,
+                         Reporter& reporter) {
+  if (spec.quant || !spec.include.empty() || !spec.files.empty()) {
+    return;
+  }
+  std::vector<std::string_view> paths;
+  std::vector<std::uint64_t> sizes;
+  for (const auto& file : model.files) {
+    paths.push_back(file.path.str());
+    sizes.push_back(file.size);
+  }
+  const auto inventory = manifest::gguf_inventory(paths, sizes);
+  if (inventory.quants.size() < 2) {
+    return;
+  }
+  std::string list;
+  std::uint64_t total = 0;
+  for (const auto& quant : inventory.quants) {
+    list += (list.empty() ? "" : ", ") + quant.name + " " + util::format_bytes(quant.bytes);
+    total += quant.bytes;
+  }
+  reporter.warning(spec.name + ": " + spec.repo.id + " holds " +
+                   std::to_string(inventory.quants.size()) +
+                   " GGUF quantizations and all of them are locked (" + util::format_bytes(total) +
+                   "): " + list + ". Choose one with `quant: " + inventory.quants.front().name +
+                   "` in its models.yaml entry, or `hfmodels add " + spec.repo.id + ":" +
+                   inventory.quants.front().name + "`");
+}
+
 // Resolves one manifest entry against the Hub: its commit and the selected files. Regular files
 // are left without sha256, to be hashed from their download; LFS files take it from the listing.
 manifest::LockedModel resolve(hub::HubClient& hub, const manifest::ModelSpec& spec,
@@ -88,6 +120,9 @@ manifest::LockedModel resolve(hub::HubClient& hub, const manifest::ModelSpec& sp
   model.repo = spec.repo;
   model.revision = spec.revision;
   model.manifest_digest = spec.digest();
+  if (!spec.include.empty() || !spec.exclude.empty()) {
+    model.patterns = manifest::PatternRule::fnmatch;
+  }
   try {
     model.commit = hub::CommitId::is_valid(spec.revision)
                        ? hub::CommitId(spec.revision)
@@ -149,6 +184,7 @@ std::vector<manifest::LockedModel> resolve_with(HubAccess& hub, const Settings& 
   std::vector<manifest::LockedModel> models;
   for (const auto& spec : specs) {
     models.push_back(resolve(hub.get(spec.name), spec, settings));
+    warn_if_every_quant(spec, models.back(), reporter);
     reporter.note("resolved", spec.name,
                   spec.name + ": " + spec.repo.id + "@" + spec.revision + " -> " +
                       models.back().commit.str().substr(0, 12));

@@ -99,7 +99,7 @@ std::optional<std::string> selection_mismatch(const manifest::ModelSpec& spec,
   }
   std::vector<std::size_t> selected;
   try {
-    selected = manifest::select_paths(spec, paths);
+    selected = manifest::select_paths(spec, paths, model.patterns);
   } catch (const Error& error) {
     return "it lacks a file the manifest selects (" + error.why() + ")";
   }

@@ -42,11 +42,19 @@ std::u32string decode(std::string_view text) {
   return out;
 }
 
+// Python's fnmatch negates a class with `!` only (`[^a]` is `^` or `a`); the segment rule of
+// older lockfiles also took `^`.
+enum class Negation { bang, bang_or_caret };
+
+bool negates(char32_t c, Negation negation) {
+  return c == U'!' || (negation == Negation::bang_or_caret && c == U'^');
+}
+
 // The end of the bracket expression that opens at `open` (the index of its `]`), or npos when it
 // is unclosed and the `[` is therefore literal. A `]` right after `[` or `[!` is a member.
-std::size_t class_end(const std::u32string& pattern, std::size_t open) {
+std::size_t class_end(const std::u32string& pattern, std::size_t open, Negation negation) {
   std::size_t i = open + 1;
-  if (i < pattern.size() && (pattern[i] == U'!' || pattern[i] == U'^')) {
+  if (i < pattern.size() && negates(pattern[i], negation)) {
     ++i;
   }
   if (i < pattern.size() && pattern[i] == U']') {
@@ -58,10 +66,11 @@ std::size_t class_end(const std::u32string& pattern, std::size_t open) {
   return i < pattern.size() ? i : std::u32string::npos;
 }
 
-bool class_matches(const std::u32string& pattern, std::size_t open, std::size_t close, char32_t c) {
+bool class_matches(const std::u32string& pattern, std::size_t open, std::size_t close, char32_t c,
+                   Negation negation) {
   std::size_t i = open + 1;
   bool negated = false;
-  if (pattern[i] == U'!' || pattern[i] == U'^') {
+  if (negates(pattern[i], negation)) {
     negated = true;
     ++i;
   }
@@ -83,9 +92,11 @@ bool class_matches(const std::u32string& pattern, std::size_t open, std::size_t 
   return found != negated;
 }
 
-// One path segment against one pattern segment: `*` backtracks to its last position, which is
-// enough because a later `*` can absorb anything an earlier one could (linear-ish, no recursion).
-bool segment_matches(const std::u32string& pattern, const std::u32string& text) {
+// The whole text against the whole pattern, `/` being a character like any other: `*`
+// backtracks to its last position, which is enough because a later `*` can absorb anything an
+// earlier one could (no recursion, no blow-up).
+bool wildcard_matches(const std::u32string& pattern, const std::u32string& text,
+                      Negation negation) {
   std::size_t p = 0;
   std::size_t t = 0;
   std::size_t star = std::u32string::npos;
@@ -104,9 +115,9 @@ bool segment_matches(const std::u32string& pattern, const std::u32string& text) 
         continue;
       }
       if (c == U'[') {
-        const std::size_t close = class_end(pattern, p);
+        const std::size_t close = class_end(pattern, p, negation);
         if (close != std::u32string::npos) {
-          if (class_matches(pattern, p, close, text[t])) {
+          if (class_matches(pattern, p, close, text[t], negation)) {
             p = close + 1;
             ++t;
             continue;
@@ -149,6 +160,15 @@ std::vector<std::string_view> segments(std::string_view text) {
 } // namespace
 
 bool glob_match(std::string_view pattern, std::string_view path) {
+  // huggingface_hub's filter_repo_objects: a folder pattern means everything below it.
+  std::u32string whole = decode(pattern);
+  if (!whole.empty() && whole.back() == U'/') {
+    whole.push_back(U'*');
+  }
+  return wildcard_matches(whole, decode(path), Negation::bang);
+}
+
+bool segment_glob_match(std::string_view pattern, std::string_view path) {
   const auto pattern_parts = segments(pattern);
   const auto path_parts = segments(path);
   std::vector<std::u32string> patterns;
@@ -174,7 +194,8 @@ bool glob_match(std::string_view pattern, std::string_view path) {
       } else if (globstar) {
         matches[i][j] = matches[i + 1][j] || (j < m && matches[i][j + 1]);
       } else {
-        matches[i][j] = j < m && matches[i + 1][j + 1] && segment_matches(patterns[i], texts[j]);
+        matches[i][j] = j < m && matches[i + 1][j + 1] &&
+                        wildcard_matches(patterns[i], texts[j], Negation::bang_or_caret);
       }
     }
   }
@@ -189,35 +210,10 @@ std::optional<std::string> glob_syntax_error(std::string_view pattern) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) {
       return "it contains a control character";
     }
-    if (c == '\\') {
-      return "it contains a backslash; repository paths separate folders with `/`";
-    }
   }
   if (pattern.front() == '/') {
-    return "it starts with `/`; patterns are relative to the repository root";
-  }
-  if (pattern.back() == '/') {
-    return "it ends with `/`, so it matches no file; write `" + std::string(pattern) +
-           "**` for everything below that folder";
-  }
-  for (const auto part : segments(pattern)) {
-    if (part.empty()) {
-      return "it has an empty folder name (`//`)";
-    }
-    if (part == "." || part == "..") {
-      return "it has a `.` or `..` segment, which no repository path has";
-    }
-    // Classes cannot span a `/`, so each segment must close its own.
-    const auto decoded = decode(part);
-    for (std::size_t i = 0; i < decoded.size(); ++i) {
-      if (decoded[i] == U'[') {
-        const std::size_t close = class_end(decoded, i);
-        if (close == std::u32string::npos) {
-          return "it has a `[` without a closing `]`";
-        }
-        i = close;
-      }
-    }
+    return "it starts with `/`, and repository paths never do; patterns are relative to the "
+           "repository root";
   }
   return std::nullopt;
 }
