@@ -325,22 +325,36 @@ bool HubCache::has_blob(const hub::RepoRef& repo, const hub::BlobId& etag,
 std::vector<bool> HubCache::files_present(const hub::RepoRef& repo, const hub::CommitId& commit,
                                           const std::vector<SnapshotFile>& files,
                                           const std::stop_token& stop) const {
-  std::vector<bool> present(files.size(), false);
+  const auto states = presence(repo, commit, files, stop);
+  std::vector<bool> present(states.size());
+  for (std::size_t i = 0; i < states.size(); ++i) {
+    present[i] = states[i] == Presence::present;
+  }
+  return present;
+}
+
+std::vector<HubCache::Presence> HubCache::presence(const hub::RepoRef& repo,
+                                                   const hub::CommitId& commit,
+                                                   const std::vector<SnapshotFile>& files,
+                                                   const std::stop_token& stop) const {
+  std::vector<Presence> found(files.size(), Presence::missing);
   const std::optional<Dir> dir = Dir::open_existing(snapshot_dir(repo, commit));
   if (!dir) {
-    return present; // no snapshot yet: nothing is there
+    return found; // no snapshot yet: nothing is there
   }
   // The lookups are system calls that wait on the kernel, not on each other: a block of files
   // per core halves the time of a large lockfile on two cores.
   constexpr std::size_t k_block = 4096;
-  std::vector<char> found(files.size(), 0); // not vector<bool>: blocks are written in parallel
   const std::size_t blocks = (files.size() + k_block - 1) / k_block;
   const auto failures = util::run_parallel(
       std::thread::hardware_concurrency(), blocks, [&](std::size_t, std::size_t block) {
         util::throw_if_stopped(stop);
         const std::size_t end = std::min(files.size(), (block + 1) * k_block);
         for (std::size_t i = block * k_block; i < end; ++i) {
-          found[i] = is_file_of_size(dir->stat(files[i].path->str(), Follow::links), files[i].size);
+          const auto entry = dir->stat(files[i].path->str(), Follow::links);
+          found[i] = is_file_of_size(entry, files[i].size)        ? Presence::present
+                     : entry && entry->type == EntryType::regular ? Presence::wrong_size
+                                                                  : Presence::missing;
         }
       });
   for (const auto& failure : failures) {
@@ -348,8 +362,7 @@ std::vector<bool> HubCache::files_present(const hub::RepoRef& repo, const hub::C
       std::rethrow_exception(failure);
     }
   }
-  std::copy(found.begin(), found.end(), present.begin());
-  return present;
+  return found;
 }
 
 std::optional<hub::CommitId> HubCache::read_ref(const hub::RepoRef& repo,

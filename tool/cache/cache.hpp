@@ -94,6 +94,12 @@ public:
   std::vector<bool> files_present(const hub::RepoRef& repo, const hub::CommitId& commit,
                                   const std::vector<SnapshotFile>& files,
                                   const std::stop_token& stop = {}) const;
+  // The same, telling a file that is not there from one of another size (a truncated copy, a
+  // file replaced by hand): what `status --check` reports apart.
+  enum class Presence : char { missing, wrong_size, present };
+  std::vector<Presence> presence(const hub::RepoRef& repo, const hub::CommitId& commit,
+                                 const std::vector<SnapshotFile>& files,
+                                 const std::stop_token& stop = {}) const;
 
   // The commit refs/<revision> names (whitespace trimmed), if any.
   std::optional<hub::CommitId> read_ref(const hub::RepoRef& repo, std::string_view revision) const;

@@ -1,24 +1,20 @@
 // SPDX-License-Identifier: MIT
 #include "cli/app.hpp"
 
-#include "cli/cmake_script.hpp"
+#include "cli/command.hpp"
 #include "cli/console.hpp"
 #include "cli/interrupt.hpp"
 #include "cli/reporters.hpp"
 #include "cli/terminal.hpp"
 #include "http/client.hpp"
-#include "ops/operations.hpp"
 #include "util/cancel.hpp"
 #include "util/env.hpp"
 #include "util/error.hpp"
-#include "util/fs.hpp"
 #include "util/strings.hpp"
 
 #include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
 
 #include <csignal>
-#include <cstdio>
 #include <iostream>
 #include <optional>
 
@@ -41,21 +37,6 @@ HF_HUB_CACHE, HF_HUB_OFFLINE, HFMODELS_OFFLINE, HF_HUB_DISABLE_PROGRESS_BARS,
 HF_HUB_DOWNLOAD_TIMEOUT, HF_HUB_ETAG_TIMEOUT, NO_COLOR, and libcurl's proxy and CA variables.
 A token is never accepted on the command line, and never sent over plain http to another
 machine unless HFMODELS_ALLOW_HTTP_TOKEN=1.)";
-
-const std::vector<std::string> k_commands = {"lock",   "fetch",  "verify",    "path",
-                                             "status", "export", "cmake-info"};
-
-struct GlobalOptions {
-  ops::SettingOverrides overrides;
-  std::string manifest;
-  std::string lockfile;
-  std::string cache_dir;
-  std::string endpoint;
-  std::optional<unsigned> jobs;
-  bool json = false;
-  bool quiet = false;
-  bool no_progress = false;
-};
 
 OutputMode output_mode(const GlobalOptions& options) {
   if (options.json) {
@@ -101,119 +82,9 @@ ops::Settings settings_from(GlobalOptions& options, Console& console) {
   return settings;
 }
 
-// Status lines for people go to stderr; stdout carries data (paths, tables, JSON).
-void say(Console& console, const GlobalOptions& options, const std::string& line) {
-  if (!options.quiet && !options.json) {
-    console.err(line);
-  }
-}
-
-std::string count(std::size_t n, const char* noun) {
-  return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
-}
-
-std::string state_name(ops::ModelState state) {
-  switch (state) {
-  case ops::ModelState::cached:
-    return "cached";
-  case ops::ModelState::missing:
-    return "missing";
-  case ops::ModelState::stale:
-    return "stale";
-  case ops::ModelState::unlocked:
-    return "unlocked";
-  }
-  return "unknown";
-}
-
-void print_status(Console& console, const GlobalOptions& options,
-                  const std::vector<ops::ModelStatus>& models) {
-  if (options.json) {
-    for (const auto& model : models) {
-      console.event({{"event", "status"},
-                     {"model", model.name},
-                     {"commit", model.commit},
-                     {"files", model.files},
-                     {"missing", model.files_missing},
-                     {"bytes", model.bytes},
-                     {"state", state_name(model.state)}});
-    }
-    return;
-  }
-  std::size_t name_width = 5;
-  for (const auto& model : models) {
-    name_width = std::max(name_width, model.name.size());
-  }
-  const auto row = [&](const std::string& name, const std::string& commit, const std::string& files,
-                       const std::string& size, const std::string& state) {
-    std::array<char, 256> fixed{};
-    std::snprintf(fixed.data(), fixed.size(), "  %-7s  %5s  %10s  ", commit.c_str(), files.c_str(),
-                  size.c_str());
-    console.out(name + std::string(name_width - std::min(name_width, name.size()), ' ') +
-                fixed.data() + state);
-  };
-  row("MODEL", "COMMIT", "FILES", "SIZE", "STATE");
-  for (const auto& model : models) {
-    std::string state = state_name(model.state);
-    if (model.state == ops::ModelState::missing) {
-      state += " (" + std::to_string(model.files_missing) + " of " + std::to_string(model.files) +
-               " files)";
-    }
-    row(model.name, model.commit.substr(0, 7), std::to_string(model.files),
-        model.state == ops::ModelState::unlocked ? "-" : util::format_bytes(model.bytes), state);
-  }
-}
-
-// Verify's report: one error per bad file, a summary, and the exit code.
-int report_verify(Console& console, const GlobalOptions& options,
-                  const std::vector<ops::FileCheck>& checks, ops::Reporter& reporter) {
-  std::size_t mismatched = 0;
-  std::size_t missing = 0;
-  std::string missing_list;
-  std::uint64_t bytes = 0;
-  for (const auto& check : checks) {
-    const auto subject = check.model + "/" + check.path;
-    bytes += check.actual_size;
-    if (options.json) {
-      console.event({{"event", "verify"},
-                     {"model", check.model},
-                     {"path", check.path},
-                     {"state", check.state == ops::FileState::ok        ? "ok"
-                               : check.state == ops::FileState::missing ? "missing"
-                                                                        : "mismatch"},
-                     {"expected_sha256", check.expected_sha256},
-                     {"actual_sha256", check.actual_sha256}});
-    }
-    if (check.state == ops::FileState::mismatch) {
-      ++mismatched;
-      reporter.error(Error(ErrorKind::integrity, "cached file does not match the lockfile",
-                           "expected sha256 " + check.expected_sha256 + " (" +
-                               std::to_string(check.expected_size) + " bytes), got " +
-                               check.actual_sha256 + " (" + std::to_string(check.actual_size) +
-                               " bytes)",
-                           "Delete the file and its blob, then run `hfmodels fetch`", subject));
-    } else if (check.state == ops::FileState::missing) {
-      ++missing;
-      missing_list += "\n  " + subject;
-    }
-  }
-  say(console, options,
-      "Verified " + count(checks.size(), "file") + " (" + util::format_bytes(bytes) +
-          "): " + std::to_string(checks.size() - mismatched - missing) + " ok, " +
-          std::to_string(mismatched) + " mismatched, " + std::to_string(missing) + " missing");
-  if (mismatched > 0) {
-    return static_cast<int>(ErrorKind::integrity);
-  }
-  if (missing > 0) {
-    console.error(Error(ErrorKind::failure, std::to_string(missing) + " locked file(s) not cached",
-                        "missing from the cache:" + missing_list + "\n", "Run `hfmodels fetch`"));
-    return static_cast<int>(ErrorKind::failure);
-  }
-  return 0;
-}
-
 // CLI11 reports an unknown command as an unexpected argument; say what was meant instead.
-std::optional<std::string> mistyped_command(int argc, char** argv) {
+std::optional<std::string> mistyped_command(int argc, char** argv,
+                                            const std::vector<std::string>& commands) {
   static const std::vector<std::string> takes_value = {
       "-m", "--manifest", "-l", "--lockfile", "--cache-dir", "--endpoint", "-j", "--jobs"};
   // `--token VALUE` would otherwise be echoed back as an unknown command or argument.
@@ -233,10 +104,10 @@ std::optional<std::string> mistyped_command(int argc, char** argv) {
     if (arg.empty() || arg[0] == '-') {
       continue;
     }
-    if (std::find(k_commands.begin(), k_commands.end(), arg) != k_commands.end()) {
+    if (std::find(commands.begin(), commands.end(), arg) != commands.end()) {
       return std::nullopt;
     }
-    const auto suggestion = util::closest_match(arg, k_commands);
+    const auto suggestion = util::closest_match(arg, commands);
     return "unknown command '" + arg + "'" +
            (suggestion ? ". Did you mean '" + *suggestion + "'?" : "");
   }
@@ -271,35 +142,12 @@ int run(int argc, char** argv) {
   app.add_flag("-v,--verbose", options.overrides.verbose, "Say more (HTTP trace, token redacted)");
   app.add_flag("--no-progress", options.no_progress, "Plain lines instead of progress bars");
 
-  std::vector<std::string> names;
-  bool update = false;
-  auto* lock = app.add_subcommand("lock", "Resolve models.yaml into models.lock");
-  lock->add_option("names", names, "Models to lock (default: all)");
-  lock->add_flag("--update", update, "Re-resolve branches to their current commit");
-  auto* fetch = app.add_subcommand("fetch", "Make the cache hold every locked file, verified");
-  fetch->add_option("names", names, "Models to fetch (default: all)");
-  auto* verify = app.add_subcommand("verify", "Re-hash cached files against the lockfile");
-  verify->add_option("names", names, "Models to verify (default: all)");
-  std::string path_model;
-  std::optional<std::string> path_file;
-  auto* path = app.add_subcommand("path", "Print a model's snapshot folder, or one file's path");
-  path->add_option("name", path_model, "Model name")->required();
-  path->add_option("file", path_file, "A locked file of the model");
-  auto* status = app.add_subcommand("status", "Table of models: commit, files, size, state");
-  std::string export_dir;
-  auto* export_command =
-      app.add_subcommand("export", "Copy real files (no symlinks) into DIR/<name>/...");
-  export_command->add_option("names", names, "Models to export")->required();
-  export_command->add_option("--to", export_dir, "Destination folder")->required();
-  std::string cmake_output;
-  bool cmake_fetch = false;
-  auto* cmake_info = app.add_subcommand(
-      "cmake-info", "For the CMake package: write the models' locations as a CMake script");
-  cmake_info->add_option("names", names, "Models (default: all)");
-  cmake_info->add_option("--output", cmake_output, "Script to write")->required();
-  cmake_info->add_flag("--fetch", cmake_fetch, "Fetch the models first");
+  Commands commands;
+  add_project_commands(app, commands);
+  std::vector<std::string> command_names;
   for (auto* command : app.get_subcommands({})) {
     command->fallthrough();
+    command_names.push_back(command->get_name());
   }
 
   try {
@@ -311,7 +159,7 @@ int run(int argc, char** argv) {
     std::cout << "hfmodels " HFMODELS_VERSION "\n";
     return 0;
   } catch (const CLI::ParseError& error) {
-    const auto typo = mistyped_command(argc, argv);
+    const auto typo = mistyped_command(argc, argv, command_names);
     console.error(Error(ErrorKind::usage, typo.value_or(error.what()), "",
                         "Run `hfmodels --help` for usage"));
     return static_cast<int>(ErrorKind::usage);
@@ -325,47 +173,10 @@ int run(int argc, char** argv) {
       // Through the reporter, which clears its progress bars before a line of trace.
       settings.http_trace = [&reporter](std::string_view line) { reporter->trace(line); };
     }
-    const std::stop_token stop = interrupt.token();
-    if (*lock) {
-      const auto result = ops::lock(settings, {names, update}, *reporter, stop);
-      say(console, options,
-          "Locked " + count(result.resolved.size() + result.kept.size(), "model") + " (" +
-              std::to_string(result.resolved.size()) + " resolved, " +
-              std::to_string(result.kept.size()) + " unchanged" +
-              (result.removed.empty() ? ""
-                                      : ", " + std::to_string(result.removed.size()) + " removed") +
-              "): " + settings.lockfile_path.string() +
-              (result.lockfile_changed ? " updated" : " unchanged"));
-    } else if (*fetch) {
-      const auto result = ops::fetch(settings, names, *reporter, stop);
-      if (result.downloaded > 0 || settings.verbose) {
-        say(console, options,
-            "Fetched " + count(result.downloaded, "file") + " (" +
-                util::format_bytes(result.bytes_downloaded) + "); " +
-                count(result.files, "locked file") + " cached");
-      }
-    } else if (*verify) {
-      return report_verify(console, options, ops::verify(settings, names, *reporter, stop),
-                           *reporter);
-    } else if (*path) {
-      console.out(ops::model_path(settings, path_model, path_file).string());
-    } else if (*status) {
-      print_status(console, options, ops::status(settings, stop));
-    } else if (*export_command) {
-      const auto result = ops::export_models(settings, names, export_dir, *reporter, stop);
-      say(console, options,
-          "Exported " + count(result.files, "file") + " (" + util::format_bytes(result.bytes) +
-              ") to " + export_dir);
-    } else if (*cmake_info) {
-      if (cmake_fetch) {
-        ops::fetch(settings, names, *reporter, stop);
-      }
-      const auto script = cmake_script(ops::locate_models(settings, names));
-      // Unchanged content keeps its timestamp, so nothing downstream reruns.
-      std::error_code error;
-      if (!std::filesystem::exists(cmake_output, error) ||
-          util::read_file(cmake_output) != script) {
-        util::write_file_atomic(cmake_output, script);
+    Context context{options, console, settings, *reporter, interrupt.token()};
+    for (const auto& command : commands) {
+      if (command.parsed->parsed()) {
+        return command.run(context);
       }
     }
     return 0;
@@ -385,6 +196,20 @@ int run(int argc, char** argv) {
     reporter->error(Error(ErrorKind::failure, "unexpected failure", error.what()));
     return static_cast<int>(ErrorKind::failure);
   }
+}
+
+} // namespace hfmodels::cli
+
+namespace hfmodels::cli {
+
+void Context::say(const std::string& line) const {
+  if (!options.quiet && !options.json) {
+    console.err(line);
+  }
+}
+
+std::string count(std::size_t n, const char* noun) {
+  return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
 }
 
 } // namespace hfmodels::cli

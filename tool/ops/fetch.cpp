@@ -45,18 +45,33 @@ std::string fetch_command(const std::vector<std::string>& names) {
   return command;
 }
 
-void require_disk_space(const cache::HubCache& cache, const std::vector<FileJob>& missing) {
-  // What will be downloaded: blobs not in the cache yet, each once (two paths, one blob).
-  std::uint64_t needed = 0;
+// What downloading `missing` costs on disk: per file, the bytes still to come (0 when its blob
+// is already there for another path; a partial download is continued, not restarted), and each
+// blob once.
+std::vector<std::uint64_t> bytes_to_download(const cache::HubCache& cache,
+                                             const std::vector<FileJob>& missing) {
+  std::vector<std::uint64_t> bytes(missing.size(), 0);
   std::set<std::pair<std::string, std::string>> counted;
-  for (const auto& job : missing) {
+  for (std::size_t i = 0; i < missing.size(); ++i) {
+    const auto& job = missing[i];
     if (counted.insert({hub::cache_folder_name(job.repo), job.etag.str()}).second &&
         !cache.has_blob(job.repo, job.etag, job.size)) {
-      // A partial download the run will continue needs only its missing bytes.
-      const std::uint64_t have = std::min(job.size, cache.partial_bytes(job.repo, job.etag));
-      needed = util::add_sizes(needed, job.size - have);
+      bytes[i] = job.size - std::min(job.size, cache.partial_bytes(job.repo, job.etag));
     }
   }
+  return bytes;
+}
+
+std::uint64_t sum(const std::vector<std::uint64_t>& sizes) {
+  std::uint64_t total = 0;
+  for (const auto size : sizes) {
+    total = util::add_sizes(total, size);
+  }
+  return total;
+}
+
+void require_disk_space(const cache::HubCache& cache, const std::vector<FileJob>& missing) {
+  const std::uint64_t needed = sum(bytes_to_download(cache, missing));
   const auto available = util::available_space(cache.root());
   if (needed > available) {
     throw Error(ErrorKind::failure, "not enough disk space",
@@ -64,6 +79,25 @@ void require_disk_space(const cache::HubCache& cache, const std::vector<FileJob>
                     " on " + cache.root().string(),
                 "Free some space or point HF_HUB_CACHE at a larger disk");
   }
+}
+
+// The locked files of `models` that the cache lacks (presence and size only: a no-op fetch must
+// not hash gigabytes), and how many files the models have.
+std::vector<FileJob> missing_files(const cache::HubCache& cache,
+                                   const std::vector<const manifest::LockedModel*>& models,
+                                   std::size_t& files, const std::stop_token& stop) {
+  std::vector<FileJob> missing;
+  for (const auto* model : models) {
+    const std::vector<bool> present =
+        cache.files_present(model->repo, model->commit, snapshot_files(*model), stop);
+    files += model->files.size();
+    for (std::size_t i = 0; i < model->files.size(); ++i) {
+      if (!present[i]) {
+        missing.push_back(job_for(*model, model->files[i]));
+      }
+    }
+  }
+  return missing;
 }
 
 } // namespace
@@ -89,18 +123,7 @@ FetchResult fetch_models(const Settings& settings,
                          Reporter& reporter, const std::stop_token& stop) {
   const cache::HubCache cache(settings.cache_dir);
   FetchResult result;
-  std::vector<FileJob> missing;
-  for (const auto* model : models) {
-    // Presence and size only: a no-op fetch must not hash gigabytes.
-    const std::vector<bool> present =
-        cache.files_present(model->repo, model->commit, snapshot_files(*model), stop);
-    result.files += model->files.size();
-    for (std::size_t i = 0; i < model->files.size(); ++i) {
-      if (!present[i]) {
-        missing.push_back(job_for(*model, model->files[i]));
-      }
-    }
-  }
+  const std::vector<FileJob> missing = missing_files(cache, models, result.files, stop);
 
   if (!missing.empty() && settings.offline) {
     std::string list;
@@ -119,6 +142,28 @@ FetchResult fetch_models(const Settings& settings,
   }
   record_refs(cache, models);
   return result;
+}
+
+} // namespace hfmodels::ops
+
+namespace hfmodels::ops {
+
+FetchPlan plan_fetch(const Settings& settings, const std::vector<std::string>& names,
+                     const std::stop_token& stop) {
+  const auto project = load_project(settings, stop);
+  const auto models = select_models(project.lockfile, names);
+  require_fresh(project, models, names.empty());
+  const cache::HubCache cache(settings.cache_dir);
+  FetchPlan plan;
+  const std::vector<FileJob> missing = missing_files(cache, models, plan.files, stop);
+  const auto bytes = bytes_to_download(cache, missing);
+  for (std::size_t i = 0; i < missing.size(); ++i) {
+    plan.downloads.push_back({missing[i].model, missing[i].path.str(), missing[i].size, bytes[i]});
+  }
+  plan.bytes_needed = sum(bytes);
+  plan.disk = cache.root();
+  plan.bytes_available = util::available_space(cache.root());
+  return plan;
 }
 
 } // namespace hfmodels::ops

@@ -47,6 +47,28 @@ struct FetchResult {
 FetchResult fetch(const Settings& settings, const std::vector<std::string>& names,
                   Reporter& reporter, const std::stop_token& stop = {});
 
+struct PlannedDownload {
+  std::string model;
+  std::string path;
+  std::uint64_t size = 0;
+  std::uint64_t bytes = 0; // still to come: less when a partial download is continued, 0 when
+                           // the blob is already cached for another path
+};
+
+struct FetchPlan {
+  std::size_t files = 0; // locked files of the selected models
+  std::vector<PlannedDownload> downloads;
+  std::uint64_t bytes_needed = 0;
+  std::filesystem::path disk; // the cache folder the bytes go to
+  std::uint64_t bytes_available = 0;
+  bool fits() const { return bytes_needed <= bytes_available; }
+};
+
+// `hfmodels fetch --dry-run`: what fetch would download, and whether it fits on the cache's
+// disk. Checks the lockfile as fetch does; no network, no download.
+FetchPlan plan_fetch(const Settings& settings, const std::vector<std::string>& names,
+                     const std::stop_token& stop = {});
+
 // The same for models given in memory (a lockfile embedded in a program, a model resolved at run
 // time): no staleness check, no manifest. Offline with files missing throws
 // Error(offline_missing) without a hint.
@@ -78,13 +100,15 @@ struct FileCheck {
 std::vector<FileCheck> verify(const Settings& settings, const std::vector<std::string>& names,
                               Reporter& reporter, const std::stop_token& stop = {});
 
-enum class ModelState { cached, missing, stale, unlocked };
+// In the order a fix needs: a stale lockfile first, then a file of the wrong size, then missing.
+enum class ModelState { cached, missing, wrong_size, stale, unlocked };
 
 struct ModelStatus {
   std::string name;
   std::string commit; // empty when unlocked
   std::size_t files = 0;
   std::size_t files_missing = 0;
+  std::size_t files_wrong_size = 0; // a cached file of another size than the lockfile's
   std::uint64_t bytes = 0;
   ModelState state = ModelState::cached;
 };

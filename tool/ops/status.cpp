@@ -20,15 +20,18 @@ std::vector<ModelStatus> status(const Settings& settings, const std::stop_token&
     entry.commit = model->commit.str();
     entry.files = model->files.size();
     entry.bytes = model->total_size();
-    const auto present =
-        cache.files_present(model->repo, model->commit, snapshot_files(*model), stop);
+    using Presence = cache::HubCache::Presence;
+    const auto presence = cache.presence(model->repo, model->commit, snapshot_files(*model), stop);
     entry.files_missing =
-        static_cast<std::size_t>(std::count(present.begin(), present.end(), false));
+        static_cast<std::size_t>(std::count(presence.begin(), presence.end(), Presence::missing));
+    entry.files_wrong_size = static_cast<std::size_t>(
+        std::count(presence.begin(), presence.end(), Presence::wrong_size));
     const bool is_stale = std::any_of(stale.begin(), stale.end(),
                                       [&](const auto& s) { return s.name == model->name; });
-    entry.state = is_stale                  ? ModelState::stale
-                  : entry.files_missing > 0 ? ModelState::missing
-                                            : ModelState::cached;
+    entry.state = is_stale                     ? ModelState::stale
+                  : entry.files_wrong_size > 0 ? ModelState::wrong_size
+                  : entry.files_missing > 0    ? ModelState::missing
+                                               : ModelState::cached;
     result.push_back(std::move(entry));
   }
   for (const auto& name : unlocked_models(project)) {

@@ -1,0 +1,372 @@
+// SPDX-License-Identifier: MIT
+// The commands over one project's models.yaml and models.lock: lock, fetch, verify, path,
+// status, export, cmake-info.
+//
+// --json events (one object per line on stdout):
+//   lock:    {"event":"locked","model","commit","state":"resolved|kept|removed"}, then
+//            {"event":"lock","lockfile","changed"}
+//   fetch:   the reporter's transfer events, then {"event":"fetch","files","downloaded","bytes"}
+//   verify:  {"event":"verify","model","path","state":"ok|missing|mismatch",...}
+//   path:    {"event":"path","model","file","path"}
+//   status:  {"event":"status","model","commit","files","missing","bytes","state"}
+//   export:  {"event":"export","files","bytes","to"}
+#include "cli/cmake_script.hpp"
+#include "cli/command.hpp"
+#include "cli/console.hpp"
+#include "ops/operations.hpp"
+#include "util/error.hpp"
+#include "util/fs.hpp"
+#include "util/strings.hpp"
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <cstdio>
+#include <memory>
+
+namespace hfmodels::cli {
+
+namespace {
+
+std::string state_name(ops::ModelState state) {
+  switch (state) {
+  case ops::ModelState::cached:
+    return "cached";
+  case ops::ModelState::missing:
+    return "missing";
+  case ops::ModelState::stale:
+    return "stale";
+  case ops::ModelState::unlocked:
+    return "unlocked";
+  case ops::ModelState::wrong_size:
+    return "wrong size";
+  }
+  return "unknown";
+}
+
+void print_status(Context& context, const std::vector<ops::ModelStatus>& models) {
+  if (context.json()) {
+    for (const auto& model : models) {
+      context.console.event({{"event", "status"},
+                             {"model", model.name},
+                             {"commit", model.commit},
+                             {"files", model.files},
+                             {"missing", model.files_missing},
+                             {"wrong_size", model.files_wrong_size},
+                             {"bytes", model.bytes},
+                             {"state", state_name(model.state)}});
+    }
+    return;
+  }
+  std::size_t name_width = 5;
+  for (const auto& model : models) {
+    name_width = std::max(name_width, model.name.size());
+  }
+  const auto row = [&](const std::string& name, const std::string& commit, const std::string& files,
+                       const std::string& size, const std::string& state) {
+    std::array<char, 256> fixed{};
+    std::snprintf(fixed.data(), fixed.size(), "  %-7s  %5s  %10s  ", commit.c_str(), files.c_str(),
+                  size.c_str());
+    context.console.out(name + std::string(name_width - std::min(name_width, name.size()), ' ') +
+                        fixed.data() + state);
+  };
+  row("MODEL", "COMMIT", "FILES", "SIZE", "STATE");
+  for (const auto& model : models) {
+    std::string state = state_name(model.state);
+    if (model.state == ops::ModelState::missing) {
+      state += " (" + std::to_string(model.files_missing) + " of " + std::to_string(model.files) +
+               " files)";
+    } else if (model.state == ops::ModelState::wrong_size) {
+      state += " (" + std::to_string(model.files_wrong_size) + " of " +
+               std::to_string(model.files) + " files)";
+    }
+    row(model.name, model.commit.substr(0, 7), std::to_string(model.files),
+        model.state == ops::ModelState::unlocked ? "-" : util::format_bytes(model.bytes), state);
+  }
+}
+
+// `status --check`, a CI gate: the worst state decides, in the order a fix needs (a stale
+// lockfile first, then a wrong file, then a missing one).
+int status_exit_code(const std::vector<ops::ModelStatus>& models) {
+  const auto any = [&](auto predicate) {
+    return std::any_of(models.begin(), models.end(), predicate);
+  };
+  if (any([](const auto& m) {
+        return m.state == ops::ModelState::stale || m.state == ops::ModelState::unlocked;
+      })) {
+    return static_cast<int>(ErrorKind::stale);
+  }
+  if (any([](const auto& m) { return m.state == ops::ModelState::wrong_size; })) {
+    return static_cast<int>(ErrorKind::integrity);
+  }
+  if (any([](const auto& m) { return m.state == ops::ModelState::missing; })) {
+    return static_cast<int>(ErrorKind::offline_missing);
+  }
+  return 0;
+}
+
+// Verify's report: one error per bad file, a summary, and the exit code.
+int report_verify(Context& context, const std::vector<ops::FileCheck>& checks) {
+  std::size_t mismatched = 0;
+  std::size_t missing = 0;
+  std::string missing_list;
+  std::uint64_t bytes = 0;
+  for (const auto& check : checks) {
+    const auto subject = check.model + "/" + check.path;
+    bytes += check.actual_size;
+    if (context.json()) {
+      context.console.event({{"event", "verify"},
+                             {"model", check.model},
+                             {"path", check.path},
+                             {"state", check.state == ops::FileState::ok        ? "ok"
+                                       : check.state == ops::FileState::missing ? "missing"
+                                                                                : "mismatch"},
+                             {"expected_sha256", check.expected_sha256},
+                             {"actual_sha256", check.actual_sha256}});
+    }
+    if (check.state == ops::FileState::mismatch) {
+      ++mismatched;
+      context.reporter.error(
+          Error(ErrorKind::integrity, "cached file does not match the lockfile",
+                "expected sha256 " + check.expected_sha256 + " (" +
+                    std::to_string(check.expected_size) + " bytes), got " + check.actual_sha256 +
+                    " (" + std::to_string(check.actual_size) + " bytes)",
+                "Delete the file and its blob, then run `hfmodels fetch`", subject));
+    } else if (check.state == ops::FileState::missing) {
+      ++missing;
+      missing_list += "\n  " + subject;
+    }
+  }
+  context.say("Verified " + count(checks.size(), "file") + " (" + util::format_bytes(bytes) +
+              "): " + std::to_string(checks.size() - mismatched - missing) + " ok, " +
+              std::to_string(mismatched) + " mismatched, " + std::to_string(missing) + " missing");
+  if (mismatched > 0) {
+    return static_cast<int>(ErrorKind::integrity);
+  }
+  if (missing > 0) {
+    context.console.error(
+        Error(ErrorKind::failure, std::to_string(missing) + " locked file(s) not cached",
+              "missing from the cache:" + missing_list + "\n", "Run `hfmodels fetch`"));
+    return static_cast<int>(ErrorKind::failure);
+  }
+  return 0;
+}
+
+// `fetch --dry-run`: a line per file to download (stdout, data), then whether it fits. Exit 1
+// when it does not fit, as the fetch would fail.
+int report_fetch_plan(Context& context, const ops::FetchPlan& plan) {
+  for (const auto& file : plan.downloads) {
+    if (context.json()) {
+      context.console.event({{"event", "download"},
+                             {"model", file.model},
+                             {"path", file.path},
+                             {"size", file.size},
+                             {"bytes", file.bytes}});
+    } else {
+      context.console.out(
+          file.model + "/" + file.path + "  " + util::format_bytes(file.bytes) +
+          (file.bytes < file.size ? " (of " + util::format_bytes(file.size) + ")" : ""));
+    }
+  }
+  if (context.json()) {
+    context.console.event({{"event", "plan"},
+                           {"files", plan.files},
+                           {"downloads", plan.downloads.size()},
+                           {"bytes", plan.bytes_needed},
+                           {"available", plan.bytes_available},
+                           {"disk", plan.disk.string()},
+                           {"fits", plan.fits()}});
+  } else {
+    context.console.out("Would download " + count(plan.downloads.size(), "file") + " of " +
+                        std::to_string(plan.files) + " locked (" +
+                        util::format_bytes(plan.bytes_needed) + "); " +
+                        util::format_bytes(plan.bytes_available) + " free on " +
+                        plan.disk.string() + ": " + (plan.fits() ? "fits" : "does not fit"));
+  }
+  return plan.fits() ? 0 : static_cast<int>(ErrorKind::failure);
+}
+
+void add_lock(CLI::App& app, Commands& commands) {
+  struct Args {
+    std::vector<std::string> names;
+    bool update = false;
+  };
+  auto args = std::make_shared<Args>();
+  auto* command = app.add_subcommand("lock", "Resolve models.yaml into models.lock");
+  command->add_option("names", args->names, "Models to lock (default: all)");
+  command->add_flag("--update", args->update, "Re-resolve branches to their current commit");
+  commands.push_back(
+      {command, [args](Context& context) {
+         const auto result = ops::lock(context.settings, {args->names, args->update},
+                                       context.reporter, context.stop);
+         const std::string lockfile = context.settings.lockfile_path.string();
+         if (context.json()) {
+           const auto emit = [&](const auto& names, const char* state) {
+             for (const auto& name : names) {
+               context.console.event({{"event", "locked"}, {"model", name}, {"state", state}});
+             }
+           };
+           emit(result.resolved, "resolved");
+           emit(result.kept, "kept");
+           emit(result.removed, "removed");
+           context.console.event(
+               {{"event", "lock"}, {"lockfile", lockfile}, {"changed", result.lockfile_changed}});
+         }
+         context.say("Locked " + count(result.resolved.size() + result.kept.size(), "model") +
+                     " (" + std::to_string(result.resolved.size()) + " resolved, " +
+                     std::to_string(result.kept.size()) + " unchanged" +
+                     (result.removed.empty()
+                          ? ""
+                          : ", " + std::to_string(result.removed.size()) + " removed") +
+                     "): " + lockfile + (result.lockfile_changed ? " updated" : " unchanged"));
+         return 0;
+       }});
+}
+
+void add_fetch(CLI::App& app, Commands& commands) {
+  struct Args {
+    std::vector<std::string> names;
+    bool dry_run = false;
+  };
+  auto args = std::make_shared<Args>();
+  auto* command = app.add_subcommand("fetch", "Make the cache hold every locked file, verified");
+  command->add_option("names", args->names, "Models to fetch (default: all)");
+  command->add_flag("--dry-run", args->dry_run,
+                    "Show what would be downloaded and whether it fits; download nothing");
+  commands.push_back(
+      {command, [args](Context& context) {
+         if (args->dry_run) {
+           return report_fetch_plan(context,
+                                    ops::plan_fetch(context.settings, args->names, context.stop));
+         }
+         const auto result =
+             ops::fetch(context.settings, args->names, context.reporter, context.stop);
+         if (context.json()) {
+           context.console.event({{"event", "fetch"},
+                                  {"files", result.files},
+                                  {"downloaded", result.downloaded},
+                                  {"bytes", result.bytes_downloaded}});
+         }
+         if (result.downloaded > 0 || context.settings.verbose) {
+           context.say("Fetched " + count(result.downloaded, "file") + " (" +
+                       util::format_bytes(result.bytes_downloaded) + "); " +
+                       count(result.files, "locked file") + " cached");
+         }
+         return 0;
+       }});
+}
+
+void add_verify(CLI::App& app, Commands& commands) {
+  auto names = std::make_shared<std::vector<std::string>>();
+  auto* command = app.add_subcommand("verify", "Re-hash cached files against the lockfile");
+  command->add_option("names", *names, "Models to verify (default: all)");
+  commands.push_back({command, [names](Context& context) {
+                        return report_verify(context, ops::verify(context.settings, *names,
+                                                                  context.reporter, context.stop));
+                      }});
+}
+
+void add_path(CLI::App& app, Commands& commands) {
+  struct Args {
+    std::string model;
+    std::optional<std::string> file;
+  };
+  auto args = std::make_shared<Args>();
+  auto* command = app.add_subcommand("path", "Print a model's snapshot folder, or one file's path");
+  command->add_option("name", args->model, "Model name")->required();
+  command->add_option("file", args->file, "A locked file of the model");
+  commands.push_back({command, [args](Context& context) {
+                        const auto path =
+                            ops::model_path(context.settings, args->model, args->file).string();
+                        if (context.json()) {
+                          context.console.event({{"event", "path"},
+                                                 {"model", args->model},
+                                                 {"file", args->file.value_or("")},
+                                                 {"path", path}});
+                        } else {
+                          context.console.out(path);
+                        }
+                        return 0;
+                      }});
+}
+
+void add_status(CLI::App& app, Commands& commands) {
+  auto check = std::make_shared<bool>(false);
+  auto* command = app.add_subcommand("status", "Table of models: commit, files, size, state");
+  command->add_flag("--check", *check,
+                    "Exit 6 if the lockfile is stale, 4 if a cached file has the wrong size, 5 if "
+                    "a file is missing (a CI gate)");
+  commands.push_back({command, [check](Context& context) {
+                        const auto models = ops::status(context.settings, context.stop);
+                        print_status(context, models);
+                        return *check ? status_exit_code(models) : 0;
+                      }});
+}
+
+void add_export(CLI::App& app, Commands& commands) {
+  struct Args {
+    std::vector<std::string> names;
+    std::string dir;
+  };
+  auto args = std::make_shared<Args>();
+  auto* command = app.add_subcommand("export", "Copy real files (no symlinks) into DIR/<name>/...");
+  command->add_option("names", args->names, "Models to export")->required();
+  command->add_option("--to", args->dir, "Destination folder")->required();
+  commands.push_back({command, [args](Context& context) {
+                        const auto result =
+                            ops::export_models(context.settings, args->names, args->dir,
+                                               context.reporter, context.stop);
+                        if (context.json()) {
+                          context.console.event({{"event", "export"},
+                                                 {"files", result.files},
+                                                 {"bytes", result.bytes},
+                                                 {"to", args->dir}});
+                        }
+                        context.say("Exported " + count(result.files, "file") + " (" +
+                                    util::format_bytes(result.bytes) + ") to " + args->dir);
+                        return 0;
+                      }});
+}
+
+void add_cmake_info(CLI::App& app, Commands& commands) {
+  struct Args {
+    std::vector<std::string> names;
+    std::string output;
+    bool fetch = false;
+  };
+  auto args = std::make_shared<Args>();
+  auto* command = app.add_subcommand(
+      "cmake-info", "For the CMake package: write the models' locations as a CMake script");
+  command->add_option("names", args->names, "Models (default: all)");
+  command->add_option("--output", args->output, "Script to write")->required();
+  command->add_flag("--fetch", args->fetch, "Fetch the models first");
+  commands.push_back({command, [args](Context& context) {
+                        if (args->fetch) {
+                          ops::fetch(context.settings, args->names, context.reporter, context.stop);
+                        }
+                        const auto script =
+                            cmake_script(ops::locate_models(context.settings, args->names));
+                        // Unchanged content keeps its timestamp, so nothing downstream reruns.
+                        std::error_code error;
+                        if (!std::filesystem::exists(args->output, error) ||
+                            util::read_file(args->output) != script) {
+                          util::write_file_atomic(args->output, script);
+                        }
+                        return 0;
+                      }});
+}
+
+} // namespace
+
+void add_project_commands(CLI::App& app, Commands& commands) {
+  add_lock(app, commands);
+  add_fetch(app, commands);
+  add_verify(app, commands);
+  add_path(app, commands);
+  add_status(app, commands);
+  add_export(app, commands);
+  add_cmake_info(app, commands);
+}
+
+} // namespace hfmodels::cli
