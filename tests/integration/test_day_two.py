@@ -88,6 +88,50 @@ class TestFetchDryRun(DayTwoTestCase):
         self.assertRegex(text, r"^Would download 0 files of 8 locked \(0 B\)")
 
 
+class TestOutdated(DayTwoTestCase):
+
+    def test_exit_1_after_the_branch_moves_and_0_after_lock_update(self):
+        self.write_manifest("""
+            models:
+              follows:
+                repo: test-org/versioned
+              tagged:
+                repo: test-org/versioned
+                revision: v1
+        """)
+        self.run_tool("lock", check=0)
+        before = self.lockfile().read_bytes()
+        result = self.run_tool("outdated", check=0)
+        self.assertIn("follows: main", result.stdout)
+        self.assertIn("(current)", result.stdout)
+        self.assertIn("tagged: v1", result.stdout)
+        self.assertIn("(pinned)", result.stdout)
+
+        self.move_ref("test-org/versioned", "main", "c2")
+        result = self.run_tool("outdated", check=1)
+        c1 = self.hub.commit_id("test-org/versioned", "v1")
+        c2 = self.hub.commit_id("test-org/versioned", "v2")
+        self.assertIn(f"follows: main {c1[:7]} -> {c2[:7]}, 4 files would change", result.stdout)
+        for change in ("changed  config.json", "changed  model.safetensors", "added  added.txt",
+                       "removed  old.txt"):
+            self.assertIn(change, result.stdout)
+        self.assertNotIn("same.txt", result.stdout)
+        self.assertIn("hfmodels lock --update", result.stderr)
+        events = {e["model"]: e for e in self.json_lines(
+            self.run_tool("--json", "outdated", check=1).stdout)}
+        self.assertEqual(events["follows"]["state"], "outdated")
+        self.assertEqual((events["follows"]["locked"], events["follows"]["current"]), (c1, c2))
+        self.assertEqual({c["path"]: c["change"] for c in events["follows"]["changes"]},
+                         {"config.json": "changed", "model.safetensors": "changed",
+                          "added.txt": "added", "old.txt": "removed"})
+        self.assertEqual(events["tagged"]["state"], "pinned")
+        self.run_tool("outdated", "tagged", check=0)
+        self.assertEqual(self.lockfile().read_bytes(), before, "outdated writes nothing")
+
+        self.run_tool("lock", "--update", check=0)
+        self.run_tool("outdated", check=0)
+
+
 class TestJsonEverywhere(DayTwoTestCase):
 
     def test_lock_and_path(self):

@@ -5,6 +5,7 @@
 #include "manifest/selection.hpp"
 #include "ops/operations.hpp"
 #include "ops/project.hpp"
+#include "ops/resolve.hpp"
 #include "ops/store.hpp"
 #include "util/error.hpp"
 #include "util/strings.hpp"
@@ -20,64 +21,6 @@ namespace {
 
 bool contains(const std::vector<std::string>& list, const std::string& value) {
   return std::find(list.begin(), list.end(), value) != list.end();
-}
-
-// Whether `lock --update` should re-resolve an entry whose manifest entry did not change:
-// branches move, but a commit never does and a tag is a release the user chose to pin.
-bool follows_moving_ref(hub::HubClient& hub, const manifest::ModelSpec& spec) {
-  if (hub::is_commit_hash(spec.revision)) {
-    return false;
-  }
-  const auto refs = hub.list_refs(spec.repo);
-  return !(contains(refs.tags, spec.revision) && !contains(refs.branches, spec.revision));
-}
-
-// The folder a glob names before its first wildcard ("onnx/" for "onnx/*.json"), or "" when the
-// pattern may match at the top.
-std::string literal_folder(std::string_view pattern) {
-  const auto wildcard = pattern.find_first_of("*?[");
-  const std::string_view literal = pattern.substr(0, wildcard);
-  const auto slash = literal.rfind('/');
-  return slash == std::string_view::npos ? std::string() : std::string(literal.substr(0, slash));
-}
-
-// What of the repo must be listed to resolve `spec`: only the folders of its exact files, or
-// of its include patterns when every one of them names a folder; else the whole repo. A repo
-// with more files than a listing may hold can still be locked this way.
-std::vector<hub::ListingScope> listing_scopes(const manifest::ModelSpec& spec) {
-  std::set<std::string> folders;
-  if (!spec.files.empty()) {
-    for (const auto& file : spec.files) {
-      const auto slash = file.rfind('/');
-      folders.insert(slash == std::string::npos ? std::string() : file.substr(0, slash));
-    }
-    std::vector<hub::ListingScope> scopes;
-    for (const auto& folder : folders) {
-      scopes.push_back({folder, false});
-    }
-    return scopes;
-  }
-  if (spec.quant || spec.include.empty()) {
-    return {{}};
-  }
-  for (const auto& pattern : spec.include) {
-    std::string folder = literal_folder(pattern);
-    if (folder.empty()) {
-      return {{}};
-    }
-    folders.insert(std::move(folder));
-  }
-  // A folder inside another one is listed with it.
-  std::vector<hub::ListingScope> scopes;
-  for (const auto& folder : folders) {
-    const bool inside = std::any_of(scopes.begin(), scopes.end(), [&](const auto& scope) {
-      return folder.starts_with(scope.folder + "/");
-    });
-    if (!inside) {
-      scopes.push_back({folder, true});
-    }
-  }
-  return scopes;
 }
 
 // A GGUF repo locked whole takes every quantization, many times what anyone runs: say which, and
@@ -145,37 +88,6 @@ manifest::LockedModel resolve(hub::HubClient& hub, const manifest::ModelSpec& sp
   }
   return model;
 }
-
-// The Hub client, made when a model first needs it: a lock that keeps every pin connects to
-// nothing, so a token that cannot be sent, or a proxy that refuses it, does not stop it.
-class HubAccess {
-public:
-  HubAccess(const Settings& settings, const std::stop_token& stop)
-      : m_settings(settings), m_stop(stop) {}
-
-  hub::HubClient& get(const std::string& model) {
-    if (m_settings.offline) {
-      throw Error(ErrorKind::offline_missing, "cannot resolve models offline",
-                  "'" + model + "' must be resolved against the Hub", {}, model)
-          .with_cause("offline:resolve");
-    }
-    if (!m_hub) {
-      m_http.emplace(client_options(m_settings));
-      // The JSON of a listing is about 250 bytes a file; the byte limit follows the file limit.
-      m_hub.emplace(*m_http, m_settings.endpoint, m_stop, http::RetryPolicy{},
-                    hub::ListingLimits{
-                        m_settings.max_listed_files,
-                        std::max<std::size_t>(256u << 20, m_settings.max_listed_files * 2560)});
-    }
-    return *m_hub;
-  }
-
-private:
-  const Settings& m_settings;
-  std::stop_token m_stop;
-  std::optional<http::Client> m_http;
-  std::optional<hub::HubClient> m_hub;
-};
 
 // Resolves every spec with `hub`, then hashes the regular files.
 std::vector<manifest::LockedModel> resolve_with(HubAccess& hub, const Settings& settings,

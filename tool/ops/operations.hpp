@@ -130,6 +130,35 @@ std::filesystem::path locked_path(const Settings& settings, const manifest::Lock
 std::vector<bool> cached_files(const Settings& settings, const manifest::LockedModel& model,
                                const std::stop_token& stop = {});
 
+struct FileChange {
+  enum class Kind { added, removed, changed };
+  std::string path;
+  Kind kind = Kind::changed;
+  std::uint64_t old_size = 0; // 0 when added
+  std::uint64_t new_size = 0; // 0 when removed
+};
+
+struct OutdatedModel {
+  enum class State {
+    current,  // its branch still points at the locked commit
+    outdated, // its branch moved
+    pinned,   // locked from a commit or a tag: nothing to follow
+  };
+  std::string name;
+  std::string revision;
+  std::string locked_commit;
+  std::string current_commit;
+  State state = State::current;
+  std::vector<FileChange> changes; // what `lock --update` would change, when outdated
+  std::string problem;             // why the changes are unknown (nothing selected any more)
+};
+
+// `hfmodels outdated`: for each locked model, whether its branch moved since it was locked, and
+// the files a `lock --update` would change. One revision call per model, and a listing for the
+// outdated ones. Writes nothing.
+std::vector<OutdatedModel> outdated(const Settings& settings, const std::vector<std::string>& names,
+                                    const std::stop_token& stop = {});
+
 // Where a locked model lives in the cache; what the CMake package turns into a target.
 struct ModelLocation {
   std::string name;

@@ -10,6 +10,9 @@
 //   path:    {"event":"path","model","file","path"}
 //   status:  {"event":"status","model","commit","files","missing","bytes","state"}
 //   export:  {"event":"export","files","bytes","to"}
+//   outdated: {"event":"outdated","model","revision","locked","current",
+//             "state":"current|outdated|pinned","changes":[{"path","change","old_size",
+//             "new_size"}],"problem"}
 #include "cli/cmake_script.hpp"
 #include "cli/command.hpp"
 #include "cli/console.hpp"
@@ -357,6 +360,92 @@ void add_cmake_info(CLI::App& app, Commands& commands) {
                       }});
 }
 
+const char* change_name(ops::FileChange::Kind kind) {
+  switch (kind) {
+  case ops::FileChange::Kind::added:
+    return "added";
+  case ops::FileChange::Kind::removed:
+    return "removed";
+  case ops::FileChange::Kind::changed:
+    return "changed";
+  }
+  return "changed";
+}
+
+const char* outdated_state_name(ops::OutdatedModel::State state) {
+  switch (state) {
+  case ops::OutdatedModel::State::current:
+    return "current";
+  case ops::OutdatedModel::State::outdated:
+    return "outdated";
+  case ops::OutdatedModel::State::pinned:
+    return "pinned";
+  }
+  return "current";
+}
+
+// `outdated`: a line per model, the changed files of each outdated one below it; exit 1 when
+// any is outdated (a CI check).
+int report_outdated(Context& context, const std::vector<ops::OutdatedModel>& models) {
+  bool any_outdated = false;
+  for (const auto& model : models) {
+    any_outdated = any_outdated || model.state == ops::OutdatedModel::State::outdated;
+    if (context.json()) {
+      auto changes = nlohmann::json::array();
+      for (const auto& change : model.changes) {
+        changes.push_back({{"path", change.path},
+                           {"change", change_name(change.kind)},
+                           {"old_size", change.old_size},
+                           {"new_size", change.new_size}});
+      }
+      context.console.event({{"event", "outdated"},
+                             {"model", model.name},
+                             {"revision", model.revision},
+                             {"locked", model.locked_commit},
+                             {"current", model.current_commit},
+                             {"state", outdated_state_name(model.state)},
+                             {"changes", changes},
+                             {"problem", model.problem}});
+      continue;
+    }
+    std::string line = model.name + ": " + model.revision + " " + model.locked_commit.substr(0, 7);
+    if (model.state == ops::OutdatedModel::State::outdated) {
+      line += " -> " + model.current_commit.substr(0, 7) + ", " +
+              count(model.changes.size(), "file") + " would change";
+    } else {
+      line += model.state == ops::OutdatedModel::State::pinned ? " (pinned)" : " (current)";
+    }
+    context.console.out(line);
+    for (const auto& change : model.changes) {
+      std::string sizes =
+          change.kind == ops::FileChange::Kind::added ? util::format_bytes(change.new_size)
+          : change.kind == ops::FileChange::Kind::removed
+              ? util::format_bytes(change.old_size)
+              : util::format_bytes(change.old_size) + " -> " + util::format_bytes(change.new_size);
+      context.console.out("  " + std::string(change_name(change.kind)) + "  " + change.path + "  " +
+                          sizes);
+    }
+    if (!model.problem.empty()) {
+      context.console.out("  " + model.problem);
+    }
+  }
+  if (any_outdated) {
+    context.say("Run `hfmodels lock --update` to move the outdated models to their new commit");
+  }
+  return any_outdated ? 1 : 0;
+}
+
+void add_outdated(CLI::App& app, Commands& commands) {
+  auto names = std::make_shared<std::vector<std::string>>();
+  auto* command = app.add_subcommand(
+      "outdated", "Which models' branches moved since they were locked (exit 1 if any did)");
+  command->add_option("names", *names, "Models to check (default: all)");
+  commands.push_back({command, [names](Context& context) {
+                        return report_outdated(
+                            context, ops::outdated(context.settings, *names, context.stop));
+                      }});
+}
+
 } // namespace
 
 void add_project_commands(CLI::App& app, Commands& commands) {
@@ -367,6 +456,7 @@ void add_project_commands(CLI::App& app, Commands& commands) {
   add_status(app, commands);
   add_export(app, commands);
   add_cmake_info(app, commands);
+  add_outdated(app, commands);
 }
 
 } // namespace hfmodels::cli
