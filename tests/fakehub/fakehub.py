@@ -316,6 +316,8 @@ GGUF_FILE_TYPES = {
     "F32": (0, "F32"), "F16": (1, "F16"), "Q4_0": (2, "Q4_0"), "Q8_0": (7, "Q8_0"),
     "Q4_K_S": (14, "Q4_K"), "Q4_K_M": (15, "Q4_K"), "Q4_K": (15, "Q4_K"), "Q5_K_S": (16, "Q5_K"),
     "Q5_K_M": (17, "Q5_K"), "Q6_K": (18, "Q6_K"), "BF16": (32, "BF16"),
+    # Tensors of these are written as Q4_K: only general.file_type names them.
+    "Q2_K": (10, "Q4_K"), "Q3_K_M": (12, "Q4_K"), "IQ2_XXS": (19, "Q4_K"),
 }
 GGUF_VALUE_TYPES = {"u8": 0, "i8": 1, "u16": 2, "i16": 3, "u32": 4, "i32": 5, "f32": 6, "bool": 7,
                     "str": 8, "array": 9, "u64": 10, "i64": 11, "f64": 12}
@@ -1364,6 +1366,21 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 out.extend(x for x in v.split(",") if x)
         return out
 
+    @staticmethod
+    def _card_data(commit) -> dict:
+        """The Hub reads the model card's YAML header into `cardData` (only `license` here)."""
+        readme = commit.files.get("README.md")
+        if readme is None or readme.size > 65536:
+            return {}
+        text = readme.blob.content.read_all().decode("utf-8", "replace")
+        if not text.startswith("---\n"):
+            return {}
+        header = text[4:text.find("\n---", 4)] if "\n---" in text[4:] else ""
+        for line in header.splitlines():
+            if line.startswith("license:"):
+                return {"license": line[len("license:"):].strip()}
+        return {}
+
     def _repo_info(self, repo: Repo, rev: str) -> Response:
         commit, err = self._resolve_commit(repo, rev)
         if err:
@@ -1381,13 +1398,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                     s["lfs"] = {"sha256": f.sha256, "size": f.size, "pointerSize": len(f.pointer or b"")}
             siblings.append(s)
         first = min(repo.commits.values(), key=lambda c: c.index)
+        card = self._card_data(commit)
         full: dict[str, Any] = {
             "_id": repo.object_id, "id": repo.id,
             "author": repo.id.split("/")[0] if "/" in repo.id else None,
             "sha": commit.id, "lastModified": commit.date, "createdAt": first.date,
             "private": repo.private, "gated": repo.gated, "disabled": repo.disabled,
             "downloads": 0, "likes": 0, "tags": [],
-            "cardData": {}, "siblings": siblings, "spaces": [],
+            "cardData": card, "siblings": siblings, "spaces": [],
             "usedStorage": sum({f.etag: f.size for c in repo.commits.values() for f in c.files.values()}.values()),
         }
         if repo.type == "model":
@@ -1395,6 +1413,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             full["library_name"] = None
             full["pipeline_tag"] = None
         full.update(repo.extra_info)
+        if card.get("license"):
+            full["tags"] = list(full.get("tags", [])) + [f"license:{card['license']}"]
         if truthy(self.q("securityStatus")):
             full["securityRepoStatus"] = {"scansDone": True, "filesWithIssues": []}
         expand = self._expand_list()

@@ -222,6 +222,30 @@ class TestLockPins(LockTestCase):
             self.assertIn(quant, warnings[0])
         self.assertIn("`hfmodels add test-org/tiny-gguf:Q4_K`", warnings[0])
 
+    def test_the_card_licence_is_recorded(self):
+        self.write_manifest("""
+            models:
+              licensed:
+                repo: test-org/tiny-gguf
+                quant: Q8_0
+              pinned:
+                repo: test-org/multi-quant-GGUF
+                revision: %s
+                quant: Q2_K
+              unlicensed:
+                repo: tiny-root-model
+        """ % self.hub.commit_id("test-org/multi-quant-GGUF", "main"))
+        self.run_tool("lock", check=0)
+        models = self.read_lock()["models"]
+        self.assertEqual(models["licensed"]["license"], "apache-2.0")
+        self.assertEqual(models["pinned"]["license"], "mit", "a commit pin asks for it too")
+        self.assertNotIn("license", models["unlicensed"])
+        self.assertIn("    license: apache-2.0\n    manifest: ", self.lockfile().read_text())
+        # A lockfile without it (written before it existed) still reads.
+        text = self.lockfile().read_text().replace("    license: apache-2.0\n", "")
+        self.lockfile().write_text(text)
+        self.run_tool("fetch", "licensed", check=0)
+
     def test_exact_files(self):
         self.write_manifest("""
             models:

@@ -113,25 +113,39 @@ std::optional<std::string> next_link(std::string_view header) {
 }
 
 // One tree entry (docs/hub-and-cache.md §2.2), checked field by field; nothing for folders.
-std::optional<RepoFile> parse_entry(const json& entry, const std::string& subject) {
+// The keys of a file in the two answers that list files: tree entries (`path`, `oid`, `lfs.oid`,
+// and a `type`) and the revision info's siblings (`rfilename`, `blobId`, `lfs.sha256`), §2.1.
+struct FileKeys {
+  const char* path;
+  const char* blob_id;
+  const char* lfs_sha256;
+  bool typed;
+};
+constexpr FileKeys k_tree_keys{"path", "oid", "oid", true};
+constexpr FileKeys k_sibling_keys{"rfilename", "blobId", "sha256", false};
+
+std::optional<RepoFile> parse_entry(const json& entry, const std::string& subject,
+                                    const FileKeys& keys = k_tree_keys) {
   if (!entry.is_object()) {
     invalid_answer(subject, "a file listing entry is not an object");
   }
-  const auto type = entry.find("type");
-  if (type == entry.end() || !type->is_string()) {
-    invalid_answer(subject, "a file listing entry has no `type`");
-  }
-  const auto& kind = type->get_ref<const std::string&>();
-  if (kind == "directory" || kind == "unknown") {
-    return std::nullopt;
-  }
-  if (kind != "file") {
-    invalid_answer(subject, "a file listing entry has the unknown type '" + kind + "'");
+  if (keys.typed) {
+    const auto type = entry.find("type");
+    if (type == entry.end() || !type->is_string()) {
+      invalid_answer(subject, "a file listing entry has no `type`");
+    }
+    const auto& kind = type->get_ref<const std::string&>();
+    if (kind == "directory" || kind == "unknown") {
+      return std::nullopt;
+    }
+    if (kind != "file") {
+      invalid_answer(subject, "a file listing entry has the unknown type '" + kind + "'");
+    }
   }
   RepoFile file;
-  const auto path = entry.find("path");
+  const auto path = entry.find(keys.path);
   if (path == entry.end() || !path->is_string()) {
-    invalid_answer(subject, "a file listing entry has no `path`");
+    invalid_answer(subject, "a file listing entry has no `" + std::string(keys.path) + "`");
   }
   try {
     // A path from the Hub is joined to the snapshot folder later: refuse any that could escape.
@@ -146,10 +160,11 @@ std::optional<RepoFile> parse_entry(const json& entry, const std::string& subjec
     invalid_answer(subject, "`size` is not a whole number of bytes up to 2^53" + where);
   }
   file.size = size->get<std::uint64_t>();
-  const auto oid = entry.find("oid");
+  const auto oid = entry.find(keys.blob_id);
   if (oid == entry.end() || !oid->is_string() ||
       !util::is_lower_hex(oid->get_ref<const std::string&>(), 40)) {
-    invalid_answer(subject, "`oid` is not a 40-hex git blob id" + where);
+    invalid_answer(subject,
+                   "`" + std::string(keys.blob_id) + "` is not a 40-hex git blob id" + where);
   }
   file.blob_id = BlobId(oid->get_ref<const std::string&>());
   const auto lfs = entry.find("lfs");
@@ -158,10 +173,11 @@ std::optional<RepoFile> parse_entry(const json& entry, const std::string& subjec
     if (!lfs->is_object()) {
       invalid_answer(subject, "`lfs` is not an object" + where);
     }
-    const auto lfs_oid = lfs->find("oid");
+    const auto lfs_oid = lfs->find(keys.lfs_sha256);
     if (lfs_oid == lfs->end() || !lfs_oid->is_string() ||
         !util::is_lower_hex(lfs_oid->get_ref<const std::string&>(), 64)) {
-      invalid_answer(subject, "`lfs.oid` is not a 64-hex sha256" + where);
+      invalid_answer(subject,
+                     "`lfs." + std::string(keys.lfs_sha256) + "` is not a 64-hex sha256" + where);
     }
     const auto lfs_size = lfs->find("size");
     if (lfs_size == lfs->end() || !lfs_size->is_number_unsigned() ||
@@ -171,6 +187,54 @@ std::optional<RepoFile> parse_entry(const json& entry, const std::string& subjec
     file.lfs_sha256 = BlobId(lfs_oid->get_ref<const std::string&>());
   }
   return file;
+}
+
+// The licence the model card declares (`license:` in its YAML header, which the Hub returns as
+// cardData.license, a string or a list), else the `license:<id>` tag the Hub derives from it.
+// What a card says is the author's claim, passed on as written; empty when it says nothing.
+std::string card_license(const json& info) {
+  std::vector<std::string> ids;
+  const auto card = info.find("cardData");
+  if (card != info.end() && card->is_object()) {
+    const auto license = card->find("license");
+    if (license != card->end() && license->is_string()) {
+      ids.push_back(license->get<std::string>());
+    } else if (license != card->end() && license->is_array()) {
+      for (const auto& item : *license) {
+        if (item.is_string()) {
+          ids.push_back(item.get<std::string>());
+        }
+      }
+    }
+  }
+  const auto tags = info.find("tags");
+  if (ids.empty() && tags != info.end() && tags->is_array()) {
+    for (const auto& tag : *tags) {
+      if (tag.is_string() && tag.get_ref<const std::string&>().starts_with("license:")) {
+        ids.push_back(tag.get<std::string>().substr(8));
+      }
+    }
+  }
+  std::string joined;
+  for (const auto& id : ids) {
+    // An identifier, not prose: anything else is left out rather than carried on.
+    if (id.size() <= 64 && is_license_expression(id) && id.find(' ') == std::string::npos) {
+      joined += (joined.empty() ? "" : " OR ") + id;
+    }
+  }
+  return joined;
+}
+
+// `gated`: false, or "auto"/"manual" (true in older answers means "auto").
+std::string gated_mode(const json& info) {
+  const auto gated = info.find("gated");
+  if (gated == info.end() || gated->is_null() || (gated->is_boolean() && !gated->get<bool>())) {
+    return "";
+  }
+  if (gated->is_string()) {
+    return gated->get<std::string>() == "manual" ? "manual" : "auto";
+  }
+  return "auto";
 }
 
 std::vector<std::string> ref_names(const json& refs, const char* key, const std::string& subject) {
@@ -335,9 +399,15 @@ http::Response HubClient::get(const std::string& url, const std::string& subject
 }
 
 CommitId HubClient::resolve_commit(const RepoRef& repo, std::string_view revision) {
+  return revision_info(repo, revision, false).commit;
+}
+
+RevisionInfo HubClient::revision_info(const RepoRef& repo, std::string_view revision,
+                                      bool with_files) {
   const std::string subject = repo.id + "@" + std::string(revision);
   const http::Response response =
-      get(revision_info_url(m_endpoint, repo, revision), subject, repo_page_url(m_endpoint, repo));
+      get(revision_info_url(m_endpoint, repo, revision) + (with_files ? "?blobs=true" : ""),
+          subject, repo_page_url(m_endpoint, repo));
   const json info = parse_json(response.body, subject, "the revision info");
   const auto sha = info.is_object() ? info.find("sha") : info.end();
   if (!info.is_object() || sha == info.end() || !sha->is_string()) {
@@ -350,7 +420,30 @@ CommitId HubClient::resolve_commit(const RepoRef& repo, std::string_view revisio
   if (CommitId::is_valid(revision) && commit != revision) {
     invalid_answer(subject, "asked for commit " + std::string(revision) + ", got " + commit);
   }
-  return CommitId(commit);
+  RevisionInfo result{CommitId(commit), card_license(info), gated_mode(info), {}};
+  if (with_files) {
+    const auto siblings = info.find("siblings");
+    if (siblings == info.end() || !siblings->is_array()) {
+      invalid_answer(subject, "the revision info has no `siblings` list");
+    }
+    std::set<std::string, std::less<>> paths;
+    for (const json& sibling : *siblings) {
+      if (result.files.size() == m_limits.max_files) {
+        throw Error(ErrorKind::usage, "too many files to list",
+                    "it has more than " + std::to_string(m_limits.max_files) + " files", "",
+                    subject)
+            .with_cause("hub:listing-too-large");
+      }
+      auto file = parse_entry(sibling, subject, k_sibling_keys);
+      if (!paths.insert(file->path.str()).second) {
+        invalid_answer(subject, "the revision info names '" + file->path.str() + "' twice");
+      }
+      result.files.push_back(std::move(*file));
+    }
+    std::sort(result.files.begin(), result.files.end(),
+              [](const RepoFile& a, const RepoFile& b) { return a.path < b.path; });
+  }
+  return result;
 }
 
 std::vector<RepoFile> HubClient::list_files(const RepoRef& repo, const CommitId& commit,

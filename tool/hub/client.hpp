@@ -26,6 +26,14 @@ struct RepoFile {
   const BlobId& etag() const { return lfs_sha256 ? *lfs_sha256 : blob_id; }
 };
 
+// What the revision-info call says of a commit, beyond its id.
+struct RevisionInfo {
+  CommitId commit;
+  std::string license; // the card's licence id(s), "apache-2.0" or "mit OR cc-by-4.0"; "" if none
+  std::string gated;   // "", "auto" or "manual"
+  std::vector<RepoFile> files; // with_files only: every file, sorted by path
+};
+
 struct RepoRefs {
   std::vector<std::string> branches;
   std::vector<std::string> tags;
@@ -60,6 +68,10 @@ public:
   // The commit `revision` (branch, tag, refs/pr/N or commit) points to, from the revision-info
   // call. Throws Error(network) with the Hub's reason (repo or revision not found, gated, ...).
   CommitId resolve_commit(const RepoRef& repo, std::string_view revision);
+  // The same call, with the card's licence and gating, and with `with_files` every file of the
+  // commit with its size and hashes (`?blobs=true`): one request for a whole repo, as `info`
+  // and `hf download` use it. Limited like list_files by max_files.
+  RevisionInfo revision_info(const RepoRef& repo, std::string_view revision, bool with_files);
 
   // Every file of `commit` in `scopes` (the whole repo by default; none inside another),
   // following `Link:

@@ -63,4 +63,9 @@ private:
   std::string m_text;
 };
 
+// A licence as a model card declares it: one or more ids ("apache-2.0", "llama3", "cc-by-nc-4.0")
+// joined by " OR ", each of the characters SPDX ids use, so it can go into a lockfile, an SBOM
+// or a terminal as it is.
+bool is_license_expression(std::string_view text);
+
 } // namespace hfmodels::hub

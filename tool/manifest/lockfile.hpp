@@ -28,6 +28,9 @@ struct LockedModel {
   hub::RepoRef repo;
   std::string revision; // as requested in the manifest
   hub::CommitId commit;
+  // The licence the model card declared at lock time (hub::is_license_expression), "" when it
+  // declared none; written as `license`, optional so older lockfiles still read.
+  std::string license;
   std::string manifest_digest; // ModelSpec::digest() of the entry it was locked from
   // The rule its include/exclude patterns were applied with; written as `patterns: fnmatch`, and
   // `segments` when the key is absent (lockfiles written before it existed).

@@ -67,9 +67,11 @@ manifest::LockedModel resolve(hub::HubClient& hub, const manifest::ModelSpec& sp
     model.patterns = manifest::PatternRule::fnmatch;
   }
   try {
-    model.commit = hub::CommitId::is_valid(spec.revision)
-                       ? hub::CommitId(spec.revision)
-                       : hub.resolve_commit(spec.repo, spec.revision);
+    // The revision info also gives the card's licence, recorded for `sbom`; a commit is asked
+    // for too, for its licence.
+    const auto info = hub.revision_info(spec.repo, spec.revision, false);
+    model.commit = info.commit;
+    model.license = info.license;
     const auto listed = hub.list_files(spec.repo, model.commit, listing_scopes(spec));
     for (const auto& file : manifest::select_files(spec, listed)) {
       model.files.push_back(
