@@ -149,3 +149,136 @@ class TestJsonEverywhere(DayTwoTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+COMMENTED = """\
+# yaml-language-server: $schema=models.schema.json
+# The models of our app.
+models:
+  # the chat model
+  chat:
+    repo: test-org/tiny-gguf   # the team's pick
+    quant: Q8_0
+
+  tiny: {repo: tiny-root-model}
+# notes at the end stay at the end
+"""
+
+MULTI = "test-org/multi-quant-GGUF"
+MiB = 1 << 20
+
+
+class TestAddRemove(DayTwoTestCase):
+
+    def setUp(self):
+        super().setUp()
+        (self.project / "models.yaml").write_text(COMMENTED)
+        self.run_tool("lock", check=0)
+
+    def manifest_text(self):
+        return (self.project / "models.yaml").read_text()
+
+    def test_add_and_remove_round_trip_a_commented_manifest(self):
+        lock_before = self.lockfile().read_text()
+        self.run_tool("add", "test-org/tiny-gguf:Q5_K_M", "--name", "q5", check=0)
+        text = self.manifest_text()
+        at = COMMENTED.index("# notes at the end")
+        self.assertEqual(text, COMMENTED[:at] + "  q5:\n    repo: test-org/tiny-gguf\n"
+                         "    quant: Q5_K_M\n" + COMMENTED[at:])
+        self.assertEqual([f["path"] for f in self.locked_files("q5").values()],
+                         ["Q5_K_M/model-Q5_K_M-00001-of-00002.gguf",
+                          "Q5_K_M/model-Q5_K_M-00002-of-00002.gguf"])
+        self.run_tool("status", "--check", check=5)  # locked, not fetched: fresh
+        self.run_tool("remove", "q5", check=0)
+        self.assertEqual(self.manifest_text(), COMMENTED)
+        self.assertEqual(self.lockfile().read_text(), lock_before)
+
+    def test_add_an_exact_file_and_patterns(self):
+        self.run_tool("add", "test-org/weird-paths:sub/dir/nested.txt", check=0)
+        self.assertIn("  weird_paths:\n    repo: test-org/weird-paths\n"
+                      "    files: [sub/dir/nested.txt]\n", self.manifest_text())
+        self.assertEqual(list(self.locked_files("weird_paths")), ["sub/dir/nested.txt"])
+        self.run_tool("add", "test-org/weird-paths", "--name", "texts", "--include", "*.txt",
+                      "--exclude", "deep/", "--revision", "main", check=0)
+        self.assertIn('  texts:\n    repo: test-org/weird-paths\n    include: ["*.txt"]\n'
+                      '    exclude: [deep/]\n', self.manifest_text())
+        self.assertEqual(len(self.locked_files("texts")), 5)
+        events = self.json_lines(self.run_tool("--json", "add", "tiny-root-model", "--name",
+                                               "again", check=0).stdout)
+        self.assertEqual(events[-1]["event"], "added")
+        self.assertEqual(events[-1]["model"], "again")
+
+    def test_quant_auto_pins_the_largest_that_fits(self):
+        result = self.run_tool("add", f"{MULTI}:auto", "--vram", str(5 * MiB), check=0)
+        self.assertIn("Q8_0: 4.0 MiB, the largest that fits 5.0 MiB of VRAM", result.stderr)
+        self.assertIn("  multi_quant_GGUF:\n    repo: test-org/multi-quant-GGUF\n"
+                      "    quant: Q8_0\n", self.manifest_text())
+        self.assertEqual(sorted(self.locked_files("multi_quant_GGUF")),
+                         ["Q8_0/model-Q8_0-00001-of-00002.gguf",
+                          "Q8_0/model-Q8_0-00002-of-00002.gguf"])
+        self.run_tool("add", MULTI, "--quant", "auto", "--vram", "3M", "--name", "small",
+                      check=0)
+        self.assertIn("    quant: Q6_K\n", self.manifest_text())
+        before = self.manifest_text()
+        result = self.run_tool("add", MULTI, "--quant", "auto", "--vram", "100K", "--name",
+                               "none", check=2)
+        self.assertIn("no quantization fits", result.stderr)
+        self.assertIn("IQ2_XXS", result.stderr)
+        self.assertEqual(self.manifest_text(), before)
+
+    def test_mistakes_leave_both_files_as_they_were(self):
+        manifest, lock = self.manifest_text(), self.lockfile().read_text()
+        for args, code, needle in [
+                (("add", "test-org/tiny-gguf:Q9_9"), 2, "Available quants"),
+                (("add", "test-org/no-such-repo"), 3, "no-such-repo"),
+                (("add", "tiny-root-model", "--name", "chat"), 2, "`chat` is taken"),
+                (("add", "test-org/tiny-gguf:Q4_K", "--quant", "Q8_0"), 2, "two quantizations"),
+                (("add", "test-org/tiny-gguf:x.gguf", "--include", "*.json"), 2,
+                 "cannot be combined"),
+                (("remove", "chta"), 2, "Did you mean 'chat'?")]:
+            with self.subTest(args=args):
+                result = self.run_tool(*args, check=code)
+                self.assertIn(needle, result.stderr)
+                self.assertEqual(self.manifest_text(), manifest)
+                self.assertEqual(self.lockfile().read_text(), lock)
+
+    def test_add_creates_the_manifest(self):
+        (self.project / "models.yaml").unlink()
+        self.lockfile().unlink()
+        self.run_tool("add", "tiny-root-model", check=0)
+        self.assertEqual(self.manifest_text(), "models:\n  tiny_root_model:\n"
+                                               "    repo: tiny-root-model\n")
+        self.assertIn("tiny_root_model", self.read_lock()["models"])
+        self.run_tool("remove", "tiny_root_model", check=0)
+        self.assertEqual(self.manifest_text(), "models: {}\n")
+        self.assertIn("models: {}\n", self.lockfile().read_text())
+
+
+class TestInfo(DayTwoTestCase):
+
+    def test_quantizations_with_sizes_and_fit_on_one_screen(self):
+        result = self.run_tool("info", MULTI, "--vram", str(5 * MiB), check=0)
+        lines = result.stdout.splitlines()
+        self.assertLessEqual(len(lines), 24, result.stdout)
+        c = self.hub.commit_id(MULTI, "main")
+        self.assertEqual(lines[0], f"{MULTI} @ main ({c[:7]}): 13 files, 23.3 MiB; licence mit; "
+                                   "not gated")
+        self.assertRegex(lines[2], r"^QUANT\s+FILES\s+SIZE\s+FITS 5.0 MiB of VRAM$")
+        rows = {line.split()[0]: line.split() for line in lines[3:12]}
+        self.assertEqual(set(rows), {"IQ2_XXS", "Q2_K", "Q3_K_M", "Q4_K_M", "Q5_K_M", "Q6_K",
+                                     "Q8_0", "BF16", "mmproj"})
+        self.assertEqual(rows["Q8_0"][1:], ["2", "4.0", "MiB", "yes"])
+        self.assertEqual(rows["BF16"][1:], ["2", "8.0", "MiB", "no"])
+        self.assertIn("README.md", result.stdout)
+        self.assertIn("(11 .gguf files in the table above; --json lists every file)", result.stdout)
+        self.assertEqual(self.request_count(), 1, "one Hub call")
+
+        info = self.json_lines(self.run_tool("--json", "info", f"{MULTI}@main", check=0).stdout)[0]
+        self.assertEqual((info["commit"], info["license"], info["gated"]), (c, "mit", ""))
+        self.assertEqual(len(info["files"]), 13)
+        self.assertGreater(info["budget"], 0, "RAM minus the reserve, on this machine")
+        quants = {q["name"]: q for q in info["quants"]}
+        self.assertEqual(quants["BF16"]["bytes"], 8 * MiB)
+        self.assertEqual(info["projectors"], ["mmproj-model-f16.gguf"])
+        self.run_tool("info", "test-org/tiny-model", check=0)
+        self.run_tool("info", f"{MULTI}:Q8_0", check=2)

@@ -144,6 +144,8 @@ int run(int argc, char** argv) {
 
   Commands commands;
   add_project_commands(app, commands);
+  add_manifest_commands(app, commands);
+  add_hub_commands(app, commands);
   std::vector<std::string> command_names;
   for (auto* command : app.get_subcommands({})) {
     command->fallthrough();

@@ -55,7 +55,9 @@ using Commands = std::vector<Command>;
 
 // Each file of cli/commands/ adds its commands to `app`. Options are stored in objects the
 // commands' closures own.
-void add_project_commands(CLI::App& app, Commands& commands); // commands/project.cpp
+void add_project_commands(CLI::App& app, Commands& commands);  // commands/project.cpp
+void add_manifest_commands(CLI::App& app, Commands& commands); // commands/manifest.cpp
+void add_hub_commands(CLI::App& app, Commands& commands);      // commands/hub.cpp
 
 // "3 files", "1 file".
 std::string count(std::size_t n, const char* noun);

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "hub/client.hpp"
 #include "manifest/lockfile.hpp"
 #include "manifest/manifest.hpp"
+#include "manifest/quants.hpp"
 #include "ops/reporter.hpp"
 #include "ops/settings.hpp"
 
@@ -158,6 +160,64 @@ struct OutdatedModel {
 // outdated ones. Writes nothing.
 std::vector<OutdatedModel> outdated(const Settings& settings, const std::vector<std::string>& names,
                                     const std::stop_token& stop = {});
+
+// The memory a model may take here: the given VRAM, or this machine's RAM (capped by its cgroup's
+// limit in a container) minus max(2 GiB, 20 %) for everything else.
+struct MemoryBudget {
+  std::uint64_t bytes = 0;
+  std::uint64_t memory = 0; // the RAM it was taken from (0 with VRAM)
+  bool cgroup_limited = false;
+  bool from_vram = false;
+};
+MemoryBudget memory_budget(std::optional<std::uint64_t> vram);
+
+struct RepoInfo {
+  std::string repo;
+  std::string revision;
+  std::string commit;
+  std::string license; // as the card declares it; "" when it does not
+  std::string gated;   // "", "auto" or "manual"
+  std::vector<hub::RepoFile> files;
+  manifest::GgufInventory gguf;
+  MemoryBudget budget;
+};
+
+// `hfmodels info REPO[@REV]`: one Hub call (the revision info with every file), the GGUF
+// quantizations it holds and the memory budget they are measured against.
+RepoInfo repo_info(const Settings& settings, std::string_view ref,
+                   std::optional<std::uint64_t> vram, const std::stop_token& stop = {});
+
+// The largest quantization whose files fit `budget` bytes, or none.
+const manifest::Quantization* largest_fitting(const manifest::GgufInventory& gguf,
+                                              std::uint64_t budget);
+
+struct AddRequest {
+  manifest::ModelSpec spec; // name, repo and selection as they go into models.yaml
+  bool auto_quant = false;  // `--quant auto`: the largest quantization that fits the budget
+  std::optional<std::uint64_t> vram;
+};
+
+struct AddResult {
+  std::string name;
+  std::optional<std::string> chosen_quant; // with auto_quant
+  std::uint64_t chosen_bytes = 0;
+  MemoryBudget budget;
+  LockResult lock;
+};
+
+// `hfmodels add`: appends the entry to models.yaml (created when missing; the rest of the file
+// untouched) and locks it. A model that cannot be locked leaves models.yaml as it was.
+AddResult add_model(const Settings& settings, const AddRequest& request, Reporter& reporter,
+                    const std::stop_token& stop = {});
+
+struct RemoveResult {
+  std::vector<std::string> from_manifest;
+  std::vector<std::string> from_lockfile;
+};
+
+// `hfmodels remove`: the entries leave models.yaml (with their own comments) and models.lock;
+// the cache is untouched. A name in neither file is an error, and then nothing is written.
+RemoveResult remove_models(const Settings& settings, const std::vector<std::string>& names);
 
 // Where a locked model lives in the cache; what the CMake package turns into a target.
 struct ModelLocation {
