@@ -1,6 +1,8 @@
-"""The day-two commands (issue 12): status --check, fetch --dry-run, --json on lock and path."""
+"""The day-two commands (issue 12): status --check, fetch --dry-run, outdated, add, remove, info,
+cache ls/rm/gc, and --json on every command."""
 
 import os
+import time
 import unittest
 
 from support import HubTestCase, HubTestCaseExtras
@@ -282,3 +284,146 @@ class TestInfo(DayTwoTestCase):
         self.assertEqual(info["projectors"], ["mmproj-model-f16.gguf"])
         self.run_tool("info", "test-org/tiny-model", check=0)
         self.run_tool("info", f"{MULTI}:Q8_0", check=2)
+
+
+class TestCache(DayTwoTestCase):
+    """cache ls, rm and gc in a cache shared by two projects and another client."""
+
+    def setUp(self):
+        super().setUp()
+        self.a = self.project
+        self.b = self.root / "b"
+        self.b.mkdir()
+        self.write_manifest("""
+            models:
+              tiny:
+                repo: test-org/tiny-model
+              gguf:
+                repo: test-org/tiny-gguf
+                quant: Q8_0
+        """)
+        self.write_manifest("""
+            models:
+              root:
+                repo: tiny-root-model
+              gguf:
+                repo: test-org/tiny-gguf
+                quant: Q4_K
+        """, folder=self.b)
+        for folder in (self.a, self.b):
+            self.run_tool("lock", cwd=folder, check=0)
+            self.run_tool("fetch", cwd=folder, check=0)
+        # Another client's download (Python writes exactly this): a blob, a snapshot, a ref.
+        self.other = self.cache / "models--other--model"
+        blob = self.other / "blobs" / ("ab" * 32)
+        blob.parent.mkdir(parents=True)
+        blob.write_bytes(b"x" * 5000)
+        snap = self.other / "snapshots" / ("c" * 40)
+        snap.mkdir(parents=True)
+        (snap / "model.bin").symlink_to("../../blobs/" + "ab" * 32)
+        (self.other / "refs").mkdir()
+        (self.other / "refs" / "main").write_text("c" * 40)
+
+    def blob_of(self, name, path, folder=None):
+        model = self.read_lock(folder)["models"][name]
+        repo = "models--" + model["repo"].replace("/", "--")
+        return self.cache / repo / "blobs" / self.locked_files(name, folder)[path]["etag"]
+
+    def gc(self, *args, check=0):
+        events = self.json_lines(self.run_tool("--json", "cache", "gc", *args, check=check).stdout)
+        return sorted((e["repo"], e["name"]) for e in events if e["event"] != "summary")
+
+    def test_gc_keeps_pins_and_other_clients_files(self):
+        q8 = self.blob_of("gguf", "model-Q8_0.gguf")
+        q4 = self.blob_of("gguf", "model-Q4_K.gguf", self.b)
+        pinned = [p for p in self.cache.rglob("blobs/*") if p != q8]
+        self.assertEqual(self.gc("--dry-run"), [], "everything is pinned")
+        # Project a drops its GGUF model: the Q8_0 blob is pinned by nobody now.
+        self.run_tool("remove", "gguf", check=0)
+        planned = self.gc("--dry-run")
+        self.assertEqual(planned, [("test-org/tiny-gguf", q8.name)])
+        text = self.run_tool("cache", "gc", "--dry-run", check=0).stdout
+        self.assertIn(f"would delete test-org/tiny-gguf blob {q8.name} ", text)
+        self.assertTrue(q8.exists(), "a dry run deletes nothing")
+        self.assertEqual(self.gc(), planned, "the real run deletes what the dry run said")
+        self.assertFalse(q8.exists())
+        self.assertFalse((self.snapshot("test-org/tiny-gguf") / "model-Q8_0.gguf").is_symlink(),
+                         "no dangling link is left")
+        for path in pinned:
+            self.assertTrue(path.exists(), path)
+        self.assertTrue(q4.exists())
+        self.run_tool("status", "--check", check=0)
+        self.run_tool("status", "--check", cwd=self.b, check=0)
+        self.run_tool("verify", cwd=self.b, check=0)
+        # --all: the other client's files too, with its snapshot and ref; still no pinned blob.
+        self.assertEqual(self.gc("--all"), [("other/model", "ab" * 32)])
+        self.assertFalse(self.other.exists())
+        for path in pinned:
+            if "other--model" not in str(path):
+                self.assertTrue(path.exists(), path)
+
+    def test_gc_leaves_what_is_being_downloaded_and_old_partials_go(self):
+        import fcntl
+        self.run_tool("remove", "gguf", check=0)
+        blobs = self.cache / "models--test-org--tiny-gguf" / "blobs"
+        lock_dir = self.cache / ".locks" / "models--test-org--tiny-gguf"
+        lock_dir.mkdir(parents=True, exist_ok=True)
+        victim = next(p for p in blobs.iterdir() if not self.pinned(p.name))
+        with open(lock_dir / (victim.name + ".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            self.assertEqual(self.gc(), [], "a blob under its download lock stays")
+            self.assertTrue(victim.exists())
+        self.assertEqual(self.gc(), [("test-org/tiny-gguf", victim.name)])
+        # Partial downloads: a day old goes, a fresh one stays.
+        blobs = self.cache / "models--test-org--tiny-model" / "blobs"
+        old = blobs / (("1" * 64) + ".incomplete")
+        new = blobs / (("2" * 64) + ".host-1-ab.incomplete")
+        old.write_bytes(b"o" * 100)
+        new.write_bytes(b"n" * 100)
+        two_days_ago = time.time() - 2 * 86400
+        os.utime(old, (two_days_ago, two_days_ago))
+        self.assertEqual(self.gc(), [("test-org/tiny-model", old.name)])
+        self.assertTrue(new.exists())
+
+    def pinned(self, etag):
+        return any(f["etag"] == etag for folder in (self.a, self.b)
+                   for m in self.read_lock(folder)["models"].values() for f in m["files"])
+
+    def test_a_deleted_project_is_forgotten_and_older_than(self):
+        import shutil
+        shutil.rmtree(self.b)
+        planned = self.gc("--dry-run")
+        q4 = [n for r, n in planned if r == "test-org/tiny-gguf"]
+        self.assertEqual(len(q4), 1, planned)
+        self.assertIn(("tiny-root-model",), {(r,) for r, _ in planned})
+        self.assertEqual(self.gc("--older-than", "30"), [], "everything was used just now")
+        self.assertEqual(self.gc(), planned)
+
+    def test_ls_and_rm(self):
+        events = self.json_lines(self.run_tool("--json", "cache", "ls", check=0).stdout)
+        by_repo = {}
+        for e in events:
+            by_repo.setdefault(e["repo"], []).append(e)
+        self.assertEqual(set(by_repo), {"test-org/tiny-model", "test-org/tiny-gguf",
+                                        "tiny-root-model", "other/model"})
+        gguf = by_repo["test-org/tiny-gguf"][0]
+        self.assertEqual(sorted(gguf["projects"]),
+                         sorted([str(self.a / "models.lock"), str(self.b / "models.lock")]))
+        self.assertEqual(gguf["refs"], ["main"])
+        self.assertEqual(by_repo["other/model"][0]["projects"], [])
+        self.assertEqual(by_repo["other/model"][0]["bytes"] >= 5000, True)
+        table = self.run_tool("cache", "ls", check=0).stdout
+        self.assertRegex(table, r"other/model\s+ccccccc main\s+1\s+")
+
+        result = self.run_tool("cache", "rm", "other/model", "--dry-run", check=0)
+        self.assertIn("would delete other/model blob " + "ab" * 32, result.stdout)
+        self.assertTrue(self.other.exists())
+        self.run_tool("cache", "rm", "other/model@main", "--yes", check=0)
+        self.assertFalse(self.other.exists())
+        # A pinned revision can be removed; the user is told its next fetch downloads it again.
+        result = self.run_tool("cache", "rm", "test-org/tiny-gguf", "--yes", check=0)
+        self.assertIn("is pinned by", result.stderr)
+        self.run_tool("status", "--check", check=5)
+        self.run_tool("cache", "rm", "nope/model", check=2)
+        self.run_tool("fetch", check=0)
+        self.run_tool("status", "--check", check=0)

@@ -87,6 +87,9 @@ struct Entry {
   std::uint64_t size = 0;
   std::uint64_t allocated = 0; // bytes of the blocks it holds (a sparse file holds fewer)
   std::chrono::system_clock::time_point modified;
+  // When it was last read, as far as the filesystem keeps it (relatime updates it at least
+  // once a day; noatime never): Python's cache scan calls it "last accessed".
+  std::chrono::system_clock::time_point accessed;
 };
 
 // `path`'s entry, through symlinks (`follow`) or of the link itself; nothing when missing (or a
@@ -144,6 +147,10 @@ public:
   std::optional<std::string> read_link(std::string_view name) const;
   // Best effort: the name goes (not what a link leads to), or nothing happens.
   void remove(std::string_view name) const noexcept;
+  // The folder `name` if it is empty; false when it is not (or is gone).
+  bool remove_empty_folder(std::string_view name) const noexcept;
+  // The folder `name` below this one, never through a symlink; nothing when it is no folder.
+  std::optional<Dir> open_folder(std::string_view name) const;
 
 private:
   Dir(int handle, std::filesystem::path path) : m_handle(handle), m_path(std::move(path)) {}

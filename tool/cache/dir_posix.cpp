@@ -40,10 +40,13 @@ Entry entry_of(const struct stat& info) {
   }
   entry.size = static_cast<std::uint64_t>(info.st_size);
   entry.allocated = static_cast<std::uint64_t>(info.st_blocks) * 512;
-  entry.modified = std::chrono::system_clock::time_point(
-      std::chrono::duration_cast<std::chrono::system_clock::duration>(
-          std::chrono::seconds(info.st_mtim.tv_sec) +
-          std::chrono::nanoseconds(info.st_mtim.tv_nsec)));
+  const auto time_of = [](const struct timespec& time) {
+    return std::chrono::system_clock::time_point(
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(
+            std::chrono::seconds(time.tv_sec) + std::chrono::nanoseconds(time.tv_nsec)));
+  };
+  entry.modified = time_of(info.st_mtim);
+  entry.accessed = time_of(info.st_atim);
   return entry;
 }
 
@@ -362,6 +365,19 @@ std::optional<std::string> Dir::read_link(std::string_view name) const {
 
 void Dir::remove(std::string_view name) const noexcept {
   ::unlinkat(m_handle, std::string(name).c_str(), 0);
+}
+
+bool Dir::remove_empty_folder(std::string_view name) const noexcept {
+  return ::unlinkat(m_handle, std::string(name).c_str(), AT_REMOVEDIR) == 0;
+}
+
+std::optional<Dir> Dir::open_folder(std::string_view name) const {
+  const int handle = ::openat(m_handle, std::string(name).c_str(),
+                              O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (handle < 0) {
+    return std::nullopt;
+  }
+  return Dir(handle, m_path / std::string(name));
 }
 
 } // namespace hfmodels::cache

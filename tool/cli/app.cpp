@@ -146,9 +146,13 @@ int run(int argc, char** argv) {
   add_project_commands(app, commands);
   add_manifest_commands(app, commands);
   add_hub_commands(app, commands);
+  add_cache_commands(app, commands);
   std::vector<std::string> command_names;
   for (auto* command : app.get_subcommands({})) {
     command->fallthrough();
+    for (auto* sub : command->get_subcommands({})) {
+      sub->fallthrough(); // `cache ls --json`
+    }
     command_names.push_back(command->get_name());
   }
 

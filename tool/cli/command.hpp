@@ -58,6 +58,7 @@ using Commands = std::vector<Command>;
 void add_project_commands(CLI::App& app, Commands& commands);  // commands/project.cpp
 void add_manifest_commands(CLI::App& app, Commands& commands); // commands/manifest.cpp
 void add_hub_commands(CLI::App& app, Commands& commands);      // commands/hub.cpp
+void add_cache_commands(CLI::App& app, Commands& commands);    // commands/cache.cpp
 
 // "3 files", "1 file".
 std::string count(std::size_t n, const char* noun);

@@ -8,6 +8,9 @@ namespace hfmodels::cli {
 // Whether stderr is a terminal (else progress is printed as plain lines).
 bool stderr_is_terminal();
 
+// Whether a person can answer a question on stdin.
+bool stdin_is_terminal();
+
 // The width of stderr's terminal in columns, or `fallback` when it cannot be known.
 int stderr_columns(int fallback);
 

@@ -11,6 +11,10 @@ bool stderr_is_terminal() {
   return isatty(STDERR_FILENO) != 0;
 }
 
+bool stdin_is_terminal() {
+  return isatty(STDIN_FILENO) != 0;
+}
+
 int stderr_columns(int fallback) {
   winsize size{};
   if (ioctl(STDERR_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 0) {

@@ -238,6 +238,29 @@ std::string cache_folder_name(const RepoRef& repo) {
   return name;
 }
 
+std::optional<RepoRef> repo_of_cache_folder(std::string_view folder) {
+  for (const RepoType type : {RepoType::model, RepoType::dataset}) {
+    const std::string prefix = std::string(api_segment(type)) + "--";
+    if (!folder.starts_with(prefix)) {
+      continue;
+    }
+    std::string_view rest = folder.substr(prefix.size());
+    std::string id;
+    if (const auto separator = rest.find("--"); separator != std::string_view::npos) {
+      id = std::string(rest.substr(0, separator)) + "/" + std::string(rest.substr(separator + 2));
+    } else {
+      id = std::string(rest);
+    }
+    try {
+      validate_repo_id(id);
+    } catch (const Error&) {
+      return std::nullopt;
+    }
+    return RepoRef{type, id};
+  }
+  return std::nullopt;
+}
+
 std::string normalize_etag(std::string_view etag) {
   etag = util::trim(etag);
   if (etag.starts_with("W/")) {

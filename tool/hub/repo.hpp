@@ -63,6 +63,8 @@ std::string repo_page_url(std::string_view endpoint, const RepoRef& repo);
 
 // Cache folder name: "models--org--name", "datasets--org--name".
 std::string cache_folder_name(const RepoRef& repo);
+// The repo a cache folder holds, or nothing for a name no client would write (an invalid id).
+std::optional<RepoRef> repo_of_cache_folder(std::string_view folder);
 
 // Strips a weak prefix `W/` and surrounding quotes (docs/hub-and-cache.md §4).
 std::string normalize_etag(std::string_view etag);

@@ -107,6 +107,7 @@ FetchResult fetch(const Settings& settings, const std::vector<std::string>& name
   const auto project = load_project(settings, stop);
   const auto models = select_models(project.lockfile, names);
   require_fresh(project, models, names.empty());
+  remember_project(settings);
   try {
     return fetch_models(settings, models, reporter, stop);
   } catch (const Error& error) {

@@ -202,6 +202,7 @@ LockResult lock(const Settings& settings, const LockOptions& options, Reporter& 
   std::sort(next.models.begin(), next.models.end(),
             [](const auto& a, const auto& b) { return a.name < b.name; });
   result.lockfile_changed = manifest::save_lockfile(settings.lockfile_path, next);
+  remember_project(settings);
   return result;
 }
 

@@ -8,6 +8,7 @@
 #include "ops/reporter.hpp"
 #include "ops/settings.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -218,6 +219,51 @@ struct RemoveResult {
 // `hfmodels remove`: the entries leave models.yaml (with their own comments) and models.lock;
 // the cache is untouched. A name in neither file is an error, and then nothing is written.
 RemoveResult remove_models(const Settings& settings, const std::vector<std::string>& names);
+
+// One revision of a repo in the cache, whoever wrote it; or a repo's partial downloads.
+struct CachedRevision {
+  std::string repo;   // "org/name", "datasets/org/name"
+  std::string commit; // "" for partial downloads
+  std::vector<std::string> refs;
+  bool partial = false;
+  std::size_t files = 0;
+  std::uint64_t bytes = 0; // on disk, each blob once
+  std::chrono::system_clock::time_point last_used;
+  std::vector<std::string> projects; // lockfiles that pin this revision
+};
+
+// `hfmodels cache ls`: every revision of every repo in the cache, with the known projects that
+// pin it. Reads the known lockfiles; no network.
+std::vector<CachedRevision> cache_list(const Settings& settings, const std::stop_token& stop = {});
+
+// An entry deleted (or, on a dry run, to delete); or, with `bytes` 0 and `projects`, a revision
+// removed that a known project pins (its next fetch downloads it again).
+struct PlannedDeletion {
+  std::string repo;
+  std::string name; // a blob's etag, a partial download's file name, or a pinned commit
+  std::uint64_t bytes = 0;
+  bool partial = false;
+  std::vector<std::string> projects;
+};
+
+// `hfmodels cache rm REPO[@REV]...`: the snapshots named (all of the repo, or the revision a ref
+// or a commit prefix names) and the blobs no other snapshot of the repo uses.
+std::vector<PlannedDeletion> cache_remove(const Settings& settings,
+                                          const std::vector<std::string>& targets, bool dry_run,
+                                          const std::stop_token& stop = {});
+
+struct GcOptions {
+  bool dry_run = false;
+  bool all = false; // also what other clients downloaded
+  std::optional<unsigned> older_than_days;
+};
+
+// `hfmodels cache gc`: deletes the blobs no known project's lockfile pins that hfmodels
+// downloaded (every client's with `all`), unused for `older_than_days` when given, and partial
+// downloads a day old; forgets recorded lockfiles that no longer exist. Blobs being downloaded
+// (their lock held) are left. The dry run lists what a real run deletes.
+std::vector<PlannedDeletion> cache_gc(const Settings& settings, const GcOptions& options,
+                                      const std::stop_token& stop = {});
 
 // Where a locked model lives in the cache; what the CMake package turns into a target.
 struct ModelLocation {

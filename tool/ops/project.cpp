@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "ops/project.hpp"
 
+#include "cache/maintenance.hpp"
 #include "manifest/selection.hpp"
 #include "util/error.hpp"
 #include "util/strings.hpp"
@@ -137,6 +138,18 @@ void require_fresh(const Project& project, const std::vector<const manifest::Loc
   }
   throw Error(ErrorKind::stale, "the lockfile is stale", why,
               "Run `hfmodels lock` and commit the new models.lock");
+}
+
+void remember_project(const Settings& settings) {
+  try {
+    cache::remember_project(cache::HubCache(settings.cache_dir), settings.lockfile_path);
+  } catch (const Error& error) {
+    // A cache this user cannot write (read-only, shared and another's) still serves: without the
+    // record, `cache gc` run by others just does not know this project.
+    if (!error.cause().starts_with("io:") && error.kind() != ErrorKind::failure) {
+      throw;
+    }
+  }
 }
 
 http::ClientOptions client_options(const Settings& settings) {

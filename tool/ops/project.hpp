@@ -55,6 +55,10 @@ void require_fresh(const Project& project, const std::vector<const manifest::Loc
 
 http::ClientOptions client_options(const Settings& settings);
 
+// Records the project's lockfile in the cache (cache/maintenance.hpp), so that `cache gc` keeps
+// what it pins; a cache that cannot be written is no failure.
+void remember_project(const Settings& settings);
+
 // The locked files of `model` as the cache's presence check takes them.
 std::vector<cache::HubCache::SnapshotFile> snapshot_files(const manifest::LockedModel& model);
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "ops/store.hpp"
 
+#include "cache/maintenance.hpp"
 #include "hash/sha256.hpp"
 #include "ops/project.hpp"
 #include "transfer/engine.hpp"
@@ -232,6 +233,8 @@ public:
       } else if (result != nullptr) {
         m_cache.commit_blob(m_job.repo, m_job.etag, std::move(*m_temp), m_job.size);
         m_temp.reset();
+        // `cache gc` deletes only what hfmodels downloaded (unless --all).
+        cache::mark_downloaded(m_cache, m_job.repo, m_job.etag);
         if (m_publish == Publish::snapshots) {
           m_cache.link_snapshot(m_job.repo, m_job.commit, m_job.path, m_job.etag);
         }
