@@ -97,11 +97,18 @@ struct FileCheck {
   std::string actual_sha256; // empty unless hashed
   std::uint64_t expected_size = 0;
   std::uint64_t actual_size = 0;
+  std::string problem; // verify --quick: what is wrong with its size or structure
+};
+
+enum class VerifyDepth {
+  full,  // every byte hashed against the lockfile's sha256
+  quick, // sizes and headers (formats/structure.hpp), no hashing
 };
 
 // `hfmodels verify`: re-hash every cached locked file (in parallel) against the lockfile.
 std::vector<FileCheck> verify(const Settings& settings, const std::vector<std::string>& names,
-                              Reporter& reporter, const std::stop_token& stop = {});
+                              Reporter& reporter, const std::stop_token& stop = {},
+                              VerifyDepth depth = VerifyDepth::full);
 
 // In the order a fix needs: a stale lockfile first, then a file of the wrong size, then missing.
 enum class ModelState { cached, missing, wrong_size, stale, unlocked };

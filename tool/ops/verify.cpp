@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "cache/cache.hpp"
+#include "formats/structure.hpp"
 #include "hash/sha256.hpp"
 #include "ops/operations.hpp"
 #include "ops/project.hpp"
@@ -12,7 +13,7 @@
 namespace hfmodels::ops {
 
 std::vector<FileCheck> verify(const Settings& settings, const std::vector<std::string>& names,
-                              Reporter& reporter, const std::stop_token& stop) {
+                              Reporter& reporter, const std::stop_token& stop, VerifyDepth depth) {
   const auto project = load_project(settings, stop);
   const auto models = select_models(project.lockfile, names);
   const cache::HubCache cache(settings.cache_dir);
@@ -43,6 +44,20 @@ std::vector<FileCheck> verify(const Settings& settings, const std::vector<std::s
           return;
         }
         check.actual_size = size;
+        if (depth == VerifyDepth::quick) {
+          // Sizes and headers only: seconds for any size.
+          if (formats::is_html_page(paths[index], check.path, size)) {
+            check.problem =
+                "an HTML page, not the file: a login, error or proxy page saved under its name";
+          } else if (size != check.expected_size) {
+            check.problem = "the file has " + std::to_string(size) + " bytes, the lockfile says " +
+                            std::to_string(check.expected_size);
+          } else if (auto problem = formats::structure_problem(paths[index], check.path, size)) {
+            check.problem = std::move(*problem);
+          }
+          check.state = check.problem.empty() ? FileState::ok : FileState::mismatch;
+          return;
+        }
         check.actual_sha256 = hash::sha256_file(paths[index], stop);
         check.state = check.actual_sha256 == check.expected_sha256 && size == check.expected_size
                           ? FileState::ok

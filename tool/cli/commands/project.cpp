@@ -110,7 +110,7 @@ int status_exit_code(const std::vector<ops::ModelStatus>& models) {
 }
 
 // Verify's report: one error per bad file, a summary, and the exit code.
-int report_verify(Context& context, const std::vector<ops::FileCheck>& checks) {
+int report_verify(Context& context, const std::vector<ops::FileCheck>& checks, bool quick) {
   std::size_t mismatched = 0;
   std::size_t missing = 0;
   std::string missing_list;
@@ -126,9 +126,15 @@ int report_verify(Context& context, const std::vector<ops::FileCheck>& checks) {
                                        : check.state == ops::FileState::missing ? "missing"
                                                                                 : "mismatch"},
                              {"expected_sha256", check.expected_sha256},
-                             {"actual_sha256", check.actual_sha256}});
+                             {"actual_sha256", check.actual_sha256},
+                             {"problem", check.problem}});
     }
-    if (check.state == ops::FileState::mismatch) {
+    if (check.state == ops::FileState::mismatch && !check.problem.empty()) {
+      ++mismatched;
+      context.reporter.error(Error(ErrorKind::integrity, "cached file is damaged", check.problem,
+                                   "Delete the file and its blob, then run `hfmodels fetch`",
+                                   subject));
+    } else if (check.state == ops::FileState::mismatch) {
       ++mismatched;
       context.reporter.error(
           Error(ErrorKind::integrity, "cached file does not match the lockfile",
@@ -141,7 +147,8 @@ int report_verify(Context& context, const std::vector<ops::FileCheck>& checks) {
       missing_list += "\n  " + subject;
     }
   }
-  context.say("Verified " + count(checks.size(), "file") + " (" + util::format_bytes(bytes) +
+  context.say(std::string(quick ? "Checked the structure of " : "Verified ") +
+              count(checks.size(), "file") + " (" + util::format_bytes(bytes) +
               "): " + std::to_string(checks.size() - mismatched - missing) + " ok, " +
               std::to_string(mismatched) + " mismatched, " + std::to_string(missing) + " missing");
   if (mismatched > 0) {
@@ -261,12 +268,22 @@ void add_fetch(CLI::App& app, Commands& commands) {
 }
 
 void add_verify(CLI::App& app, Commands& commands) {
-  auto names = std::make_shared<std::vector<std::string>>();
+  struct Args {
+    std::vector<std::string> names;
+    bool quick = false;
+  };
+  auto args = std::make_shared<Args>();
   auto* command = app.add_subcommand("verify", "Re-hash cached files against the lockfile");
-  command->add_option("names", *names, "Models to verify (default: all)");
-  commands.push_back({command, [names](Context& context) {
-                        return report_verify(context, ops::verify(context.settings, *names,
-                                                                  context.reporter, context.stop));
+  command->add_option("names", args->names, "Models to verify (default: all)");
+  command->add_flag("--quick", args->quick,
+                    "Sizes and headers only (GGUF, safetensors, JSON, HTML pages): no hashing");
+  commands.push_back({command, [args](Context& context) {
+                        return report_verify(context,
+                                             ops::verify(context.settings, args->names,
+                                                         context.reporter, context.stop,
+                                                         args->quick ? ops::VerifyDepth::quick
+                                                                     : ops::VerifyDepth::full),
+                                             args->quick);
                       }});
 }
 
