@@ -4,6 +4,7 @@ cache ls/rm/gc, and --json on every command."""
 import hashlib
 import json
 import os
+import subprocess
 import time
 import unittest
 
@@ -515,3 +516,56 @@ class TestVerifyQuick(DayTwoTestCase):
         self.assertIn("(big/cut.safetensors): a safetensors file of 1073741824 bytes whose header "
                       "describes", result.stderr)
         self.assertNotIn("whole.gguf", result.stderr)
+
+
+class TestSbom(DayTwoTestCase):
+
+    def test_valid_cyclonedx_1_6_with_licences_and_hashes(self):
+        from test_js_interop import JS_DIR, node_tools
+        node, _ = node_tools()
+        self.write_manifest(MANIFEST + """
+      multi:
+        repo: test-org/multi-quant-GGUF
+        quant: Q2_K
+      data:
+        repo: test-datasets/tiny-dataset
+        type: dataset
+""")
+        self.run_tool("lock", check=0)
+        out = self.project / "bom.json"
+        self.run_tool("sbom", "-o", out, check=0)
+        checked = subprocess.run([node, str(JS_DIR / "validate-sbom.mjs"), str(out)],
+                                 capture_output=True, text=True, timeout=120)
+        self.assertEqual(json.loads(checked.stdout), {"valid": True, "errors": []},
+                         checked.stderr)
+        bom = json.loads(out.read_text())
+        self.assertEqual((bom["bomFormat"], bom["specVersion"]), ("CycloneDX", "1.6"))
+        lock = self.read_lock()["models"]
+        by_name = {c["bom-ref"]: c for c in bom["components"]}
+        self.assertEqual(set(by_name), set(lock))
+        gguf = by_name["gguf"]
+        self.assertEqual(gguf["type"], "machine-learning-model")
+        self.assertEqual(gguf["purl"], f"pkg:huggingface/test-org/tiny-gguf@{lock['gguf']['commit']}")
+        self.assertEqual(gguf["licenses"], [{"license": {"id": "Apache-2.0"}}])
+        self.assertEqual(by_name["multi"]["licenses"], [{"license": {"id": "MIT"}}])
+        for name, model in lock.items():
+            self.assertEqual("licenses" in by_name[name], "license" in model, name)
+        self.assertEqual(by_name["data"]["type"], "data")
+        self.assertEqual({f["name"]: f["hashes"][0]["content"] for f in gguf["components"]},
+                         {f["path"]: f["sha256"] for f in lock["gguf"]["files"]})
+        # The same lockfile gives the same bytes; --json gives the same document on one line.
+        self.assertEqual(self.run_tool("sbom", check=0).stdout, out.read_text())
+        one_line = self.run_tool("--json", "sbom", check=0).stdout
+        self.assertEqual(one_line.count("\n"), 1)
+        self.assertEqual(json.loads(one_line), bom)
+        # An unknown licence id is a named licence, still valid.
+        text = self.lockfile().read_text().replace("license: mit", "license: llama3.1 OR mit")
+        self.lockfile().write_text(text)
+        self.run_tool("sbom", "-o", out, check=0)
+        bom = json.loads(out.read_text())
+        multi = next(c for c in bom["components"] if c["bom-ref"] == "multi")
+        self.assertEqual(multi["licenses"], [{"license": {"name": "llama3.1"}},
+                                             {"license": {"id": "MIT"}}])
+        checked = subprocess.run([node, str(JS_DIR / "validate-sbom.mjs"), str(out)],
+                                 capture_output=True, text=True, timeout=120)
+        self.assertTrue(json.loads(checked.stdout)["valid"], checked.stdout[:2000])

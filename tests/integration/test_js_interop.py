@@ -57,7 +57,8 @@ def node_tools():
         and hidden_lock.stat().st_mtime >= (JS_DIR / "package-lock.json").stat().st_mtime
     )
     if not installed:
-        result = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+        result = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error",
+                                 "--omit=optional", "--ignore-scripts"],
                                 cwd=JS_DIR, capture_output=True, text=True, timeout=600)
         if result.returncode != 0:
             raise RuntimeError(f"`npm ci` in {JS_DIR} failed ({result.returncode}):\n"

@@ -272,6 +272,13 @@ struct GcOptions {
 std::vector<PlannedDeletion> cache_gc(const Settings& settings, const GcOptions& options,
                                       const std::stop_token& stop = {});
 
+// `hfmodels sbom`: a CycloneDX 1.6 JSON bill of materials of the locked models (all when `names`
+// is empty): a machine-learning-model (or data) component per model, purl
+// pkg:huggingface/<org>/<name>@<commit>, every file with its SHA-256, the card's licence when
+// the lockfile recorded one. The same lockfile gives the same bytes (no timestamp).
+std::string sbom(const Settings& settings, const std::vector<std::string>& names,
+                 const std::stop_token& stop = {});
+
 // Where a locked model lives in the cache; what the CMake package turns into a target.
 struct ModelLocation {
   std::string name;

@@ -463,6 +463,32 @@ void add_outdated(CLI::App& app, Commands& commands) {
                       }});
 }
 
+void add_sbom(CLI::App& app, Commands& commands) {
+  struct Args {
+    std::vector<std::string> names;
+    std::string output;
+  };
+  auto args = std::make_shared<Args>();
+  auto* command =
+      app.add_subcommand("sbom", "The locked models as a CycloneDX 1.6 JSON bill of materials");
+  command->add_option("names", args->names, "Models (default: all)");
+  command->add_option("-o,--output", args->output, "File to write (default: stdout)");
+  commands.push_back({command, [args](Context& context) {
+                        const auto document =
+                            ops::sbom(context.settings, args->names, context.stop);
+                        if (context.json() && args->output.empty()) {
+                          // One object per line, as every --json output.
+                          context.console.out(nlohmann::json::parse(document).dump());
+                        } else if (args->output.empty()) {
+                          context.console.out(document.substr(0, document.size() - 1));
+                        } else {
+                          util::write_file_atomic(args->output, document);
+                          context.say("Wrote " + args->output);
+                        }
+                        return 0;
+                      }});
+}
+
 } // namespace
 
 void add_project_commands(CLI::App& app, Commands& commands) {
@@ -474,6 +500,7 @@ void add_project_commands(CLI::App& app, Commands& commands) {
   add_export(app, commands);
   add_cmake_info(app, commands);
   add_outdated(app, commands);
+  add_sbom(app, commands);
 }
 
 } // namespace hfmodels::cli
