@@ -569,3 +569,50 @@ class TestSbom(DayTwoTestCase):
         checked = subprocess.run([node, str(JS_DIR / "validate-sbom.mjs"), str(out)],
                                  capture_output=True, text=True, timeout=120)
         self.assertTrue(json.loads(checked.stdout)["valid"], checked.stdout[:2000])
+
+
+class TestDownload(DayTwoTestCase):
+
+    def test_one_repo_without_a_manifest(self):
+        result = self.run_tool("download", "test-org/tiny-model", check=0)
+        snapshot = self.snapshot("test-org/tiny-model")
+        self.assertEqual(result.stdout, f"{snapshot}\n")
+        self.assertEqual(sorted(p.name for p in snapshot.iterdir()),
+                         [".gitattributes", "README.md", "config.json", "generation_config.json",
+                          "model.safetensors", "tokenizer.json"])
+        self.assertEqual((self.cache / "models--test-org--tiny-model" / "refs" / "main")
+                         .read_text(), snapshot.name)
+        self.assertFalse((self.project / "models.yaml").exists())
+        self.assertFalse(self.lockfile().exists())
+        # Already there: no download.
+        self.hub.reset_requests()
+        events = self.json_lines(self.run_tool("--json", "download", "test-org/tiny-model",
+                                               check=0).stdout)
+        self.assertEqual(events[-1]["downloaded"], 0)
+        self.assertFalse(any("/resolve/" in p for p in self.request_paths()))
+
+    def test_files_patterns_revision_and_local_dir(self):
+        result = self.run_tool("download", "test-org/weird-paths", "--include", "*.txt",
+                               "--exclude", "deep/", "--local-dir", self.root / "out", check=0)
+        self.assertEqual(result.stdout, f"{self.root / 'out'}\n")
+        out = sorted(str(p.relative_to(self.root / "out")) for p in (self.root / "out").rglob("*")
+                     if p.is_file() and ".cache" not in p.parts)
+        self.assertEqual(out, ["percent%20literal.txt", "plus+sign.txt", "question?mark.txt",
+                               "sub/dir/nested.txt", "with space/file name.txt"])
+        self.assertFalse(any(p.is_symlink() for p in (self.root / "out").rglob("*")))
+        c1 = self.hub.commit_id("test-org/versioned", "v1")
+        result = self.run_tool("download", "test-org/versioned@v1", "old.txt", check=0)
+        self.assertEqual(result.stdout.strip(),
+                         str(self.repo_dir("test-org/versioned") / "snapshots" / c1))
+        self.assertEqual(sorted(p.name for p in (self.repo_dir("test-org/versioned") / "snapshots"
+                                                 / c1).iterdir()), ["old.txt"])
+        self.run_tool("download", "test-org/versioned", "nope.txt", check=2)
+        self.run_tool("download", "test-org/versioned", "old.txt", "--include", "*", check=2)
+
+    def test_a_corrupted_regular_file_is_refused(self):
+        # The fake Hub serves other bytes for config.json: its git blob id no longer matches.
+        self.hub.add_fault({"action": "corrupt", "match": "/config.json", "listener": "hub",
+                            "times": -1})
+        result = self.run_tool("download", "test-org/tiny-model", "config.json", check=None)
+        self.assertEqual(result.returncode, 4, result.stderr)
+        self.assertFalse((self.snapshot("test-org/tiny-model") / "config.json").exists())

@@ -41,6 +41,24 @@ bool copy_real_file(const fs::path& source, const fs::path& destination) {
 
 } // namespace
 
+ExportResult copy_snapshot(const cache::HubCache& cache, const manifest::LockedModel& model,
+                           const fs::path& dir, const std::stop_token& stop) {
+  ExportResult result;
+  // What `hf download --local-dir` keeps, so that it takes these files as current.
+  const cache::LocalDir local_dir(dir);
+  for (const auto& file : model.files) {
+    util::throw_if_stopped(stop);
+    // Paths were validated where they entered (lockfile, Hub listing): they cannot leave dir.
+    const auto source = cache.snapshot_path(model.repo, model.commit, file.path);
+    if (copy_real_file(source, dir / file.path.str())) {
+      ++result.files;
+      result.bytes += file.size;
+    }
+    local_dir.record(file.path.str(), model.commit.str(), file.etag.str());
+  }
+  return result;
+}
+
 ExportResult export_models(const Settings& settings, const std::vector<std::string>& names,
                            const fs::path& dir, Reporter& reporter, const std::stop_token& stop) {
   fetch(settings, names, reporter, stop);
@@ -48,18 +66,9 @@ ExportResult export_models(const Settings& settings, const std::vector<std::stri
   const cache::HubCache cache(settings.cache_dir);
   ExportResult result;
   for (const auto* model : select_models(project.lockfile, names)) {
-    // What `hf download --local-dir` keeps, so that it takes these files as current.
-    const cache::LocalDir local_dir(dir / model->name);
-    for (const auto& file : model->files) {
-      util::throw_if_stopped(stop);
-      // Paths were validated when the lockfile was read: they cannot leave dir/<name>.
-      const auto source = cache.snapshot_path(model->repo, model->commit, file.path);
-      if (copy_real_file(source, dir / model->name / file.path.str())) {
-        ++result.files;
-        result.bytes += file.size;
-      }
-      local_dir.record(file.path.str(), model->commit.str(), file.etag.str());
-    }
+    const auto copied = copy_snapshot(cache, *model, dir / model->name, stop);
+    result.files += copied.files;
+    result.bytes += copied.bytes;
   }
   return result;
 }

@@ -279,6 +279,26 @@ std::vector<PlannedDeletion> cache_gc(const Settings& settings, const GcOptions&
 std::string sbom(const Settings& settings, const std::vector<std::string>& names,
                  const std::stop_token& stop = {});
 
+struct DownloadRequest {
+  manifest::ModelSpec spec; // repo, revision, and files, include or exclude
+  std::optional<std::filesystem::path> local_dir;
+};
+
+struct DownloadResult {
+  std::string commit;
+  std::size_t files = 0;
+  std::size_t downloaded = 0;
+  std::uint64_t bytes_downloaded = 0;
+  std::filesystem::path snapshot;
+  std::optional<std::filesystem::path> local_dir;
+};
+
+// `hfmodels download`: resolves the revision, lists and selects the files, and puts them into
+// the cache verified (LFS files against the sha256 the Hub lists, regular files against their
+// git blob id), then copies them into `local_dir` when given. No manifest, no lockfile.
+DownloadResult download(const Settings& settings, const DownloadRequest& request,
+                        Reporter& reporter, const std::stop_token& stop = {});
+
 // Where a locked model lives in the cache; what the CMake package turns into a target.
 struct ModelLocation {
   std::string name;

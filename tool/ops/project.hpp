@@ -5,6 +5,7 @@
 #include "http/client.hpp"
 #include "manifest/lockfile.hpp"
 #include "manifest/manifest.hpp"
+#include "ops/operations.hpp"
 #include "ops/settings.hpp"
 
 #include <optional>
@@ -54,6 +55,11 @@ void require_fresh(const Project& project, const std::vector<const manifest::Loc
                    bool whole_lockfile);
 
 http::ClientOptions client_options(const Settings& settings);
+
+// Copies the model's snapshot files (real files, no symlinks) into `dir`, skipping those already
+// there with the same size and time, and records them as `hf download --local-dir` does.
+ExportResult copy_snapshot(const cache::HubCache& cache, const manifest::LockedModel& model,
+                           const std::filesystem::path& dir, const std::stop_token& stop);
 
 // Records the project's lockfile in the cache (cache/maintenance.hpp), so that `cache gc` keeps
 // what it pins; a cache that cannot be written is no failure.

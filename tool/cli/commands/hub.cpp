@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: MIT
-// The commands that ask the Hub about a repo without a project: info.
+// The commands on a repo without a project: info and download.
 //
 // --json events:
 //   info: {"event":"info","repo","revision","commit","license","gated","budget",
 //          "files":[{"path","size","lfs"}],
 //          "quants":[{"name","files","bytes","fits"}],"projectors":[...paths]}
+//   download: the reporter's transfer events, then
+//          {"event":"download","repo","commit","files","downloaded","bytes","path"}
 #include "cli/command.hpp"
 #include "cli/console.hpp"
+#include "manifest/model_ref.hpp"
 #include "ops/operations.hpp"
+#include "util/error.hpp"
 #include "util/strings.hpp"
 
 #include <CLI/CLI.hpp>
@@ -151,10 +155,79 @@ void add_info(CLI::App& app, Commands& commands) {
                       }});
 }
 
+void add_download(CLI::App& app, Commands& commands) {
+  struct Args {
+    std::string repo;
+    std::vector<std::string> files;
+    std::optional<std::string> revision;
+    std::string type = "model";
+    std::vector<std::string> include;
+    std::vector<std::string> exclude;
+    std::optional<std::string> local_dir;
+  };
+  auto args = std::make_shared<Args>();
+  auto* command = app.add_subcommand(
+      "download", "One repo into the cache, verified, without a manifest (as `hf download`)");
+  command->add_option("repo", args->repo, "org/name[@revision]")->required();
+  command->add_option("files", args->files, "Exact paths (default: every file)");
+  command->add_option("--revision", args->revision, "Branch, tag or commit (default: main)");
+  command->add_option("--type", args->type, "model or dataset")
+      ->check(CLI::IsMember({"model", "dataset"}));
+  command->add_option("--include", args->include, "Pattern of files to take (repeatable)");
+  command->add_option("--exclude", args->exclude, "Pattern of files to leave (repeatable)");
+  command->add_option("--local-dir", args->local_dir,
+                      "Also copy the files here (real files, no symlinks)");
+  commands.push_back(
+      {command, [args](Context& context) {
+         ops::DownloadRequest request;
+         auto& spec = request.spec;
+         spec = manifest::parse_model_ref(args->repo);
+         if (!spec.files.empty() || spec.quant) {
+           throw Error(ErrorKind::usage, "invalid repository",
+                       "`" + args->repo + "`: give files as arguments after the repo",
+                       "hfmodels download org/name path/to/file ...");
+         }
+         if (args->revision) {
+           spec.revision = *args->revision;
+         }
+         spec.repo.type = *hub::parse_repo_type(args->type);
+         spec.files = args->files;
+         spec.include = args->include;
+         spec.exclude = args->exclude;
+         if (!spec.files.empty() && (!spec.include.empty() || !spec.exclude.empty())) {
+           throw Error(ErrorKind::usage, "conflicting selectors",
+                       "exact files cannot be combined with --include or --exclude");
+         }
+         if (args->local_dir) {
+           request.local_dir = *args->local_dir;
+         }
+         const auto result =
+             ops::download(context.settings, request, context.reporter, context.stop);
+         const std::string where =
+             result.local_dir ? result.local_dir->string() : result.snapshot.string();
+         if (context.json()) {
+           context.console.event({{"event", "download"},
+                                  {"repo", spec.repo.id},
+                                  {"commit", result.commit},
+                                  {"files", result.files},
+                                  {"downloaded", result.downloaded},
+                                  {"bytes", result.bytes_downloaded},
+                                  {"path", where}});
+         } else {
+           context.console.out(where);
+         }
+         context.say("Downloaded " + count(result.downloaded, "file") + " (" +
+                     util::format_bytes(result.bytes_downloaded) + ") of " +
+                     std::to_string(result.files) + ", verified");
+         return 0;
+       }});
+}
+
 } // namespace
 
 void add_hub_commands(CLI::App& app, Commands& commands) {
   add_info(app, commands);
+  add_download(app, commands);
 }
 
 } // namespace hfmodels::cli
