@@ -4,6 +4,7 @@ cache ls/rm/gc, and --json on every command."""
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import time
 import unittest
@@ -616,3 +617,36 @@ class TestDownload(DayTwoTestCase):
         result = self.run_tool("download", "test-org/tiny-model", "config.json", check=None)
         self.assertEqual(result.returncode, 4, result.stderr)
         self.assertFalse((self.snapshot("test-org/tiny-model") / "config.json").exists())
+
+
+class TestCompletion(DayTwoTestCase):
+
+    def complete(self, script, line):
+        words = line.split(" ")
+        program = (f"{script}\nCOMP_WORDS=({' '.join(map(repr, words))}); "
+                   f"COMP_CWORD={len(words) - 1}; _hfmodels; echo \"${{COMPREPLY[*]}}\"")
+        return subprocess.run(["bash", "-c", program], capture_output=True, text=True,
+                              timeout=60).stdout.split()
+
+    def test_bash_completes_commands_subcommands_and_options(self):
+        script = self.run_tool("completion", "bash", check=0).stdout
+        self.assertEqual(self.complete(script, "hfmodels ca"), ["cache"])
+        self.assertEqual(self.complete(script, "hfmodels cache g"), ["gc"])
+        self.assertEqual(self.complete(script, "hfmodels cache gc --d"), ["--dry-run"])
+        self.assertEqual(self.complete(script, "hfmodels fetch --d"), ["--dry-run"])
+        self.assertEqual(self.complete(script, "hfmodels verify --q"), ["--quick", "--quiet"])
+        every = self.complete(script, "hfmodels ")
+        for command in ("lock", "fetch", "verify", "path", "status", "export", "add", "remove",
+                        "info", "outdated", "cache", "sbom", "download", "completion"):
+            self.assertIn(command, every)
+        self.assertEqual(self.run_tool("completion", "zsh", check=0).stdout.splitlines()[0],
+                         "#compdef hfmodels")
+        fish = self.run_tool("completion", "fish", check=0).stdout
+        self.assertIn("complete -c hfmodels -n '__fish_use_subcommand' -a outdated", fish)
+        self.assertIn("-n '__fish_seen_subcommand_from status' -l check -d", fish)
+        for shell, check in (("zsh", ["zsh", "-n"]), ("fish", ["fish", "--no-execute"])):
+            if shutil.which(check[0]):
+                path = self.root / f"completion.{shell}"
+                path.write_text(self.run_tool("completion", shell, check=0).stdout)
+                self.assertEqual(subprocess.run(check + [str(path)]).returncode, 0, shell)
+        self.run_tool("completion", "tcsh", check=2)

@@ -147,6 +147,7 @@ int run(int argc, char** argv) {
   add_manifest_commands(app, commands);
   add_hub_commands(app, commands);
   add_cache_commands(app, commands);
+  add_completion_command(app, commands);
   std::vector<std::string> command_names;
   for (auto* command : app.get_subcommands({})) {
     command->fallthrough();
