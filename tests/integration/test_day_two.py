@@ -94,6 +94,34 @@ class TestFetchDryRun(DayTwoTestCase):
         self.assertRegex(text, r"^Would download 0 files of 8 locked \(0 B\)")
 
 
+class TestJsonOnEveryCommand(DayTwoTestCase):
+
+    def test_every_line_of_stdout_is_a_json_object(self):
+        self.write_manifest(MANIFEST)
+        commands = [
+            ["lock"], ["fetch", "--dry-run"], ["fetch"], ["verify"], ["verify", "--quick"],
+            ["path", "tiny"], ["status"], ["status", "--check"], ["outdated"], ["sbom"],
+            ["export", "tiny", "--to", str(self.root / "exported")],
+            ["cmake-info", "--output", str(self.root / "models.cmake")],
+            ["add", "tiny-root-model"], ["remove", "tiny_root_model"],
+            ["add", "test-datasets/tiny-dataset", "--type", "dataset", "--name", "data"],
+            ["info", "test-org/tiny-gguf"],
+            ["download", "test-org/versioned", "old.txt", "--revision", "v1"],
+            ["cache", "ls"], ["cache", "rm", "test-org/versioned", "--dry-run"],
+            ["cache", "rm", "test-org/versioned", "--yes"], ["cache", "gc", "--dry-run"],
+            ["cache", "gc"], ["completion", "bash"]]
+        for command in commands:
+            with self.subTest(command=command):
+                result = self.run_tool("--json", *command, check=0)
+                lines = result.stdout.splitlines()
+                self.assertTrue(lines, f"{command}: no JSON output")
+                for line in lines:
+                    self.assertIsInstance(json.loads(line), dict, line)
+        self.assertEqual(self.read_lock()["models"]["data"]["type"], "dataset")
+        self.assertIn("  data:\n    repo: test-datasets/tiny-dataset\n    type: dataset\n",
+                      (self.project / "models.yaml").read_text())
+
+
 class TestOutdated(DayTwoTestCase):
 
     def test_exit_1_after_the_branch_moves_and_0_after_lock_update(self):

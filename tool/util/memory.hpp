@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string_view>
 
@@ -19,7 +20,8 @@ struct MemoryLimits {
   }
 };
 
-MemoryLimits memory_limits();
+// `root` is where /proc and /sys are: "/" but in tests.
+MemoryLimits memory_limits(const std::filesystem::path& root = "/");
 
 // The parsers behind it, for tests.
 // MemTotal of /proc/meminfo, in bytes.

@@ -39,7 +39,8 @@ std::optional<std::uint64_t> parse_number(std::string_view text) {
 std::optional<std::uint64_t> tightest_limit(const std::filesystem::path& root,
                                             const std::string& group, const char* file) {
   std::optional<std::uint64_t> tightest;
-  std::filesystem::path dir = root / std::filesystem::path(group).relative_path();
+  const auto relative = std::filesystem::path(group).relative_path();
+  std::filesystem::path dir = relative.empty() ? root : root / relative;
   for (;;) {
     if (const auto text = read_small_file(dir / file)) {
       if (const auto limit = parse_cgroup_limit(*text);
@@ -67,8 +68,8 @@ std::optional<std::uint64_t> smaller(std::optional<std::uint64_t> a,
 
 // From /proc/self/cgroup: "0::/path" (v2), and "N:memory:/path" among others (v1). A hybrid
 // system lists both; the tighter limit binds.
-std::optional<std::uint64_t> cgroup_limit() {
-  const auto groups = read_small_file("/proc/self/cgroup");
+std::optional<std::uint64_t> cgroup_limit(const std::filesystem::path& root) {
+  const auto groups = read_small_file(root / "proc/self/cgroup");
   if (!groups) {
     return std::nullopt;
   }
@@ -84,11 +85,11 @@ std::optional<std::uint64_t> cgroup_limit() {
     const std::string controllers = line.substr(first + 1, second - first - 1);
     const std::string group = line.substr(second + 1);
     if (line.starts_with("0::")) {
-      limit = smaller(limit, tightest_limit("/sys/fs/cgroup", group, "memory.max"));
+      limit = smaller(limit, tightest_limit(root / "sys/fs/cgroup", group, "memory.max"));
     } else if (controllers == "memory" || controllers.find("memory,") != std::string::npos ||
                controllers.ends_with(",memory")) {
-      limit =
-          smaller(limit, tightest_limit("/sys/fs/cgroup/memory", group, "memory.limit_in_bytes"));
+      limit = smaller(
+          limit, tightest_limit(root / "sys/fs/cgroup/memory", group, "memory.limit_in_bytes"));
     }
   }
   return limit;
@@ -126,12 +127,12 @@ std::optional<std::uint64_t> parse_cgroup_limit(std::string_view text) {
   return value;
 }
 
-MemoryLimits memory_limits() {
+MemoryLimits memory_limits(const std::filesystem::path& root) {
   MemoryLimits limits;
-  if (const auto meminfo = read_small_file("/proc/meminfo")) {
+  if (const auto meminfo = read_small_file(root / "proc/meminfo")) {
     limits.physical = parse_meminfo_total(*meminfo).value_or(0);
   }
-  limits.cgroup_limit = cgroup_limit();
+  limits.cgroup_limit = cgroup_limit(root);
   return limits;
 }
 

@@ -7,6 +7,7 @@
 #include "util/error.hpp"
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <initializer_list>
@@ -188,16 +189,21 @@ void add_completion_command(CLI::App& app, Commands& commands) {
   command->add_option("shell", *shell, "bash, zsh or fish")
       ->required()
       ->check(CLI::IsMember({"bash", "zsh", "fish"}));
-  commands.push_back({command, [shell, &app](Context& context) {
-                        std::vector<CommandInfo> tree;
-                        collect(app, "", tree);
-                        const auto global = options_of(app);
-                        const std::string script = *shell == "bash"  ? bash_script(global, tree)
-                                                   : *shell == "zsh" ? zsh_script(global, tree)
-                                                                     : fish_script(global, tree);
-                        context.console.out(script.substr(0, script.size() - 1));
-                        return 0;
-                      }});
+  commands.push_back(
+      {command, [shell, &app](Context& context) {
+         std::vector<CommandInfo> tree;
+         collect(app, "", tree);
+         const auto global = options_of(app);
+         const std::string script = *shell == "bash"  ? bash_script(global, tree)
+                                    : *shell == "zsh" ? zsh_script(global, tree)
+                                                      : fish_script(global, tree);
+         if (context.json()) {
+           context.console.event({{"event", "completion"}, {"shell", *shell}, {"script", script}});
+         } else {
+           context.console.out(script.substr(0, script.size() - 1));
+         }
+         return 0;
+       }});
 }
 
 } // namespace hfmodels::cli

@@ -10,6 +10,7 @@
 //   path:    {"event":"path","model","file","path"}
 //   status:  {"event":"status","model","commit","files","missing","bytes","state"}
 //   export:  {"event":"export","files","bytes","to"}
+//   cmake-info: {"event":"cmake-info","output","changed"}
 //   outdated: {"event":"outdated","model","revision","locked","current",
 //             "state":"current|outdated|pinned","changes":[{"path","change","old_size",
 //             "new_size"}],"problem"}
@@ -361,20 +362,25 @@ void add_cmake_info(CLI::App& app, Commands& commands) {
   command->add_option("names", args->names, "Models (default: all)");
   command->add_option("--output", args->output, "Script to write")->required();
   command->add_flag("--fetch", args->fetch, "Fetch the models first");
-  commands.push_back({command, [args](Context& context) {
-                        if (args->fetch) {
-                          ops::fetch(context.settings, args->names, context.reporter, context.stop);
-                        }
-                        const auto script =
-                            cmake_script(ops::locate_models(context.settings, args->names));
-                        // Unchanged content keeps its timestamp, so nothing downstream reruns.
-                        std::error_code error;
-                        if (!std::filesystem::exists(args->output, error) ||
-                            util::read_file(args->output) != script) {
-                          util::write_file_atomic(args->output, script);
-                        }
-                        return 0;
-                      }});
+  commands.push_back(
+      {command, [args](Context& context) {
+         if (args->fetch) {
+           ops::fetch(context.settings, args->names, context.reporter, context.stop);
+         }
+         const auto script = cmake_script(ops::locate_models(context.settings, args->names));
+         // Unchanged content keeps its timestamp, so nothing downstream reruns.
+         std::error_code error;
+         const bool changed = !std::filesystem::exists(args->output, error) ||
+                              util::read_file(args->output) != script;
+         if (changed) {
+           util::write_file_atomic(args->output, script);
+         }
+         if (context.json()) {
+           context.console.event(
+               {{"event", "cmake-info"}, {"output", args->output}, {"changed", changed}});
+         }
+         return 0;
+       }});
 }
 
 const char* change_name(ops::FileChange::Kind kind) {
