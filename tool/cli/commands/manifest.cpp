@@ -65,17 +65,16 @@ void add_add(CLI::App& app, Commands& commands) {
          spec.repo.type = *hub::parse_repo_type(args->type);
          spec.include = args->include;
          spec.exclude = args->exclude;
-         if (args->quant && *args->quant == "auto") {
-           request.auto_quant = true;
-           spec.quant.reset();
-         } else if (args->quant) {
+         if (args->quant) {
            if (spec.quant && *spec.quant != *args->quant) {
              throw Error(ErrorKind::usage, "two quantizations",
                          "`" + args->model + "` names " + *spec.quant + " and --quant " +
                              *args->quant);
            }
            spec.quant = args->quant;
-         } else if (spec.quant && *spec.quant == "auto") {
+         }
+         // `org/x:auto` or `--quant auto`: chosen against the memory budget, written explicitly.
+         if (spec.quant && *spec.quant == "auto") {
            request.auto_quant = true;
            spec.quant.reset();
          }
