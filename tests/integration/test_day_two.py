@@ -678,3 +678,72 @@ class TestCompletion(DayTwoTestCase):
                 path.write_text(self.run_tool("completion", shell, check=0).stdout)
                 self.assertEqual(subprocess.run(check + [str(path)]).returncode, 0, shell)
         self.run_tool("completion", "tcsh", check=2)
+
+
+class TestVerifyQuickAgainstGgufJs(DayTwoTestCase):
+    """verify --quick reads GGUF headers as @huggingface/gguf (the Hub's own parser) does."""
+
+    def gguf_js(self, path):
+        from test_js_interop import JS_DIR, node_tools
+        node, _ = node_tools()
+        result = subprocess.run([node, str(JS_DIR / "gguf-info.mjs"), str(path)],
+                                capture_output=True, text=True, timeout=120)
+        return json.loads(result.stdout)
+
+    def test_same_verdicts_and_offsets(self):
+        self.write_manifest("""
+            models:
+              multi:
+                repo: test-org/multi-quant-GGUF
+                include: ["Q8_0/", "*IQ2_XXS*"]
+              split:
+                repo: test-org/tiny-gguf
+                quant: Q5_K_M
+        """)
+        self.run_tool("lock", check=0)
+        self.run_tool("fetch", check=0)
+        self.run_tool("verify", "--quick", check=0)
+        ggufs = sorted(p for p in self.cache.rglob("snapshots/*/**/*.gguf"))
+        self.assertEqual(len(ggufs), 5)
+        for path in ggufs:
+            parsed = self.gguf_js(path)
+            self.assertTrue(parsed["ok"], parsed)
+            self.assertLessEqual(parsed["tensorDataOffset"], path.stat().st_size)
+        # Cut inside its data: gguf.js still reads the header; hfmodels names the tensor whose
+        # data is missing, and where it would end, from the same offsets.
+        target = self.snapshot("test-org/multi-quant-GGUF") / "Q8_0/model-Q8_0-00001-of-00002.gguf"
+        blob = target.resolve()
+        os.chmod(blob, 0o644)
+        parsed = self.gguf_js(blob)
+        last = max(parsed["tensors"], key=lambda t: t["offset"])
+        with open(blob, "r+b") as f:
+            f.truncate(parsed["tensorDataOffset"] + last["offset"] + 1)
+        lock = self.lockfile().read_text()
+        size = blob.stat().st_size
+        # The lockfile is told the new size, so the structure check is what finds it.
+        entry = self.locked_files("multi")["Q8_0/model-Q8_0-00001-of-00002.gguf"]
+        self.lockfile().write_text(lock.replace(f"size: {entry['size']}\n", f"size: {size}\n", 1))
+        result = self.run_tool("verify", "--quick", "multi", check=4)
+        # ggml's block sizes (elements, bytes) of the types the fake Hub writes.
+        block = {0: (1, 4), 1: (1, 2), 8: (32, 34), 12: (256, 144), 13: (256, 176),
+                 14: (256, 210), 24: (1, 1), 30: (1, 2)}[last["dtype"]]
+        elements = 1
+        for extent in last["shape"]:
+            elements *= extent
+        end = parsed["tensorDataOffset"] + last["offset"] + elements // block[0] * block[1]
+        self.assertIn(f"tensor `{last['name']}` ends at byte {end} of {size}", result.stderr)
+        self.assertTrue(self.gguf_js(blob)["ok"], "the header alone is whole")
+        # Cut inside its tensor table: hfmodels says so. (gguf.js reads past the end as zeros and
+        # returns a tensor table that differs from the whole file's: stricter here is right.)
+        with open(blob, "r+b") as f:
+            f.truncate(parsed["tensorDataOffset"] - 40)
+        size = blob.stat().st_size
+        self.lockfile().write_text(lock.replace(f"size: {entry['size']}\n", f"size: {size}\n", 1))
+        result = self.run_tool("verify", "--quick", "multi", check=4)
+        self.assertRegex(result.stderr, r"cut short in its (tensor table|metadata)")
+        self.assertNotEqual(self.gguf_js(blob).get("tensors"), parsed["tensors"])
+        # Not GGUF at all (an HTML page of the same size): both refuse it.
+        blob.write_bytes(b"<!DOCTYPE html><html>" + b" " * (size - 21))
+        result = self.run_tool("verify", "--quick", "multi", check=4)
+        self.assertIn("an HTML page", result.stderr)
+        self.assertIn("not a valid gguf file", self.gguf_js(blob)["error"])
