@@ -570,7 +570,7 @@ class TestSbom(DayTwoTestCase):
         bom = json.loads(out.read_text())
         self.assertEqual((bom["bomFormat"], bom["specVersion"]), ("CycloneDX", "1.6"))
         lock = self.read_lock()["models"]
-        by_name = {c["bom-ref"]: c for c in bom["components"]}
+        by_name = {c["bom-ref"].removeprefix("model:"): c for c in bom["components"]}
         self.assertEqual(set(by_name), set(lock))
         gguf = by_name["gguf"]
         self.assertEqual(gguf["type"], "machine-learning-model")
@@ -592,7 +592,7 @@ class TestSbom(DayTwoTestCase):
         self.lockfile().write_text(text)
         self.run_tool("sbom", "-o", out, check=0)
         bom = json.loads(out.read_text())
-        multi = next(c for c in bom["components"] if c["bom-ref"] == "multi")
+        multi = next(c for c in bom["components"] if c["bom-ref"] == "model:multi")
         self.assertEqual(multi["licenses"], [{"license": {"name": "llama3.1"}},
                                              {"license": {"id": "MIT"}}])
         checked = subprocess.run([node, str(JS_DIR / "validate-sbom.mjs"), str(out)],
@@ -747,3 +747,58 @@ class TestVerifyQuickAgainstGgufJs(DayTwoTestCase):
         result = self.run_tool("verify", "--quick", "multi", check=4)
         self.assertIn("an HTML page", result.stderr)
         self.assertIn("not a valid gguf file", self.gguf_js(blob)["error"])
+
+
+class TestCacheEdges(DayTwoTestCase):
+
+    def test_rm_of_one_revision_takes_it_whole_and_only_its_blobs(self):
+        repo = "test-org/versioned"
+        c1, c2 = (self.hub.commit_id(repo, r) for r in ("v1", "v2"))
+        self.run_tool("download", f"{repo}@v1", check=0)
+        self.run_tool("download", f"{repo}@v2", check=0)
+        snapshots = self.repo_dir(repo) / "snapshots"
+        same_blob = (snapshots / c2 / "same.txt").resolve()
+        self.assertEqual(same_blob, (snapshots / c1 / "same.txt").resolve(), "one shared blob")
+        # A third commit's blobs that `lock` keeps unlinked (here: put there by hand).
+        loose = self.repo_dir(repo) / "blobs" / ("e" * 40)
+        loose.write_bytes(b"locked, not fetched")
+        self.run_tool("cache", "rm", f"{repo}@{c1[:8]}", "--yes", check=0)
+        self.assertFalse((snapshots / c1).exists(), "the revision is gone, shared links too")
+        self.assertTrue((snapshots / c2 / "same.txt").is_file())
+        self.assertTrue(same_blob.exists())
+        self.assertTrue(loose.exists(), "blobs no removed revision links stay")
+        self.assertFalse((self.repo_dir(repo) / "refs" / "v1").exists(), "its ref goes with it")
+        self.assertEqual((self.repo_dir(repo) / "refs" / "v2").read_text(), c2)
+        # The whole repo, even with no snapshot left, goes with `cache rm REPO`.
+        self.run_tool("cache", "rm", repo, "--yes", check=0)
+        self.assertFalse(self.repo_dir(repo).exists())
+
+    def test_gc_refuses_when_a_known_lockfile_cannot_be_checked(self):
+        self.write_manifest(MANIFEST)
+        self.run_tool("lock", check=0)
+        self.run_tool("fetch", check=0)
+        # A recorded project behind a symlink loop: not gone, just unreadable.
+        loop = self.root / "loop"
+        loop.symlink_to(loop)
+        other = self.root / "other"
+        other.mkdir()
+        self.write_manifest(MANIFEST, folder=other)
+        self.run_tool("lock", cwd=other, check=0)
+        records = self.cache / ".locks" / "hfmodels" / "projects"
+        for record in records.iterdir():
+            if record.read_text().strip() == str(other / "models.lock"):
+                record.write_text(str(loop / "models.lock") + "\n")
+        result = self.run_tool("cache", "gc", check=1)
+        self.assertIn("cannot check a known project's lockfile", result.stderr)
+        for record in records.iterdir():
+            if "loop" in record.read_text():
+                record.unlink()
+        self.run_tool("remove", "gguf", check=0)
+        self.run_tool("remove", "gguf", cwd=other, check=0)
+        self.assertEqual(self.gc_count("--older-than", "1000000"), 0, "a huge age deletes nothing")
+        self.assertEqual(self.gc_count(), 2, "the two Q5_K_M shards")
+
+    def gc_count(self, *args):
+        return len([e for e in self.json_lines(self.run_tool("--json", "cache", "gc", "--dry-run",
+                                                             *args, check=None).stdout)
+                    if e["event"] == "would_delete"])

@@ -97,3 +97,13 @@ TEST(ManifestEdit, MistakesAreRefusedAndNothingIsLost) {
   EXPECT_THROW(with_model_added("models: {a: {repo: org/a}}\n", spec("b", "org/b"), "m.yaml"),
                Error);
 }
+
+TEST(ManifestEdit, AModelsKeyWrittenOtherwiseIsRefusedNotMangled) {
+  const std::string quoted = "\"models\":\n  a:\n    repo: org/a\n";
+  EXPECT_THROW(with_models_removed(quoted, {"a"}, "models.yaml"), Error);
+  EXPECT_THROW(with_model_added(quoted, spec("b", "org/b"), "models.yaml"), Error);
+  const std::string bom = "\xEF\xBB\xBFmodels:\n  a:\n    repo: org/a\n";
+  EXPECT_EQ(with_model_added(bom, spec("b", "org/b"), "models.yaml"),
+            bom + "  b:\n    repo: org/b\n");
+  EXPECT_EQ(with_models_removed(bom, {"a"}, "models.yaml"), "\xEF\xBB\xBFmodels: {}\n");
+}

@@ -32,6 +32,7 @@ TEST(Memory, TheSmallerLimitIsWhatAProcessCanHave) {
   EXPECT_EQ((MemoryLimits{16 * gib, 4 * gib}.usable()), 4 * gib);
   EXPECT_EQ((MemoryLimits{16 * gib, 32 * gib}.usable()), 16 * gib);
   EXPECT_EQ((MemoryLimits{16 * gib, std::nullopt}.usable()), 16 * gib);
+  EXPECT_EQ((MemoryLimits{0, 4 * gib}.usable()), 4 * gib) << "RAM unknown, the limit known";
   EXPECT_GT(memory_limits().usable(), 0u) << "this machine reports its memory";
 }
 

@@ -82,6 +82,18 @@ TEST_F(StructureTest, ACutGgufIsNamed) {
   EXPECT_NE(problem("m.gguf", huge_counts)->find("exceed the file"), std::string::npos);
 }
 
+TEST_F(StructureTest, ImpossibleSizesAreRefusedNotWrapped) {
+  // An F32 tensor of 2^62 elements: 2^64 bytes, which wraps to 0 in 64 bits.
+  const auto why = problem("m.gguf", gguf(std::uint64_t{1} << 62, 64));
+  ASSERT_TRUE(why);
+  EXPECT_NE(why->find("impossible size"), std::string::npos) << *why;
+  // A safetensors extent near 2^64 must not wrap around to the file's size.
+  const std::string header =
+      R"({"w":{"dtype":"U8","shape":[1],"data_offsets":[0,18446744073709551600]}})";
+  EXPECT_NE(problem("m.safetensors", safetensors(header, 16))->find("cut short"),
+            std::string::npos);
+}
+
 TEST_F(StructureTest, SafetensorsDataMustEndWithTheFile) {
   const std::string header = R"({"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})";
   EXPECT_EQ(problem("m.safetensors", safetensors(header, 16)), std::nullopt);

@@ -143,6 +143,9 @@ public:
   std::error_code link(std::string_view from, std::string_view to) const;
   // A symlink `name` whose text is `target`; fails with file_exists where something is there.
   std::error_code symlink(std::string_view target, std::string_view name) const;
+  // The content of regular file `name` if it holds at most `max_bytes`; nothing when it is
+  // missing, bigger, or no regular file (a link, a FIFO: never opened through or waited on).
+  std::optional<std::string> read_small_file(std::string_view name, std::size_t max_bytes) const;
   // The text of symlink `name`; nothing when it is none.
   std::optional<std::string> read_link(std::string_view name) const;
   // Best effort: the name goes (not what a link leads to), or nothing happens.

@@ -367,6 +367,35 @@ void Dir::remove(std::string_view name) const noexcept {
   ::unlinkat(m_handle, std::string(name).c_str(), 0);
 }
 
+std::optional<std::string> Dir::read_small_file(std::string_view name,
+                                                std::size_t max_bytes) const {
+  const int handle =
+      ::openat(m_handle, std::string(name).c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (handle < 0) {
+    return std::nullopt;
+  }
+  const File file(handle, m_path / std::string(name));
+  struct stat info {};
+  if (::fstat(handle, &info) != 0 || !S_ISREG(info.st_mode) ||
+      static_cast<std::uint64_t>(info.st_size) > max_bytes) {
+    return std::nullopt;
+  }
+  std::string text(max_bytes + 1, '\0');
+  std::size_t length = 0;
+  while (length < text.size()) {
+    const std::size_t got = file.read_at(text.data() + length, text.size() - length, length);
+    if (got == 0) {
+      break;
+    }
+    length += got;
+  }
+  if (length > max_bytes) {
+    return std::nullopt; // it grew meanwhile
+  }
+  text.resize(length);
+  return text;
+}
+
 bool Dir::remove_empty_folder(std::string_view name) const noexcept {
   return ::unlinkat(m_handle, std::string(name).c_str(), AT_REMOVEDIR) == 0;
 }

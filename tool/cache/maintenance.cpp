@@ -77,12 +77,14 @@ void scan_refs(const Dir& dir, const std::string& prefix, std::map<std::string, 
       if (const auto sub = dir.open_folder(name)) {
         scan_refs(*sub, prefix + name + "/", refs, depth + 1);
       }
-    } else if (entry && entry->type == EntryType::regular && entry->size <= 128) {
-      std::string text = util::read_file(dir.path() / name);
-      while (!text.empty() && (text.back() == '\n' || text.back() == ' ' || text.back() == '\r')) {
-        text.pop_back();
+    } else if (entry && entry->type == EntryType::regular) {
+      if (auto text = dir.read_small_file(name, 128)) {
+        while (!text->empty() &&
+               (text->back() == '\n' || text->back() == ' ' || text->back() == '\r')) {
+          text->pop_back();
+        }
+        refs[prefix + name] = *text;
       }
-      refs[prefix + name] = text;
     }
   }
 }
@@ -194,16 +196,18 @@ std::vector<fs::path> known_projects(const HubCache& cache) {
     return projects;
   }
   for (const auto& name : dir->list()) {
-    const auto entry = dir->stat(name, Follow::no);
-    if (!entry || entry->type != EntryType::regular || entry->size > 65536 || name.size() != 64) {
+    if (name.size() != 64) {
       continue; // a temporary of a write under way, or not ours
     }
-    std::string text = util::read_file(dir->path() / name);
-    while (!text.empty() && text.back() == '\n') {
-      text.pop_back();
+    auto text = dir->read_small_file(name, 65536);
+    if (!text) {
+      continue;
     }
-    if (!text.empty()) {
-      projects.emplace_back(text);
+    while (!text->empty() && text->back() == '\n') {
+      text->pop_back();
+    }
+    if (!text->empty()) {
+      projects.emplace_back(*text);
     }
   }
   std::sort(projects.begin(), projects.end());
@@ -225,12 +229,116 @@ void mark_downloaded(const HubCache& cache, const hub::RepoRef& repo, const hub:
   util::write_file_atomic(dir.path() / etag.str(), "");
 }
 
+namespace {
+
+// Removes the links of `snapshot` named in `names` (all of them when `names` is null) unless
+// their blob is there again (a fetch running now re-linked it), then the folders left empty, the
+// snapshot folder itself and the refs naming it when nothing is left.
+void unlink_snapshot_files(const Dir& repo_dir, const Dir* blobs, const CachedSnapshot& snapshot,
+                           const std::set<std::string>* names) {
+  const auto snapshots = repo_dir.open_folder("snapshots");
+  const auto dir = snapshots ? snapshots->open_folder(snapshot.commit) : std::nullopt;
+  if (!dir) {
+    return;
+  }
+  std::size_t left = snapshot.files.size();
+  for (const auto& file : snapshot.files) {
+    const bool named = names == nullptr || names->contains(file.etag);
+    const bool blob_back = !file.etag.empty() && names != nullptr && blobs != nullptr &&
+                           blobs->stat(file.etag, Follow::no).has_value();
+    if (!named || blob_back) {
+      continue;
+    }
+    // Through the folders of the path, never following a link.
+    std::optional<Dir> parent = dir->open_folder(".");
+    const fs::path path(file.path);
+    for (const auto& part : path.parent_path()) {
+      parent = parent ? parent->open_folder(part.string()) : std::nullopt;
+    }
+    if (parent) {
+      parent->remove(path.filename().string());
+      --left;
+    }
+  }
+  if (left > 0) {
+    return;
+  }
+  // Empty folders of the snapshot, deepest first, then the snapshot and its refs.
+  std::vector<std::string> folders;
+  for (const auto& file : snapshot.files) {
+    for (fs::path p = fs::path(file.path).parent_path(); !p.empty(); p = p.parent_path()) {
+      folders.push_back(p.string());
+    }
+  }
+  std::sort(folders.begin(), folders.end(),
+            [](const auto& a, const auto& b) { return a.size() > b.size(); });
+  for (const auto& folder : folders) {
+    dir->remove_empty_folder(folder);
+  }
+  if (snapshots->remove_empty_folder(snapshot.commit)) {
+    if (const auto refs = repo_dir.open_folder("refs")) {
+      for (const auto& ref : snapshot.refs) {
+        refs->remove(ref);
+      }
+    }
+  }
+}
+
+// A repo with nothing left goes entirely, as Python's delete_revisions leaves none behind.
+void remove_if_empty(const Dir& root, const Dir& repo_dir, const std::string& folder) {
+  for (const char* sub : {"snapshots", "blobs"}) {
+    repo_dir.remove_empty_folder(sub);
+  }
+  if (repo_dir.open_folder("snapshots") || repo_dir.open_folder("blobs")) {
+    return;
+  }
+  if (const auto refs = repo_dir.open_folder("refs")) {
+    std::map<std::string, std::string> names;
+    scan_refs(*refs, "", names, 0);
+    for (const auto& [name, commit] : names) {
+      refs->remove(name);
+    }
+    // refs/pr/1 leaves refs/pr: folders go deepest first.
+    std::vector<std::string> folders;
+    for (const auto& [name, commit] : names) {
+      for (fs::path p = fs::path(name).parent_path(); !p.empty(); p = p.parent_path()) {
+        folders.push_back(p.string());
+      }
+    }
+    std::sort(folders.begin(), folders.end(),
+              [](const auto& a, const auto& b) { return a.size() > b.size(); });
+    for (const auto& sub : folders) {
+      refs->remove_empty_folder(sub);
+    }
+  }
+  repo_dir.remove_empty_folder("refs");
+  root.remove_empty_folder(folder);
+}
+
+} // namespace
+
 std::vector<Deletion> delete_entries(const HubCache& cache, const std::vector<Deletion>& plan) {
   std::vector<Deletion> deleted;
-  std::map<std::string, std::set<std::string>> deleted_blobs; // folder -> etags
+  const auto root = Dir::open_existing(cache.root());
+  if (!root) {
+    return deleted;
+  }
+  std::map<std::string, std::set<std::string>> deleted_blobs;     // folder -> etags
+  std::map<std::string, std::set<std::string>> removed_snapshots; // folder -> commits
+  std::set<std::string> touched;
   for (const auto& item : plan) {
-    const auto repo_dir = Dir::open_existing(cache.root() / item.folder);
-    const auto blobs = repo_dir ? repo_dir->open_folder("blobs") : std::nullopt;
+    // Never through a link: a repo folder swapped for one after the scan is left alone.
+    const auto repo_dir = root->open_folder(item.folder);
+    if (!repo_dir) {
+      continue;
+    }
+    if (item.kind == Deletion::Kind::snapshot) {
+      removed_snapshots[item.folder].insert(item.name);
+      touched.insert(item.folder);
+      deleted.push_back(item);
+      continue;
+    }
+    const auto blobs = repo_dir->open_folder("blobs");
     if (!blobs) {
       continue;
     }
@@ -247,10 +355,7 @@ std::vector<Deletion> delete_entries(const HubCache& cache, const std::vector<De
     } catch (const Error&) {
       continue; // a lock we cannot take (a planted link, another user's folder): leave it
     }
-    if (!held) {
-      continue;
-    }
-    if (!blobs->stat(item.name, Follow::no)) {
+    if (!held || !blobs->stat(item.name, Follow::no)) {
       continue;
     }
     blobs->remove(item.name);
@@ -261,77 +366,31 @@ std::vector<Deletion> delete_entries(const HubCache& cache, const std::vector<De
         records->remove(item.name);
       }
     }
+    touched.insert(item.folder);
     deleted.push_back(item);
   }
-  // Snapshot links to deleted blobs would dangle: they go, then what they leave empty.
+  // Snapshots removed whole, and links to deleted blobs, which would dangle; then what is left
+  // empty.
   for (const auto& repo : scan_cache(cache)) {
-    const auto gone = deleted_blobs.find(repo.folder);
-    if (gone == deleted_blobs.end()) {
+    if (!touched.contains(repo.folder)) {
       continue;
     }
-    const auto repo_dir = Dir::open_existing(cache.root() / repo.folder);
-    const auto snapshots = repo_dir ? repo_dir->open_folder("snapshots") : std::nullopt;
-    if (!snapshots) {
+    const auto repo_dir = root->open_folder(repo.folder);
+    const auto blobs = repo_dir ? repo_dir->open_folder("blobs") : std::nullopt;
+    if (!repo_dir) {
       continue;
     }
+    const auto& gone = deleted_blobs[repo.folder];
+    const auto& whole = removed_snapshots[repo.folder];
     for (const auto& snapshot : repo.snapshots) {
-      const auto dir = snapshots->open_folder(snapshot.commit);
-      if (!dir) {
-        continue;
-      }
-      std::size_t left = snapshot.files.size();
-      for (const auto& file : snapshot.files) {
-        if (gone->second.contains(file.etag)) {
-          // Through the folders of the path, never following a link.
-          std::optional<Dir> parent = dir->open_folder(".");
-          const fs::path path(file.path);
-          for (const auto& part : path.parent_path()) {
-            parent = parent ? parent->open_folder(part.string()) : std::nullopt;
-          }
-          if (parent) {
-            parent->remove(path.filename().string());
-            --left;
-          }
-        }
-      }
-      if (left == 0) {
-        // Empty folders of the snapshot, deepest first, then the snapshot and its refs.
-        std::vector<std::string> folders;
-        for (const auto& file : snapshot.files) {
-          for (fs::path p = fs::path(file.path).parent_path(); !p.empty(); p = p.parent_path()) {
-            folders.push_back(p.string());
-          }
-        }
-        std::sort(folders.begin(), folders.end(),
-                  [](const auto& a, const auto& b) { return a.size() > b.size(); });
-        for (const auto& folder : folders) {
-          dir->remove_empty_folder(folder);
-        }
-        if (snapshots->remove_empty_folder(snapshot.commit)) {
-          if (const auto refs = repo_dir->open_folder("refs")) {
-            for (const auto& ref : snapshot.refs) {
-              refs->remove(ref);
-            }
-          }
-        }
+      const Dir* blob_dir = blobs ? &*blobs : nullptr;
+      if (whole.contains(snapshot.commit)) {
+        unlink_snapshot_files(*repo_dir, blob_dir, snapshot, nullptr);
+      } else if (!gone.empty()) {
+        unlink_snapshot_files(*repo_dir, blob_dir, snapshot, &gone);
       }
     }
-    // A repo with nothing left goes entirely, as Python's delete_revisions leaves none behind.
-    for (const char* sub : {"snapshots", "blobs"}) {
-      repo_dir->remove_empty_folder(sub);
-    }
-    if (repo_dir->open_folder("snapshots") == std::nullopt &&
-        repo_dir->open_folder("blobs") == std::nullopt) {
-      if (const auto refs = repo_dir->open_folder("refs")) {
-        for (const auto& name : refs->list()) {
-          refs->remove(name);
-        }
-      }
-      repo_dir->remove_empty_folder("refs");
-      if (const auto root = Dir::open_existing(cache.root())) {
-        root->remove_empty_folder(repo.folder);
-      }
-    }
+    remove_if_empty(*root, *repo_dir, repo.folder);
   }
   return deleted;
 }

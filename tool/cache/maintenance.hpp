@@ -66,12 +66,13 @@ std::vector<std::filesystem::path> known_projects(const HubCache& cache);
 void forget_project(const HubCache& cache, const std::filesystem::path& lockfile);
 void mark_downloaded(const HubCache& cache, const hub::RepoRef& repo, const hub::BlobId& etag);
 
-// One thing to delete: a blob (with the snapshot links that name it), or a partial download.
+// One thing to delete: a blob (with the snapshot links that name it), a partial download, or a
+// whole snapshot (`name` its commit: every link in it, and the refs naming it).
 struct Deletion {
-  enum class Kind { blob, partial };
+  enum class Kind { blob, partial, snapshot };
   std::string folder;
   Kind kind = Kind::blob;
-  std::string name; // the blob's etag, or the partial's file name
+  std::string name; // the blob's etag, the partial's file name, or the snapshot's commit
   std::uint64_t bytes = 0;
 };
 

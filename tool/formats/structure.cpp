@@ -136,7 +136,10 @@ std::optional<std::string> gguf_problem(Reader& in) {
   }
   // Every tensor info takes at least 24 bytes and every value 12: counts beyond what the file
   // could hold are a damaged header, refused before anything is read for them.
-  if (tensors > in.left() / 24 || values > in.left() / 12) {
+  // Beyond what any model has (the largest hold tens of thousands of tensors): a bound on what
+  // an untrusted header makes this allocate.
+  constexpr std::uint64_t k_max_tensors = 1u << 20;
+  if (tensors > in.left() / 24 || values > in.left() / 12 || tensors > k_max_tensors) {
     return "a GGUF header whose counts (" + std::to_string(tensors) + " tensors, " +
            std::to_string(values) + " values) exceed the file";
   }
@@ -231,8 +234,12 @@ std::optional<std::string> gguf_problem(Reader& in) {
     if (!in.value(type) || !in.value(tensor.offset)) {
       return "a GGUF file cut short in its tensor table";
     }
-    if (const auto size = ggml_type_size(type); size && !overflow) {
-      tensor.bytes = elements / size->block * size->bytes;
+    if (const auto size = ggml_type_size(type)) {
+      const std::uint64_t blocks = elements / size->block;
+      if (overflow || blocks > UINT64_MAX / size->bytes) {
+        return "a GGUF file whose tensor `" + tensor.name + "` has an impossible size";
+      }
+      tensor.bytes = blocks * size->bytes;
     }
     infos.push_back(std::move(tensor));
   }
@@ -278,10 +285,13 @@ std::optional<std::string> safetensors_problem(Reader& in, std::uint64_t size) {
     }
     extent = std::max(extent, (*offsets)[1].get<std::uint64_t>());
   }
-  const std::uint64_t expected = 8 + length + extent;
-  if (expected != size) {
+  // `length` fits the file (checked above), so this cannot wrap.
+  const std::uint64_t data = size - 8 - length;
+  if (extent != data) {
+    const std::string described =
+        extent > UINT64_MAX - 8 - length ? "more than 2^64" : std::to_string(8 + length + extent);
     return "a safetensors file of " + std::to_string(size) + " bytes whose header describes " +
-           std::to_string(expected) + (expected > size ? " (cut short)" : " (bytes left over)");
+           described + (extent > data ? " (cut short)" : " (bytes left over)");
   }
   return std::nullopt;
 }

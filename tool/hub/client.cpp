@@ -218,7 +218,10 @@ std::string card_license(const json& info) {
   std::string joined;
   for (const auto& id : ids) {
     // An identifier, not prose: anything else is left out rather than carried on.
-    if (id.size() <= 64 && is_license_expression(id) && id.find(' ') == std::string::npos) {
+    const bool repeated =
+        (" OR " + joined + " OR ").find(" OR " + id + " OR ") != std::string::npos;
+    if (id.size() <= 64 && is_license_expression(id) && id.find(' ') == std::string::npos &&
+        !repeated && joined.size() + 4 + id.size() <= 256) {
       joined += (joined.empty() ? "" : " OR ") + id;
     }
   }
@@ -367,12 +370,12 @@ HubClient::HubClient(http::Client& http, std::string endpoint, std::stop_token s
       m_limits(limits) {}
 
 http::Response HubClient::get(const std::string& url, const std::string& subject,
-                              std::string_view repo_page) {
+                              std::string_view repo_page, std::size_t max_body) {
   http::Retrier retrier(m_retry, m_stop);
   for (;;) {
     http::Response response;
     try {
-      response = m_http.get(url, m_stop);
+      response = m_http.get(url, m_stop, max_body);
     } catch (const http::TransportError& error) {
       const http::Verdict verdict =
           http::classify({static_cast<CURLcode>(error.curl_code())}, m_retry);
@@ -405,9 +408,11 @@ CommitId HubClient::resolve_commit(const RepoRef& repo, std::string_view revisio
 RevisionInfo HubClient::revision_info(const RepoRef& repo, std::string_view revision,
                                       bool with_files) {
   const std::string subject = repo.id + "@" + std::string(revision);
+  // With every file listed, the answer grows with the repo as a listing does.
   const http::Response response =
       get(revision_info_url(m_endpoint, repo, revision) + (with_files ? "?blobs=true" : ""),
-          subject, repo_page_url(m_endpoint, repo));
+          subject, repo_page_url(m_endpoint, repo),
+          with_files ? std::max<std::size_t>(m_limits.max_bytes, 64u << 20) : 64u << 20);
   const json info = parse_json(response.body, subject, "the revision info");
   const auto sha = info.is_object() ? info.find("sha") : info.end();
   if (!info.is_object() || sha == info.end() || !sha->is_string()) {

@@ -85,8 +85,8 @@ public:
 
 private:
   // GET with retries; a failure that remains throws, naming `subject`.
-  http::Response get(const std::string& url, const std::string& subject,
-                     std::string_view repo_page);
+  http::Response get(const std::string& url, const std::string& subject, std::string_view repo_page,
+                     std::size_t max_body = 64u << 20);
 
   http::Client& m_http;
   std::string m_endpoint;

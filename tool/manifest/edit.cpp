@@ -62,6 +62,8 @@ bool is_top_level(std::string_view line) {
   return !is_blank(line) && !is_comment(line) && indentation(line) == 0;
 }
 
+constexpr std::string_view k_bom = "\xEF\xBB\xBF";
+
 [[noreturn]] void cannot_edit(const std::filesystem::path& path, const std::string& why) {
   throw Error(ErrorKind::usage, "cannot edit " + path.filename().string(), why,
               "Edit it by hand, then run `hfmodels lock`");
@@ -78,7 +80,10 @@ struct ModelsBlock {
 ModelsBlock find_models(const std::vector<std::string>& lines, const std::filesystem::path& path) {
   ModelsBlock block;
   for (std::size_t i = 0; i < lines.size(); ++i) {
-    const std::string_view line = content(lines[i]);
+    std::string_view line = content(lines[i]);
+    if (i == 0 && line.starts_with(k_bom)) {
+      line.remove_prefix(k_bom.size());
+    }
     if (!line.starts_with("models:")) {
       continue;
     }
@@ -197,6 +202,9 @@ std::string with_model_added(std::string_view text, const ModelSpec& spec,
     lines.back() += newline; // the new entry starts on a line of its own
   }
   auto block = find_models(lines, path);
+  if (!block.key_line && !before.models.empty()) {
+    cannot_edit(path, "its `models` key is not written `models:` at the start of a line");
+  }
   if (!block.key_line) {
     // An empty file, or one of comments only: the mapping goes at the end.
     lines.push_back("models:" + newline);
@@ -205,7 +213,8 @@ std::string with_model_added(std::string_view text, const ModelSpec& spec,
   } else if (block.empty_value) {
     std::string& key = lines[*block.key_line];
     const auto hash = key.find(" #");
-    key = "models:" + (hash == std::string::npos ? newline : key.substr(hash));
+    const std::string bom = key.starts_with(k_bom) ? std::string(k_bom) : "";
+    key = bom + "models:" + (hash == std::string::npos ? newline : key.substr(hash));
   }
   // Indent as the existing entries are: the first entry's key, and its first field.
   std::size_t indent = 2;
@@ -238,6 +247,9 @@ std::string with_models_removed(std::string_view text, const std::vector<std::st
   const Manifest before = parse_manifest(text, path);
   std::vector<std::string> lines = split_lines(text);
   const auto block = find_models(lines, path);
+  if (!block.key_line) {
+    cannot_edit(path, "its `models` key is not written `models:` at the start of a line");
+  }
   // Entry key lines (0-based) in file order, to bound each entry by the next one.
   std::vector<std::size_t> starts;
   for (const auto& model : before.models) {
@@ -270,11 +282,14 @@ std::string with_models_removed(std::string_view text, const std::vector<std::st
       ++tail;
     }
     end = tail;
+    if (end <= first || end > lines.size()) {
+      cannot_edit(path, "the entry `" + name + "` could not be told apart from its neighbours");
+    }
     std::size_t begin = first;
     // This entry's own comments, right above its key at its indentation.
     while (begin > 0 && is_comment(lines[begin - 1]) &&
            indentation(lines[begin - 1]) == indentation(lines[first]) &&
-           (!block.key_line || begin - 1 > *block.key_line)) {
+           begin - 1 > *block.key_line) {
       --begin;
     }
     std::fill(removed.begin() + static_cast<std::ptrdiff_t>(begin),
@@ -286,10 +301,14 @@ std::string with_models_removed(std::string_view text, const std::vector<std::st
       kept.push_back(lines[i]);
     }
   }
-  if (expected.empty() && block.key_line && content(lines[*block.key_line]) == "models:") {
+  std::string_view key_text = content(lines[*block.key_line]);
+  if (key_text.starts_with(k_bom)) {
+    key_text.remove_prefix(k_bom.size());
+  }
+  if (expected.empty() && key_text == "models:") {
     // No entry left: say so as an empty mapping rather than leave `models:` to read as null.
     std::string& key = kept[*block.key_line]; // nothing above the key was removed
-    key.insert(7, " {}");
+    key.insert(key.find("models:") + 7, " {}");
   }
   std::string edited = join_lines(kept);
   check_result(edited, path, expected);

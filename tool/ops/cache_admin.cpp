@@ -38,7 +38,15 @@ Pins known_pins(const Settings& settings, const cache::HubCache& cache, bool for
     }
   }
   for (const auto& path : projects) {
-    if (!std::filesystem::exists(path, error)) {
+    const bool present = std::filesystem::exists(path, error);
+    if (error) {
+      // Unreadable (another user's folder, a mount that is down) is not gone: what it pins is
+      // unknown, so nothing may be deleted.
+      throw Error(ErrorKind::failure, "cannot check a known project's lockfile",
+                  path.string() + ": " + error.message(),
+                  "Run this where that lockfile can be read, or delete it if the project is gone");
+    }
+    if (!present) {
       if (forget_missing) {
         cache::forget_project(cache, path);
       }
@@ -165,22 +173,26 @@ std::vector<PlannedDeletion> cache_remove(const Settings& settings,
         removed_commits.insert(snapshot.commit);
       }
     }
-    if (removed_commits.empty()) {
+    if (removed_commits.empty() && !revision.empty()) {
       throw Error(ErrorKind::usage, "not in the cache",
                   "`" + id + "` has no revision `" + revision + "` in the cache",
                   "See `hfmodels cache ls`");
     }
-    // Blobs that no remaining snapshot uses go; those a kept snapshot links stay.
+    // The snapshots go whole. With them go the blobs they link that no kept snapshot links;
+    // the whole repo takes every blob (those `lock` keeps unlinked too).
     std::set<std::string> kept;
+    std::set<std::string> linked;
     for (const auto& snapshot : repo->snapshots) {
-      if (!removed_commits.contains(snapshot.commit)) {
-        for (const auto& file : snapshot.files) {
-          kept.insert(file.etag);
-        }
+      auto& into = removed_commits.contains(snapshot.commit) ? linked : kept;
+      for (const auto& file : snapshot.files) {
+        into.insert(file.etag);
       }
     }
+    for (const auto& commit : removed_commits) {
+      plan.push_back({repo->folder, cache::Deletion::Kind::snapshot, commit, 0});
+    }
     for (const auto& blob : repo->blobs) {
-      if (!kept.contains(blob.etag)) {
+      if (!kept.contains(blob.etag) && (revision.empty() || linked.contains(blob.etag))) {
         plan.push_back({repo->folder, cache::Deletion::Kind::blob, blob.etag, blob.allocated});
       }
     }
@@ -198,11 +210,13 @@ std::vector<PlannedDeletion> cache_remove(const Settings& settings,
   }
   const auto done = dry_run ? plan : cache::delete_entries(cache, plan);
   for (const auto& item : done) {
-    result.push_back({repo_id_of(item.folder),
-                      item.name,
-                      item.bytes,
-                      item.kind == cache::Deletion::Kind::partial,
-                      {}});
+    if (item.kind != cache::Deletion::Kind::snapshot) {
+      result.push_back({repo_id_of(item.folder),
+                        item.name,
+                        item.bytes,
+                        item.kind == cache::Deletion::Kind::partial,
+                        {}});
+    }
   }
   return result;
 }
@@ -213,8 +227,10 @@ std::vector<PlannedDeletion> cache_gc(const Settings& settings, const GcOptions&
   const auto pins = known_pins(settings, cache, !options.dry_run, stop);
   const auto now = Clock::now();
   const auto old_enough = [&](Clock::time_point used) {
+    // In hours: a number of days in nanoseconds overflows past 292 years.
+    const auto hours = std::chrono::duration_cast<std::chrono::hours>(now - used).count();
     return !options.older_than_days ||
-           now - used > std::chrono::hours(24) * static_cast<long>(*options.older_than_days);
+           hours / 24 >= static_cast<long long>(*options.older_than_days);
   };
   std::vector<cache::Deletion> plan;
   for (const auto& repo : cache::scan_cache(cache, stop)) {

@@ -157,7 +157,7 @@ std::string sbom(const Settings& settings, const std::vector<std::string>& names
     auto files = nlohmann::json::array();
     for (const auto& file : model->files) {
       files.push_back({{"type", "file"},
-                       {"bom-ref", model->name + "/" + file.path.str()},
+                       {"bom-ref", "model:" + model->name + "/" + file.path.str()},
                        {"name", file.path.str()},
                        {"hashes", {{{"alg", "SHA-256"}, {"content", file.sha256}}}},
                        {"properties",
@@ -168,7 +168,7 @@ std::string sbom(const Settings& settings, const std::vector<std::string>& names
     const bool dataset = model->repo.type == hub::RepoType::dataset;
     nlohmann::json component = {
         {"type", dataset ? "data" : "machine-learning-model"},
-        {"bom-ref", model->name},
+        {"bom-ref", "model:" + model->name},
         {"name", model->repo.id},
         {"version", model->commit.str()},
         {"purl", purl(*model)},

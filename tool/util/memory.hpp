@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -16,7 +17,10 @@ struct MemoryLimits {
   std::optional<std::uint64_t> cgroup_limit; // a container's or a service's limit, if any
   // What a process here can have: the smaller of the two.
   std::uint64_t usable() const {
-    return cgroup_limit && *cgroup_limit < physical ? *cgroup_limit : physical;
+    if (!cgroup_limit) {
+      return physical;
+    }
+    return physical == 0 ? *cgroup_limit : std::min(*cgroup_limit, physical);
   }
 };
 
