@@ -76,7 +76,12 @@ class TestInterruptions(EngineTestCase):
         for round_ in range(20):
             self.hub.reset_requests()
             process = self.start("fetch", "--no-progress")
-            time.sleep(chance.uniform(0.2, 1.2))
+            # Once it is running (its first request): a signal before main() kills any program
+            # with the default action, whatever it does about signals.
+            deadline = time.monotonic() + 10
+            while not self.requests()["requests"] and time.monotonic() < deadline:
+                time.sleep(0.01)
+            time.sleep(chance.uniform(0.0, 1.0))
             sig = chance.choice([signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
             process.send_signal(sig)
             code, _, err = self.finish(process)
