@@ -69,6 +69,34 @@ TEST(HubClient, ResolvesACommit) {
   EXPECT_EQ(server.requests().at(1).target, "/api/datasets/d/revision/main");
 }
 
+TEST(HubClient, RevisionInfoCarriesTheCardsLicenceAndEveryFile) {
+  // Many licences, repeated and long, as dataset cards list them: what the lockfile gets is one
+  // expression it can read back (hub::is_license_expression, at most 256 characters).
+  std::string licences = R"(["mit","mit","not a licence!"])";
+  for (int i = 0; i < 40; ++i) {
+    licences.insert(licences.size() - 1, ",\"cc-by-nc-sa-4.0-variant-" + std::to_string(i) + "\"");
+  }
+  const std::string body = R"({"sha":")" + commit + R"(","gated":"manual","cardData":{"license":)" +
+                           licences + R"(},"siblings":[{"rfilename":"b.gguf","size":5,"blobId":")" +
+                           std::string(40, 'a') + R"(","lfs":{"sha256":")" + std::string(64, 'c') +
+                           R"(","size":5}},{"rfilename":"a.json","size":2,"blobId":")" +
+                           std::string(40, 'd') + R"("}]})";
+  HttpServer server([&body](const HttpRequest&) { return json_reply(body); });
+  Client client(ClientOptions{});
+  HubClient hub(client, server.origin());
+  const auto info = hub.revision_info(repo, "main", true);
+  EXPECT_EQ(server.requests().at(0).target, "/api/models/org/model/revision/main?blobs=true");
+  EXPECT_EQ(info.commit.str(), commit);
+  EXPECT_EQ(info.gated, "manual");
+  EXPECT_TRUE(info.license.starts_with("mit OR cc-by-nc-sa-4.0-variant-0 OR ")) << info.license;
+  EXPECT_LE(info.license.size(), 256u);
+  EXPECT_TRUE(hfmodels::hub::is_license_expression(info.license));
+  ASSERT_EQ(info.files.size(), 2u);
+  EXPECT_EQ(info.files[0].path.str(), "a.json") << "sorted by path";
+  EXPECT_FALSE(info.files[0].is_lfs());
+  EXPECT_EQ(info.files[1].etag().str(), std::string(64, 'c'));
+}
+
 TEST(HubClient, RefusesDeeplyNestedAnswersBeforeParsing) {
   const Error deep = list_error(std::string(100000, '[') + std::string(100000, ']'));
   EXPECT_NE(deep.why().find("nested more than 64 levels"), std::string::npos) << deep.why();
