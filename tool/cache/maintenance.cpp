@@ -17,7 +17,7 @@ namespace fs = std::filesystem;
 namespace {
 
 // Under `.locks`, which every cache scanner skips: a folder of its own at the top of the cache
-// (`.hfmodels`, as SPEC.md first put it) makes Python's scan_cache_dir and huggingface.js's
+// (`.hfmodels`) makes Python's scan_cache_dir and huggingface.js's
 // scanCacheDir report a corrupted repo (docs/hub-and-cache.md, "The cache").
 constexpr std::string_view k_locks = ".locks";
 constexpr std::string_view k_records = "hfmodels";
@@ -109,6 +109,60 @@ std::string project_record_name(const fs::path& lockfile) {
 
 } // namespace
 
+namespace {
+
+// One repo folder as it is now: its blobs, partial downloads, snapshots and the refs to them.
+CachedRepo scan_repo(const HubCache& cache, const Dir& repo_dir, const std::string& folder) {
+  CachedRepo repo;
+  repo.folder = folder;
+  const auto owned = downloaded_blobs(cache, folder);
+  if (const auto blobs = repo_dir.open_folder("blobs")) {
+    for (const auto& name : blobs->list()) {
+      const auto blob = blobs->stat(name, Follow::no);
+      if (!blob || blob->type != EntryType::regular) {
+        continue;
+      }
+      if (is_partial(name)) {
+        repo.partials.push_back(
+            {name, name.substr(0, name.find('.')), blob->allocated, blob->modified});
+      } else if (name.find('.') == std::string::npos) {
+        repo.blobs.push_back({name, blob->size, blob->allocated,
+                              std::max(blob->accessed, blob->modified), owned.contains(name)});
+      }
+    }
+  }
+  std::map<std::string, std::string> refs;
+  if (const auto refs_dir = repo_dir.open_folder("refs")) {
+    scan_refs(*refs_dir, "", refs, 0);
+  }
+  if (const auto snapshots = repo_dir.open_folder("snapshots")) {
+    for (const auto& commit : snapshots->list()) {
+      const auto dir = snapshots->open_folder(commit);
+      if (!dir) {
+        continue;
+      }
+      CachedSnapshot snapshot;
+      snapshot.commit = commit;
+      for (const auto& [ref, target] : refs) {
+        if (target == commit) {
+          snapshot.refs.push_back(ref);
+        }
+      }
+      scan_snapshot(*dir, "", snapshot, 0);
+      std::sort(snapshot.files.begin(), snapshot.files.end(),
+                [](const auto& a, const auto& b) { return a.path < b.path; });
+      repo.snapshots.push_back(std::move(snapshot));
+    }
+  }
+  std::sort(repo.blobs.begin(), repo.blobs.end(),
+            [](const auto& a, const auto& b) { return a.etag < b.etag; });
+  std::sort(repo.snapshots.begin(), repo.snapshots.end(),
+            [](const auto& a, const auto& b) { return a.commit < b.commit; });
+  return repo;
+}
+
+} // namespace
+
 std::vector<CachedRepo> scan_cache(const HubCache& cache, const std::stop_token& stop) {
   std::vector<CachedRepo> repos;
   const auto root = Dir::open_existing(cache.root());
@@ -123,69 +177,23 @@ std::vector<CachedRepo> scan_cache(const HubCache& cache, const std::stop_token&
     if (!is_repo_folder(folder) || !entry || entry->type != EntryType::directory) {
       continue;
     }
-    const auto repo_dir = root->open_folder(folder);
-    if (!repo_dir) {
-      continue;
+    if (const auto repo_dir = root->open_folder(folder)) {
+      repos.push_back(scan_repo(cache, *repo_dir, folder));
     }
-    CachedRepo repo;
-    repo.folder = folder;
-    const auto owned = downloaded_blobs(cache, folder);
-    if (const auto blobs = repo_dir->open_folder("blobs")) {
-      for (const auto& name : blobs->list()) {
-        const auto blob = blobs->stat(name, Follow::no);
-        if (!blob || blob->type != EntryType::regular) {
-          continue;
-        }
-        if (is_partial(name)) {
-          repo.partials.push_back(
-              {name, name.substr(0, name.find('.')), blob->allocated, blob->modified});
-        } else if (name.find('.') == std::string::npos) {
-          repo.blobs.push_back({name, blob->size, blob->allocated,
-                                std::max(blob->accessed, blob->modified), owned.contains(name)});
-        }
-      }
-    }
-    std::map<std::string, std::string> refs;
-    if (const auto refs_dir = repo_dir->open_folder("refs")) {
-      scan_refs(*refs_dir, "", refs, 0);
-    }
-    if (const auto snapshots = repo_dir->open_folder("snapshots")) {
-      for (const auto& commit : snapshots->list()) {
-        const auto dir = snapshots->open_folder(commit);
-        if (!dir) {
-          continue;
-        }
-        CachedSnapshot snapshot;
-        snapshot.commit = commit;
-        for (const auto& [ref, target] : refs) {
-          if (target == commit) {
-            snapshot.refs.push_back(ref);
-          }
-        }
-        scan_snapshot(*dir, "", snapshot, 0);
-        std::sort(snapshot.files.begin(), snapshot.files.end(),
-                  [](const auto& a, const auto& b) { return a.path < b.path; });
-        repo.snapshots.push_back(std::move(snapshot));
-      }
-    }
-    std::sort(repo.blobs.begin(), repo.blobs.end(),
-              [](const auto& a, const auto& b) { return a.etag < b.etag; });
-    std::sort(repo.snapshots.begin(), repo.snapshots.end(),
-              [](const auto& a, const auto& b) { return a.commit < b.commit; });
-    repos.push_back(std::move(repo));
   }
   return repos;
 }
 
 void remember_project(const HubCache& cache, const fs::path& lockfile) {
   const fs::path absolute = fs::absolute(lockfile).lexically_normal();
+  const std::string name = project_record_name(absolute);
+  // Recorded before, as on every fetch but the first: one stat, nothing opened or written.
+  if (const auto existing = stat_path(records_dir(cache) / "projects" / name, Follow::no);
+      existing && existing->type == EntryType::regular) {
+    return;
+  }
   const Dir dir =
       Dir::open(cache.root(), {std::string(k_locks), std::string(k_records), "projects"});
-  const std::string name = project_record_name(absolute);
-  if (const auto existing = dir.stat(name, Follow::no);
-      existing && existing->type == EntryType::regular) {
-    return; // recorded before: a no-op fetch writes nothing
-  }
   util::write_file_atomic(dir.path() / name, absolute.string() + "\n");
 }
 
@@ -371,15 +379,14 @@ std::vector<Deletion> delete_entries(const HubCache& cache, const std::vector<De
   }
   // Snapshots removed whole, and links to deleted blobs, which would dangle; then what is left
   // empty.
-  for (const auto& repo : scan_cache(cache)) {
-    if (!touched.contains(repo.folder)) {
-      continue;
-    }
-    const auto repo_dir = root->open_folder(repo.folder);
-    const auto blobs = repo_dir ? repo_dir->open_folder("blobs") : std::nullopt;
+  for (const auto& folder : touched) {
+    // Scanned again: a download running now may have added links since the plan was made.
+    const auto repo_dir = root->open_folder(folder);
     if (!repo_dir) {
       continue;
     }
+    const CachedRepo repo = scan_repo(cache, *repo_dir, folder);
+    const auto blobs = repo_dir->open_folder("blobs");
     const auto& gone = deleted_blobs[repo.folder];
     const auto& whole = removed_snapshots[repo.folder];
     for (const auto& snapshot : repo.snapshots) {

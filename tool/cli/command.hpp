@@ -18,7 +18,7 @@ namespace hfmodels::cli {
 
 class Console;
 
-// The options every command takes (SPEC "The command line", "Global options").
+// The options every command takes (README.md, "Commands": global options).
 struct GlobalOptions {
   ops::SettingOverrides overrides;
   std::string manifest;
@@ -64,5 +64,8 @@ void add_completion_command(CLI::App& app, Commands& commands); // commands/comp
 
 // "3 files", "1 file".
 std::string count(std::size_t n, const char* noun);
+
+// `text` followed by spaces up to `width` characters: a column of a table.
+std::string padded(std::string text, std::size_t width);
 
 } // namespace hfmodels::cli

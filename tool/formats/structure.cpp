@@ -2,6 +2,7 @@
 #include "formats/structure.hpp"
 
 #include "util/error.hpp"
+#include "util/strings.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -68,16 +69,9 @@ private:
   std::uint64_t m_offset = 0;
 };
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), [](char c) {
-    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-  });
-  return out;
-}
-
 bool ends_with(std::string_view path, std::string_view suffix) {
-  return path.size() >= suffix.size() && lower(path.substr(path.size() - suffix.size())) == suffix;
+  return path.size() >= suffix.size() &&
+         util::to_lower(path.substr(path.size() - suffix.size())) == suffix;
 }
 
 // A login page, an error page or a proxy's notice saved under the model's name: what a
@@ -91,7 +85,7 @@ bool looks_like_html(std::string_view start) {
          (start[i] == ' ' || start[i] == '\t' || start[i] == '\r' || start[i] == '\n')) {
     ++i;
   }
-  const std::string head = lower(start.substr(i, 64));
+  const std::string head = util::to_lower(start.substr(i, 64));
   return head.starts_with("<!doctype html") || head.starts_with("<html") ||
          head.starts_with("<head") || head.starts_with("<!--") || head.starts_with("<body");
 }

@@ -19,10 +19,6 @@ namespace hfmodels::ops {
 
 namespace {
 
-bool contains(const std::vector<std::string>& list, const std::string& value) {
-  return std::find(list.begin(), list.end(), value) != list.end();
-}
-
 // A GGUF repo locked whole takes every quantization, many times what anyone runs: say which, and
 // how to choose one.
 void warn_if_every_quant(const manifest::ModelSpec& spec, const manifest::LockedModel& model,
@@ -171,7 +167,8 @@ LockResult lock(const Settings& settings, const LockOptions& options, Reporter& 
     // Over a damaged lockfile every entry is resolved, `lock NAME` included: there is no old
     // entry to keep for the others, and leaving them out would silently unlock them.
     const bool named =
-        previous_damaged || options.names.empty() || contains(options.names, spec.name);
+        previous_damaged || options.names.empty() ||
+        std::find(options.names.begin(), options.names.end(), spec.name) != options.names.end();
     // A hand-edited entry (files the selection would not give) is resolved again, not kept.
     const bool unchanged =
         old && old->manifest_digest == spec.digest() && !selection_mismatch(spec, *old);

@@ -3,6 +3,7 @@
 #include "hash/sha256.hpp"
 #include "ops/operations.hpp"
 #include "ops/project.hpp"
+#include "util/strings.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -62,29 +63,20 @@ std::optional<std::string> spdx_id(std::string_view hub_id) {
                                                              "NCSA",
                                                              "Unicode-DFS-2016",
                                                              "OFL-1.1"};
-  // The Hub writes them in lower case ("apache-2.0", "odbl" for ODbL-1.0, "c-uda").
-  std::string wanted(hub_id);
-  std::transform(wanted.begin(), wanted.end(), wanted.begin(), [](char c) {
-    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-  });
-  if (wanted == "odbl") {
-    return "ODbL-1.0";
-  }
-  if (wanted == "pddl") {
-    return "PDDL-1.0";
-  }
-  if (wanted == "odc-by") {
-    return "ODC-By-1.0";
-  }
-  if (wanted == "c-uda") {
-    return "C-UDA-1.0";
+  // The Hub writes them in lower case, some without their version ("odbl" for ODbL-1.0).
+  static constexpr std::array<std::pair<std::string_view, std::string_view>, 4> k_short = {
+      {{"odbl", "ODbL-1.0"},
+       {"pddl", "PDDL-1.0"},
+       {"odc-by", "ODC-By-1.0"},
+       {"c-uda", "C-UDA-1.0"}}};
+  const std::string wanted = util::to_lower(hub_id);
+  for (const auto& [hub_name, id] : k_short) {
+    if (wanted == hub_name) {
+      return std::string(id);
+    }
   }
   for (const auto id : k_ids) {
-    std::string lower(id);
-    std::transform(lower.begin(), lower.end(), lower.begin(), [](char c) {
-      return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-    });
-    if (lower == wanted) {
+    if (util::to_lower(id) == wanted) {
       return std::string(id);
     }
   }

@@ -27,13 +27,6 @@ namespace {
 
 using Clock = std::chrono::system_clock;
 
-std::string padded(std::string text, std::size_t width) {
-  if (text.size() < width) {
-    text.append(width - text.size(), ' ');
-  }
-  return text;
-}
-
 std::string age(Clock::time_point when) {
   if (when == Clock::time_point{}) {
     return "-";

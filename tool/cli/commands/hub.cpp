@@ -28,13 +28,6 @@ namespace {
 // --json lists them all.
 constexpr std::size_t k_files_shown = 20;
 
-std::string padded(std::string text, std::size_t width) {
-  if (text.size() < width) {
-    text.append(width - text.size(), ' ');
-  }
-  return text;
-}
-
 void print_info(Context& context, const ops::RepoInfo& info) {
   const auto& budget = info.budget;
   if (context.json()) {
