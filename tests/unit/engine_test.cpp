@@ -170,7 +170,7 @@ EngineOptions segmented_options() {
 
 FileSpec spec_for(const std::string& url, const std::string& body) {
   FileSpec spec;
-  spec.url = url;
+  spec.sources = {{url, {}}};
   spec.subject = "org/model/file.bin";
   spec.size = body.size();
   spec.sha256 = sha256_of(body);
@@ -529,7 +529,7 @@ TEST_F(EngineTest, NotFoundIsNotAskedAgain) {
     return HttpReply{404, {{"X-Error-Code", "EntryNotFound"}}, "gone", std::nullopt};
   });
   FileSpec spec;
-  spec.url = server.url("/file");
+  spec.sources = {{server.url("/file"), {}}};
   spec.subject = "org/model/file.bin";
   spec.size = 10;
   TestTask task(m_dir, spec);

@@ -79,6 +79,13 @@ ops::Settings settings_from(GlobalOptions& options, Console& console) {
   for (const std::string& secret : http::credentials_of(settings.endpoint)) {
     console.add_secret(secret);
   }
+  for (const auto& mirror : settings.mirrors) {
+    console.add_secret(mirror.access.bearer);
+    if (mirror.access.aws) {
+      console.add_secret(mirror.access.aws->secret_key);
+      console.add_secret(mirror.access.aws->session_token);
+    }
+  }
   return settings;
 }
 
@@ -86,7 +93,8 @@ ops::Settings settings_from(GlobalOptions& options, Console& console) {
 std::optional<std::string> mistyped_command(int argc, char** argv,
                                             const std::vector<std::string>& commands) {
   static const std::vector<std::string> takes_value = {
-      "-m", "--manifest", "-l", "--lockfile", "--cache-dir", "--endpoint", "-j", "--jobs"};
+      "-m",         "--manifest", "-l", "--lockfile", "--cache-dir",
+      "--endpoint", "-j",         "--jobs", "--mirror"};
   // `--token VALUE` would otherwise be echoed back as an unknown command or argument.
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -137,6 +145,11 @@ int run(int argc, char** argv) {
                  "Hub URL (default: HF_ENDPOINT or huggingface.co)");
   app.add_flag("--offline", options.overrides.offline, "Never touch the network");
   app.add_option("-j,--jobs", options.jobs, "Parallel downloads (default: 16)");
+  app.add_option("--mirror", options.overrides.mirrors,
+                 "Mirror to try before the Hub, repeatable: http(s)://, s3://bucket/prefix, "
+                 "file:///path (default: HFMODELS_MIRRORS)");
+  app.add_flag("--no-origin", options.overrides.no_origin,
+               "Take files from the mirrors only; never contact the Hub");
   app.add_flag("--json", options.json, "Machine-readable output: one JSON object per line");
   app.add_flag("-q,--quiet", options.quiet, "Print errors only");
   app.add_flag("-v,--verbose", options.overrides.verbose, "Say more (HTTP trace, token redacted)");
@@ -147,6 +160,7 @@ int run(int argc, char** argv) {
   add_manifest_commands(app, commands);
   add_hub_commands(app, commands);
   add_cache_commands(app, commands);
+  add_mirror_commands(app, commands);
   add_completion_command(app, commands);
   std::vector<std::string> command_names;
   for (auto* command : app.get_subcommands({})) {

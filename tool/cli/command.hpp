@@ -59,6 +59,7 @@ void add_project_commands(CLI::App& app, Commands& commands);  // commands/proje
 void add_manifest_commands(CLI::App& app, Commands& commands); // commands/manifest.cpp
 void add_hub_commands(CLI::App& app, Commands& commands);      // commands/hub.cpp
 void add_cache_commands(CLI::App& app, Commands& commands);    // commands/cache.cpp
+void add_mirror_commands(CLI::App& app, Commands& commands);   // commands/mirror.cpp
 // Last: its scripts list the commands added before it.
 void add_completion_command(CLI::App& app, Commands& commands); // commands/completion.cpp
 

@@ -211,20 +211,26 @@ Response Client::get(const std::string& url, std::stop_token stop, std::size_t m
 }
 
 void check_token_transport(const ClientOptions& options, std::string_view url) {
-  if (options.token.empty() || !options.token_origin.starts_with("http://") ||
-      options.allow_http_token) {
+  if (!options.token.empty()) {
+    check_secret_transport(options.token_origin, options, url);
+  }
+}
+
+void check_secret_transport(const std::string& origin, const ClientOptions& options,
+                            std::string_view url) {
+  if (!origin.starts_with("http://") || options.allow_http_token) {
     return;
   }
-  if (!is_loopback_origin(options.token_origin)) {
+  if (!is_loopback_origin(origin)) {
     throw Error(ErrorKind::usage, "refusing to send the token over plain http",
-                options.token_origin + " is not https and not this machine, so anyone on the "
-                                       "way could read the token")
+                origin + " is not https and not this machine, so anyone on the "
+                         "way could read the token")
         .with_cause("token:plain-http");
   }
   // On this machine, but through a proxy: the token would travel in clear text to another one.
   if (const std::string proxy = options.proxies.proxy_for(url); !proxy.empty()) {
     throw Error(ErrorKind::usage, "refusing to send the token over plain http through a proxy",
-                options.token_origin +
+                origin +
                     " is this machine, but requests to it go through the "
                     "proxy " +
                     redact_url(proxy) + ", which would read the token")

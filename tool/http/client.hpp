@@ -121,6 +121,9 @@ private:
 // another machine). Called before every request that carries the token, and by callers that
 // want to fail before starting any work.
 void check_token_transport(const ClientOptions& options, std::string_view url);
+// The same rule for any secret bound to `origin` (a mirror's token).
+void check_secret_transport(const std::string& origin, const ClientOptions& options,
+                            std::string_view url);
 
 struct ContentRange {
   std::uint64_t first = 0;

@@ -149,20 +149,38 @@ Handle::~Handle() {
 }
 
 void Handle::prepare(const std::string& url, const std::optional<ByteRangeRequest>& range,
-                     bool compressed) {
+                     bool compressed, const SourceAccess* source,
+                     const std::string& payload_sha256) {
   // Decided here, not by libcurl from the environment, so that the token check below knows
   // whether the request leaves this machine (http/proxy.hpp). "" means none.
   m_proxy = m_options.proxies.proxy_for(url);
   curl_easy_setopt(m_handle, CURLOPT_PROXY, m_proxy.c_str());
   std::unique_ptr<curl_slist, void (*)(curl_slist*)> headers(nullptr, &free_slist);
-  // The token goes to the endpoint's origin only: never to a CDN on another host or port, even
-  // when the Hub itself redirects there (§3.5, pitfall 7 of §9).
-  if (!m_options.token.empty() && !m_options.token_origin.empty() &&
-      origin_of(url) == m_options.token_origin) {
-    check_token_transport(m_options, url); // before connecting
-    append(headers, "Authorization: Bearer " + m_options.token);
+  const bool local_file = source != nullptr && source->scheme == SourceAccess::Scheme::file;
+  curl_easy_setopt(m_handle, CURLOPT_PROTOCOLS_STR, local_file ? "file" : "http,https");
+  curl_easy_setopt(m_handle, CURLOPT_AWS_SIGV4, nullptr);
+  curl_easy_setopt(m_handle, CURLOPT_USERNAME, nullptr);
+  curl_easy_setopt(m_handle, CURLOPT_PASSWORD, nullptr);
+  curl_easy_setopt(m_handle, CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BASIC));
+  curl_easy_setopt(m_handle, CURLOPT_NETRC, static_cast<long>(CURL_NETRC_IGNORED));
+  if (source == nullptr) {
+    // The token goes to the endpoint's origin only: never to a CDN on another host or port,
+    // even when the Hub itself redirects there (§3.5, pitfall 7 of §9).
+    if (!m_options.token.empty() && !m_options.token_origin.empty() &&
+        origin_of(url) == m_options.token_origin) {
+      check_token_transport(m_options, url); // before connecting
+      append(headers, "Authorization: Bearer " + m_options.token);
+    }
+  } else if (!local_file && origin_of(url) == source->origin) {
+    add_source_credentials(*source, url, payload_sha256, headers);
   }
-  if (range) {
+  // A local file has no Range header: libcurl reads the range it is given.
+  curl_easy_setopt(m_handle, CURLOPT_RANGE, nullptr);
+  if (range && local_file) {
+    const std::string bytes = std::to_string(range->first) + "-" +
+                              (range->last ? std::to_string(*range->last) : std::string());
+    curl_easy_setopt(m_handle, CURLOPT_RANGE, bytes.c_str());
+  } else if (range) {
     append(headers, "Range: bytes=" + std::to_string(range->first) + "-" +
                         (range->last ? std::to_string(*range->last) : std::string()));
   }
@@ -174,6 +192,37 @@ void Handle::prepare(const std::string& url, const std::optional<ByteRangeReques
   curl_easy_setopt(m_handle, CURLOPT_ACCEPT_ENCODING, compressed ? "" : nullptr);
   m_headers = std::move(headers); // libcurl reads the list until the next prepare
   m_error[0] = '\0';
+}
+
+void Handle::add_source_credentials(const SourceAccess& source, const std::string& url,
+                                    const std::string& payload_sha256,
+                                    std::unique_ptr<curl_slist, void (*)(curl_slist*)>& headers) {
+  if (m_trace) {
+    // Authorization values are masked in the trace anyway; these travel in other headers.
+    m_trace->redactor.add_secret(source.bearer);
+    if (source.aws) {
+      m_trace->redactor.add_secret(source.aws->session_token);
+    }
+  }
+  if (!source.bearer.empty()) {
+    check_secret_transport(source.origin, m_options, url); // before connecting
+    append(headers, "Authorization: Bearer " + source.bearer);
+  } else if (source.aws) {
+    // libcurl 7.88 signs every header of the list, and takes the payload's hash from
+    // x-amz-content-sha256 when it is there; S3 refuses a signed request without that header,
+    // which this libcurl does not add by itself (docs/mirrors.md).
+    const AwsSigning& aws = *source.aws;
+    const std::string scope = "aws:amz:" + aws.region + ":s3";
+    curl_easy_setopt(m_handle, CURLOPT_AWS_SIGV4, scope.c_str());
+    curl_easy_setopt(m_handle, CURLOPT_USERNAME, aws.access_key.c_str());
+    curl_easy_setopt(m_handle, CURLOPT_PASSWORD, aws.secret_key.c_str());
+    append(headers, "x-amz-content-sha256: " + payload_sha256);
+    if (!aws.session_token.empty()) {
+      append(headers, "x-amz-security-token: " + aws.session_token);
+    }
+  } else if (source.netrc) {
+    curl_easy_setopt(m_handle, CURLOPT_NETRC, static_cast<long>(CURL_NETRC_OPTIONAL));
+  }
 }
 
 std::string Handle::error_text(CURLcode code) const {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "http/access.hpp"
 #include "http/client.hpp"
 
 #include <curl/curl.h>
@@ -40,8 +41,12 @@ public:
   // in clear text to another machine), a Range header for `range`, and Accept-Encoding only
   // when `compressed` (API answers; a file's bytes are hashed as they arrive and must come as
   // they are).
+  // With `source` (a mirror), the Hub's token is never sent: the source's own credentials go
+  // to its origin only (a bearer token, ~/.netrc, or an AWS SigV4 signature declaring
+  // `payload_sha256` as the body's hash), and only the source's protocols are allowed.
   void prepare(const std::string& url, const std::optional<ByteRangeRequest>& range,
-               bool compressed);
+               bool compressed, const SourceAccess* source = nullptr,
+               const std::string& payload_sha256 = k_empty_payload_sha256);
 
   // libcurl's words for a failed transfer: its error buffer, else curl_easy_strerror.
   std::string error_text(CURLcode code) const;
@@ -50,6 +55,10 @@ public:
 
 private:
   struct Trace;
+
+  void add_source_credentials(const SourceAccess& source, const std::string& url,
+                              const std::string& payload_sha256,
+                              std::unique_ptr<curl_slist, void (*)(curl_slist*)>& headers);
 
   const ClientOptions& m_options;
   CURL* m_handle = nullptr;

@@ -88,6 +88,18 @@ std::string origin_of(std::string_view url) {
   return origin;
 }
 
+std::optional<std::string> local_path_of(std::string_view url) {
+  const auto handle = parse(url);
+  if (!handle || util::to_lower(part(*handle, CURLUPART_SCHEME)) != "file") {
+    return std::nullopt;
+  }
+  const std::string host = util::to_lower(part(*handle, CURLUPART_HOST));
+  if (!host.empty() && host != "localhost") {
+    return std::nullopt;
+  }
+  return percent_decoded(part(*handle, CURLUPART_PATH));
+}
+
 std::string host_of(std::string_view url) {
   const auto handle = parse(url);
   if (!handle) {

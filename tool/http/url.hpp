@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,6 +18,10 @@ std::string origin_of(std::string_view url);
 // The host of an absolute URL, lower-cased, without brackets around an IPv6 address; "" when
 // `url` is not absolute.
 std::string host_of(std::string_view url);
+
+// The local path of a `file://` URL (`file:///path` or `file://localhost/path`), decoded; nothing
+// for any other URL.
+std::optional<std::string> local_path_of(std::string_view url);
 
 // Where a Location header leads from the URL it was received at (fragment dropped, spaces
 // around it ignored; an empty one leads back to `base_url`). Throws Error(network) for one that

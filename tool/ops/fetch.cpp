@@ -126,6 +126,13 @@ FetchResult fetch_models(const Settings& settings,
   FetchResult result;
   const std::vector<FileJob> missing = missing_files(cache, models, result.files, stop);
 
+  if (!missing.empty() && settings.no_origin && settings.mirrors.empty()) {
+    throw Error(ErrorKind::offline_missing, "no source to fetch from",
+                std::to_string(missing.size()) +
+                    " file(s) are not in the cache, the Hub is not to be asked (no origin) and "
+                    "no mirror is set",
+                "Set HFMODELS_MIRRORS or --mirror");
+  }
   if (!missing.empty() && settings.offline) {
     std::string list;
     for (const auto& job : missing) {
@@ -140,6 +147,7 @@ FetchResult fetch_models(const Settings& settings,
     const auto stored = store_files(settings, cache, missing, reporter, Publish::snapshots, stop);
     result.downloaded = stored.downloaded;
     result.bytes_downloaded = stored.bytes_downloaded;
+    result.sources = stored.sources;
   }
   record_refs(cache, models);
   return result;

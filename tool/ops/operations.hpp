@@ -5,8 +5,10 @@
 #include "manifest/lockfile.hpp"
 #include "manifest/manifest.hpp"
 #include "manifest/quants.hpp"
+#include "mirror/mirror.hpp"
 #include "ops/reporter.hpp"
 #include "ops/settings.hpp"
+#include "ops/store.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -42,6 +44,7 @@ struct FetchResult {
   std::size_t files = 0; // locked files of the selected models
   std::size_t downloaded = 0;
   std::uint64_t bytes_downloaded = 0;
+  std::vector<SourceTally> sources; // where the downloaded bytes came from
 };
 
 // `hfmodels fetch`: make the cache hold every locked file of `names` (all if empty), verified.
@@ -49,6 +52,25 @@ struct FetchResult {
 // throws Error(offline_missing) listing every missing model/file.
 FetchResult fetch(const Settings& settings, const std::vector<std::string>& names,
                   Reporter& reporter, const std::stop_token& stop = {});
+
+// `hfmodels push`: every locked file of `names` (all if empty) that the mirror `to` lacks,
+// re-hashed from the cache, uploaded `settings.jobs` at a time; objects already there with the
+// right size are skipped, so an interrupted push goes on where it stopped (an S3 multipart
+// upload part by part). Error(offline_missing) when a file is not in the cache.
+struct PushResult {
+  std::size_t objects = 0; // distinct sha256 of the selected files
+  std::size_t uploaded = 0;
+  std::size_t skipped = 0; // already in the mirror
+  std::uint64_t bytes_uploaded = 0;
+};
+PushResult push(const Settings& settings, const std::vector<std::string>& names,
+                const mirror::Mirror& to, Reporter& reporter, const std::stop_token& stop = {});
+
+// `hfmodels bundle`: push into `folder` as a file:// mirror, with the models' lockfile and
+// manifest and a README saying how to install from it.
+PushResult bundle(const Settings& settings, const std::vector<std::string>& names,
+                  const std::filesystem::path& folder, Reporter& reporter,
+                  const std::stop_token& stop = {});
 
 struct PlannedDownload {
   std::string model;

@@ -76,6 +76,12 @@ hub::HubClient& HubAccess::get(const std::string& model) {
                 "'" + model + "' must be resolved against the Hub", {}, model)
         .with_cause("offline:resolve");
   }
+  if (m_settings.no_origin) {
+    throw Error(ErrorKind::offline_missing, "cannot ask the Hub with --no-origin",
+                "'" + model + "' must be resolved against the Hub, and mirrors hold files only",
+                {}, model)
+        .with_cause("no-origin:resolve");
+  }
   if (!m_hub) {
     m_http.emplace(client_options(m_settings));
     // The JSON of a listing is about 250 bytes a file; the byte limit follows the file limit.

@@ -126,6 +126,24 @@ Settings resolve_settings(const SettingOverrides& overrides, const util::GetEnv&
   }
   settings.offline = overrides.offline || util::env_true(getenv("HF_HUB_OFFLINE")) ||
                      util::env_true(getenv("HFMODELS_OFFLINE"));
+  const std::vector<std::string> mirrors =
+      !overrides.mirrors.empty() ? overrides.mirrors
+                                 : mirror::split_mirror_list(getenv("HFMODELS_MIRRORS").value_or(""));
+  for (const std::string& url : mirrors) {
+    settings.mirrors.push_back(mirror::parse_mirror(url, getenv));
+  }
+  settings.no_origin = overrides.no_origin || util::env_true(getenv("HFMODELS_NO_ORIGIN"));
+  if (const auto value = non_empty(getenv("HFMODELS_S3_MULTIPART_FROM"))) {
+    std::uint64_t bytes = 0;
+    const auto [end, error] = std::from_chars(value->data(), value->data() + value->size(), bytes);
+    // S3 refuses parts below 5 MiB (the last excepted) and single PUTs above 5 GiB.
+    if (error != std::errc() || end != value->data() + value->size() || bytes < (5U << 20) ||
+        bytes > mirror::k_multipart_from) {
+      throw Error(ErrorKind::usage, "invalid HFMODELS_S3_MULTIPART_FROM",
+                  "'" + *value + "' is not a size in bytes between 5 MiB and 5 GiB");
+    }
+    settings.multipart_from = bytes;
+  }
   if (overrides.jobs) {
     if (*overrides.jobs == 0 || *overrides.jobs > 64) {
       throw Error(ErrorKind::usage, "invalid --jobs", "it must be between 1 and 64");

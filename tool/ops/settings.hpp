@@ -2,12 +2,15 @@
 #pragma once
 
 #include "http/client.hpp"
+#include "mirror/mirror.hpp"
+#include "mirror/upload.hpp"
 #include "util/env.hpp"
 #include "util/error.hpp"
 
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace hfmodels::ops {
 
@@ -24,6 +27,12 @@ struct Settings {
   // connect, so commands that never do still work.
   std::optional<Error> token_error;
   bool offline = false;
+  // Tried in order before the Hub for every locked file (--mirror, HFMODELS_MIRRORS).
+  std::vector<mirror::Mirror> mirrors;
+  // --no-origin, HFMODELS_NO_ORIGIN: files come from the mirrors only; the Hub is never asked.
+  bool no_origin = false;
+  // S3 objects from this size on are pushed in parts (HFMODELS_S3_MULTIPART_FROM, bytes).
+  std::uint64_t multipart_from = mirror::k_multipart_from;
   // Files fetched at once. Small files are bound by round trips (two per file: resolve, then
   // its redirect), so more in flight is what makes 200 of them fast; 16 is also the run's
   // connection budget (transfer::k_max_connections), which large files share.
@@ -49,6 +58,8 @@ struct SettingOverrides {
   std::optional<std::filesystem::path> cache_dir;
   std::optional<std::string> endpoint;
   bool offline = false;
+  std::vector<std::string> mirrors; // --mirror, in order; replaces HFMODELS_MIRRORS
+  bool no_origin = false;
   std::optional<unsigned> jobs;
   bool verbose = false;
 };

@@ -46,9 +46,13 @@ std::string adopt_cached_blob(const cache::HubCache& cache, const FileJob& job, 
 }
 
 // The engine says what the bytes were; what to do about it is said here.
-Error with_advice(const Error& error, Publish publish) {
+Error with_advice(const Error& error, Publish publish, bool from_mirror) {
   if (!error.hint().empty() || error.kind() != ErrorKind::integrity) {
     return error;
+  }
+  if (from_mirror) {
+    return error.with_hint("Nothing was added to the cache. The mirror holds other bytes than "
+                           "the ones pinned: push a good copy to it (`hfmodels push`)");
   }
   if (publish == Publish::blobs_only) {
     return error.with_hint("Nothing was added to the cache. The Hub's bytes differ from its own "
@@ -63,6 +67,8 @@ Error with_advice(const Error& error, Publish publish) {
 int severity(ErrorKind code) {
   switch (code) {
   case ErrorKind::integrity:
+    return 4;
+  case ErrorKind::offline_missing:
     return 3;
   case ErrorKind::network:
     return 2;
@@ -187,8 +193,20 @@ class BlobDownload final : public transfer::FileTask {
 public:
   BlobDownload(const Settings& settings, const cache::HubCache& cache, const FileJob& job,
                Publish publish, GiveUp& give_up)
-      : m_cache(cache), m_job(job), m_publish(publish), m_give_up(give_up) {
-    m_spec.url = hub::resolve_url(settings.endpoint, job.repo, job.commit.str(), job.path.str());
+      : m_cache(cache), m_job(job), m_publish(publish), m_give_up(give_up),
+        m_no_origin(settings.no_origin) {
+    // The mirrors first, in order, each at its object for the file's sha256 (unknown while
+    // `lock` learns a regular file's), then the Hub.
+    for (std::size_t i = 0; i < settings.mirrors.size() && job.sha256; ++i) {
+      const auto& mirror = settings.mirrors[i];
+      m_spec.sources.push_back({mirror.object_url(*job.sha256), mirror.access});
+      m_source_ids.push_back(i);
+    }
+    if (!settings.no_origin) {
+      m_spec.sources.push_back(
+          {hub::resolve_url(settings.endpoint, job.repo, job.commit.str(), job.path.str()), {}});
+      m_source_ids.push_back(settings.mirrors.size());
+    }
     m_spec.subject = job.subject();
     m_spec.size = job.size;
     m_spec.sha256 = job.sha256;
@@ -240,8 +258,15 @@ public:
         }
         m_sha256 = result->sha256;
         m_downloaded = true;
+        m_received_from = result->received_from;
+        m_source = result->source;
       } else {
-        m_failure = with_advice(*failure, m_publish);
+        m_failure = with_advice(*failure, m_publish, m_spec.sources.back().access.has_value());
+        if (m_no_origin && failure->cause() == "source:missing") {
+          m_failure = Error(ErrorKind::offline_missing, "not in any mirror", failure->why(),
+                            "The Hub was not asked (no origin)", failure->subject())
+                          .with_cause("source:missing");
+        }
         // Bytes that failed the hash are dropped; those cut short by the network, a full disk or
         // a stop are kept for the next run to continue.
         if (m_temp && m_lock && m_lock->held() && failure->kind() != ErrorKind::integrity) {
@@ -265,6 +290,10 @@ public:
   bool downloaded() const { return m_downloaded; }
   bool adopt() const { return m_adopt; }
   const std::string& sha256() const { return m_sha256; }
+  // The run's source (SourceTally) of each of the spec's sources.
+  std::size_t source_id(std::size_t source) const { return m_source_ids.at(source); }
+  const std::vector<std::uint64_t>& received_from() const { return m_received_from; }
+  std::size_t source() const { return m_source; }
 
 private:
   const cache::HubCache& m_cache;
@@ -278,14 +307,35 @@ private:
   bool m_downloaded = false;
   bool m_adopt = false;
   std::string m_sha256;
+  bool m_no_origin = false;
+  std::vector<std::size_t> m_source_ids;
+  std::vector<std::uint64_t> m_received_from;
+  std::size_t m_source = 0;
 };
 
-// The engine's events, told to the reporter in its terms.
+// The engine's events, told to the reporter in its terms; a source that failed a file is
+// counted, and a wrong object reported (once: the file moves on to the next source).
 class ReportEvents final : public transfer::Events {
 public:
   ReportEvents(Reporter& reporter, const std::vector<FileJob>& jobs,
-               const std::vector<std::size_t>& job_of)
-      : m_reporter(reporter), m_jobs(jobs), m_job_of(job_of) {}
+               const std::vector<std::size_t>& job_of,
+               const std::vector<std::unique_ptr<BlobDownload>>& downloads,
+               std::vector<SourceTally>& tally)
+      : m_reporter(reporter), m_jobs(jobs), m_job_of(job_of), m_downloads(downloads),
+        m_tally(tally) {}
+
+  void source_failed(std::size_t file, std::size_t source, const Error& error) override {
+    SourceTally& tally = m_tally[m_downloads[file]->source_id(source)];
+    if (error.cause() == "source:missing") {
+      ++tally.missing;
+    } else if (error.kind() == ErrorKind::integrity) {
+      ++tally.wrong;
+      m_reporter.warning("mirror " + tally.source + " holds a wrong copy of " + error.subject() +
+                         " (" + error.why() + "); taking it from the next source");
+    } else {
+      ++tally.failed;
+    }
+  }
 
   void started(std::size_t file, std::uint64_t resumed) override {
     const FileJob& job = m_jobs[m_job_of[file]];
@@ -300,6 +350,8 @@ private:
   Reporter& m_reporter;
   const std::vector<FileJob>& m_jobs;
   const std::vector<std::size_t>& m_job_of;
+  const std::vector<std::unique_ptr<BlobDownload>>& m_downloads;
+  std::vector<SourceTally>& m_tally;
 };
 
 // Checks and links, on every core, blobs the cache holds already; each sha256 or failure goes to
@@ -359,11 +411,21 @@ void report_failures(const std::vector<std::optional<Error>>& failures, Reporter
       !errors.empty() && std::all_of(errors.begin(), errors.end(), [&](const Error& error) {
         return error.cause() == errors.front().cause();
       });
-  const std::string stopped = !gave_up
-                                  ? std::string()
-                                  : "gave up after " + std::to_string(k_failures_before_giving_up) +
-                                        " files in a row failed the same way; " +
-                                        std::to_string(not_tried) + " were not tried";
+  std::string stopped = !gave_up
+                            ? std::string()
+                            : "gave up after " + std::to_string(k_failures_before_giving_up) +
+                                  " files in a row failed the same way; " +
+                                  std::to_string(not_tried) + " were not tried";
+  // Files no source had: every one is named, for whoever fills the mirror.
+  std::string missing;
+  for (const Error& error : errors) {
+    if (error.kind() == ErrorKind::offline_missing) {
+      missing += "\n  " + error.subject();
+    }
+  }
+  if (!missing.empty()) {
+    stopped += (stopped.empty() ? "" : "; ") + std::string("not in any mirror:") + missing + "\n";
+  }
   throw Error(worst,
               std::to_string(failed) + " of " + std::to_string(failures.size()) +
                   " files could not be fetched",
@@ -416,7 +478,11 @@ StoreResult store_files(const Settings& settings, const cache::HubCache& cache,
         std::make_unique<BlobDownload>(settings, cache, jobs[index], publish, give_up));
     tasks.push_back(downloads.back().get());
   }
-  ReportEvents events(reporter, jobs, to_download);
+  for (const auto& mirror : settings.mirrors) {
+    result.sources.push_back({mirror.text, false});
+  }
+  result.sources.push_back({"hub", true});
+  ReportEvents events(reporter, jobs, to_download, downloads, result.sources);
   try {
     transfer::download(tasks, options, events, stop);
   } catch (const util::Cancelled&) {
@@ -438,6 +504,13 @@ StoreResult store_files(const Settings& settings, const cache::HubCache& cache,
       if (download.downloaded()) {
         ++result.downloaded;
         result.bytes_downloaded += jobs[index].size;
+        const auto& received = download.received_from();
+        for (std::size_t source = 0; source < received.size(); ++source) {
+          result.sources[download.source_id(source)].bytes += received[source];
+        }
+        if (!received.empty()) {
+          ++result.sources[download.source_id(download.source())].files;
+        }
       }
     }
   }

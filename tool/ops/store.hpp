@@ -41,10 +41,24 @@ enum class Publish { snapshots, blobs_only };
 // Failed files are reported, one line per cause; afterwards a summary Error is thrown with the
 // most severe exit code. A stop request ends it with util::Cancelled, partial downloads kept.
 // Returns the sha256 of each job (same order) and the bytes downloaded. Writes no ref.
+// Where the bytes of a run came from (README, "Teams and CI fleets"): per mirror in order,
+// then the Hub.
+struct SourceTally {
+  std::string source; // the mirror's URL, credentials masked; "hub" for the Hub
+  bool hub = false;
+  std::size_t files = 0;     // files it completed
+  std::uint64_t bytes = 0;   // bytes it sent
+  std::size_t missing = 0;   // objects it did not have
+  std::size_t wrong = 0;     // objects whose bytes were not the locked ones
+  std::size_t failed = 0;    // other failures (unreachable, refused, cut off)
+};
+
 struct StoreResult {
   std::vector<std::string> sha256;
   std::size_t downloaded = 0;
   std::uint64_t bytes_downloaded = 0;
+  // Empty when nothing was downloaded.
+  std::vector<SourceTally> sources;
 };
 StoreResult store_files(const Settings& settings, const cache::HubCache& cache,
                         const std::vector<FileJob>& jobs, Reporter& reporter, Publish publish,

@@ -20,6 +20,7 @@
 #include <exception>
 #include <functional>
 #include <future>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -79,6 +80,7 @@ struct Connection {
   http::Handle handle;
   const std::uint32_t id; // in the file's SegmentPlan
   File* file = nullptr;   // the file it works for; null when free
+  std::size_t source = 0; // of the file's sources, the one its request goes to
   bool busy = false;      // a request of it is in the multi handle
   std::optional<Clock::time_point> retry_at;
   // Its retries for the file it works for: each connection has its own, so that a blip that
@@ -199,7 +201,9 @@ struct File {
   std::vector<Connection*> connections;
   unsigned limit = 1;         // connections it may use (lowered when a server objects)
   bool single_stream = false; // the server ignores Range: one plain GET from the start
-  std::string cdn_url;        // where the resolve URL led
+  std::size_t source = 0;     // of FileSpec::sources, the one asked now
+  std::vector<std::uint64_t> received_from; // bytes each source sent in this run
+  std::string cdn_url;        // where the source's URL led
   bool reresolved = false;    // the CDN refused its URL once and the Hub was asked again
   int downloads = 1;
   std::uint64_t resumed = 0;  // bytes it had when it started
@@ -225,6 +229,10 @@ public:
       file.task = tasks[i];
       file.index = i;
       file.spec = &tasks[i]->spec();
+      if (file.spec->sources.empty()) {
+        throw Error(ErrorKind::failure, "no source to download from", "", "", file.spec->subject);
+      }
+      file.received_from.assign(file.spec->sources.size(), 0);
       m_bytes_total = util::add_sizes(m_bytes_total, file.spec->size);
     }
   }
@@ -506,6 +514,7 @@ private:
     file.state = File::State::running;
     file.last_bytes = Clock::now();
     m_events.started(file.index, file.resumed);
+    skip_unreachable_sources(file);
   }
 
   void new_hasher(File& file) {
@@ -643,7 +652,8 @@ private:
     // A plain GET when the whole file is wanted from its start: it works with any server.
     connection.ranged = range.begin != 0 || range.end != file.spec->size;
     connection.via_resolve = file.cdn_url.empty();
-    connection.url = connection.via_resolve ? file.spec->url : file.cdn_url;
+    connection.source = file.source;
+    connection.url = connection.via_resolve ? current_source(file).url : file.cdn_url;
     connection.hops = 0;
     connection.position = range.begin;
     connection.buffer_at = range.begin;
@@ -664,7 +674,9 @@ private:
     CURL* handle = connection.handle.get();
     // Every attempt starts at the resolve URL or the URL it led to; the signed CDN URL expires
     // (docs/hub-and-cache.md §3.4 (b)), and a 403 from it sends the file back to the Hub.
-    connection.handle.prepare(connection.url, range, /*compressed=*/false);
+    const auto& access = connection.file->spec->sources[connection.source].access;
+    connection.handle.prepare(connection.url, range, /*compressed=*/false,
+                              access ? &*access : nullptr);
     // A segmented file's connections are TCP connections of their own (HTTP/1.1, kept alive):
     // a CDN caps the speed of each, and HTTP/2 would carry every segment in one. Other files may
     // share one (HTTP/2 where TLS offers it, libcurl's default).
@@ -765,6 +777,9 @@ private:
     auto& connection = *static_cast<Connection*>(user);
     const std::size_t length = size * count;
     try {
+      if (!connection.accepting && connection.status == 0 && is_local(connection)) {
+        connection.engine.local_body_starts(connection);
+      }
       if (!connection.accepting) {
         if (connection.status >= 400) {
           // Kept for the error message only.
@@ -823,6 +838,7 @@ private:
     file.hasher->written(at, data, size, file.plan->prefix());
     const auto now = Clock::now();
     file.received += size;
+    file.received_from[connection.source] += size;
     file.rate.add(size, now);
     connection.rate.add(size, now);
     file.last_bytes = now;
@@ -847,7 +863,7 @@ private:
       try {
         request_ended(*connection, code);
       } catch (const Error& error) {
-        fail(file, error);
+        source_failed(file, error);
       }
     }
   }
@@ -887,7 +903,7 @@ private:
         close_request(connection);
         throw Error(ErrorKind::network, "too many redirects",
                     "more than " + std::to_string(k_max_redirects) + " from " +
-                        http::redact_url(file.spec->url),
+                        http::redact_url(current_source(file).url),
                     "", file.spec->subject);
       }
       connection.url = http::resolve_location(connection.url, *location);
@@ -914,13 +930,24 @@ private:
   void on_failed_attempt(Connection& connection, CURLcode code, long status) {
     File& file = *connection.file;
     const auto now = Clock::now();
+    if (current_source(file).access) {
+      // A mirror: an object it does not have, or a mirror that cannot be reached before it
+      // sent anything, moves the file on to the next source at once.
+      if (code == CURLE_FILE_COULDNT_READ_FILE || (code == CURLE_OK && status == 404)) {
+        throw missing_object(connection, code, status);
+      }
+      if (code != CURLE_OK && file.received_from[file.source] == 0) {
+        ++m_strikes[current_source(file).access->origin];
+        throw failure_of(connection, code, status);
+      }
+    }
     http::Attempt attempt;
     attempt.transport = code;
     attempt.status = status;
     attempt.headers = &connection.headers;
     // Not the Hub: a URL a redirect led to (its 403 is an expired signature, not a token
     // refused).
-    attempt.from_cdn = connection.url != file.spec->url;
+    attempt.from_cdn = connection.url != current_source(file).url;
     attempt.reachable = now - file.last_bytes < k_reachable && file.received > 0;
     const http::Verdict verdict = http::classify(attempt, m_options.retry);
 
@@ -974,6 +1001,14 @@ private:
       return http::transport_error(code, connection.url, connection.handle.error_text(code))
           .with_subject(spec.subject);
     }
+    if (spec.sources[connection.source].access) {
+      // A mirror's answer: its status, and the code an S3 error body names.
+      return Error(ErrorKind::network, "the mirror refused the download",
+                   "HTTP " + std::to_string(status) + " from " + http::redact_url(connection.url) +
+                       error_code_of(connection.error_body),
+                   "", spec.subject)
+          .with_cause("source:http:" + std::to_string(status));
+    }
     http::Response response;
     response.status = status;
     response.headers = connection.headers;
@@ -989,6 +1024,116 @@ private:
                  spec.subject);
   }
 
+  // --- sources -----------------------------------------------------------------------------
+
+  static const Source& current_source(const File& file) { return file.spec->sources[file.source]; }
+
+  static bool is_local(const Connection& connection) {
+    const auto& access = connection.file->spec->sources[connection.source].access;
+    return access && access->scheme == http::SourceAccess::Scheme::file;
+  }
+
+  // The file's source failed with `error`: the file goes on with the next source, or fails if
+  // it was the last or the error is not the source's (a full disk, a stop).
+  void source_failed(File& file, const Error& error) {
+    const bool sources_left = file.source + 1 < file.spec->sources.size();
+    const bool the_sources = error.kind() == ErrorKind::network ||
+                             error.kind() == ErrorKind::integrity ||
+                             error.cause() == "source:missing";
+    const bool moving = file.state == File::State::running || file.state == File::State::hashing;
+    if (!sources_left || !the_sources || !moving) {
+      fail(file, error);
+      return;
+    }
+    m_events.source_failed(file.index, file.source,
+                           error.subject().empty() ? error.with_subject(file.spec->subject)
+                                                   : error);
+    const std::vector<Connection*> connections = file.connections;
+    for (Connection* connection : connections) {
+      detach(*connection);
+    }
+    ++file.source;
+    file.cdn_url.clear();
+    file.reresolved = false;
+    file.downloads = 1;
+    file.limit = std::max(m_options.connections_per_file, 1u);
+    if (error.kind() == ErrorKind::integrity || file.single_stream) {
+      // Its bytes were wrong, or came from the start of a server that ignores Range: the next
+      // source starts from an empty file.
+      restart(file, false);
+    } else {
+      file.state = File::State::running; // tend_files() gives it a connection
+    }
+    skip_unreachable_sources(file);
+  }
+
+  // Mirrors that could not be reached for this many files in a row are not asked again in this
+  // run: a mirror that is down, or a connect timeout, would otherwise cost every file a wait.
+  static constexpr int k_strikes = 3;
+
+  void skip_unreachable_sources(File& file) {
+    while (file.source + 1 < file.spec->sources.size()) {
+      const auto& access = current_source(file).access;
+      if (!access) {
+        return;
+      }
+      const auto strikes = m_strikes.find(access->origin);
+      if (strikes == m_strikes.end() || strikes->second < k_strikes) {
+        return;
+      }
+      m_events.source_failed(file.index, file.source,
+                             Error(ErrorKind::network, "the mirror is not reachable",
+                                   "it failed " + std::to_string(strikes->second) +
+                                       " files in a row before sending a byte; not asked again",
+                                   "", file.spec->subject)
+                                 .with_cause("source:unreachable"));
+      ++file.source;
+    }
+  }
+
+  static Error missing_object(const Connection& connection, CURLcode code, long status) {
+    const std::string why =
+        code == CURLE_OK ? "HTTP " + std::to_string(status) + " from " +
+                               http::redact_url(connection.url)
+                         : http::redact_url(connection.url) + ": " +
+                               connection.handle.error_text(code);
+    return Error(ErrorKind::network, "the mirror does not have the file", why, "",
+                 connection.file->spec->subject)
+        .with_cause("source:missing");
+  }
+
+  // ": <Code>" of an S3-style XML error body (`<Error><Code>AccessDenied</Code>`), if any.
+  static std::string error_code_of(const std::string& body) {
+    const auto begin = body.find("<Code>");
+    const auto end = body.find("</Code>");
+    if (begin == std::string::npos || end == std::string::npos || end < begin + 6 ||
+        end - begin > 70) {
+      return "";
+    }
+    return ": " + body.substr(begin + 6, end - begin - 6);
+  }
+
+public:
+  // The first byte of a local file's range arrives: libcurl reports no status for file://,
+  // only its size (as Content-Length), which must be the pinned one.
+  void local_body_starts(Connection& connection) {
+    const File& file = *connection.file;
+    const auto length = connection.headers.get("content-length");
+    if (!length || *length != std::to_string(file.spec->size)) {
+      throw Error(ErrorKind::integrity, "downloaded file does not match the pinned one",
+                  "expected " + std::to_string(file.spec->size) + " bytes, " +
+                      http::redact_url(connection.url) + " has " + length.value_or("(unknown)"),
+                  "", file.spec->subject)
+          .with_cause("integrity:size");
+    }
+    connection.status = connection.ranged ? 206 : 200;
+    connection.accepting = true;
+    if (connection.via_resolve) {
+      connection.file->cdn_url = connection.url;
+    }
+  }
+
+private:
   // --- files that end -----------------------------------------------------------------------
 
   void hash_then_finish(File& file) {
@@ -1012,25 +1157,33 @@ private:
         const bool sha256_ok = !file.spec->sha256 || *file.spec->sha256 == digests.sha256;
         const bool git_ok = !file.spec->git_sha1 || *file.spec->git_sha1 == digests.git_sha1;
         if (sha256_ok && git_ok) {
+          if (const auto& access = current_source(file).access) {
+            const auto strikes = m_strikes.find(access->origin);
+            if (strikes != m_strikes.end() && strikes->second < k_strikes) {
+              m_strikes.erase(strikes); // it works: its failures were not in a row
+            }
+          }
           file.record->remove();
           file.hasher.reset();
           // Renames and links: filesystem work, off the loop like a file's start (begin()).
           file.state = File::State::finishing;
           file.finishing = m_worker.post(
-              [this, &file, result = Downloaded{file.spec->size, digests.sha256, file.received}] {
+              [this, &file, result = Downloaded{file.spec->size, digests.sha256, file.received,
+                                                file.received_from, file.source}] {
                 const WakeLoop wake{m_multi};
                 file.task->finish(&result, nullptr, true);
               });
           continue;
         }
         const Error mismatch = hash_mismatch(file, digests);
-        if (file.downloads >= k_downloads) {
+        // A mirror's object is what it is: asking it again would bring the same bytes.
+        if (file.downloads >= k_downloads || current_source(file).access) {
           throw http::tried(mismatch, file.downloads);
         }
         ++file.downloads;
         restart(file, file.single_stream);
       } catch (const Error& error) {
-        fail(file, error);
+        source_failed(file, error);
       }
     }
   }
@@ -1235,6 +1388,8 @@ private:
   std::size_t m_files_done = 0;
   RateMeter m_rate;
   std::uint64_t m_received = 0;
+  // Per mirror origin, the files in a row it failed before sending a byte.
+  std::map<std::string, int> m_strikes;
 };
 
 } // namespace

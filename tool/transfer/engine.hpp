@@ -2,6 +2,7 @@
 #pragma once
 
 #include "cache/cache.hpp"
+#include "http/access.hpp"
 #include "http/client.hpp"
 #include "http/retry.hpp"
 
@@ -41,9 +42,18 @@ struct EngineOptions {
   http::RetryPolicy retry;
 };
 
+// One place a file can come from: a mirror, or the Hub (docs/ARCHITECTURE.md, "Sources").
+struct Source {
+  std::string url; // the file there: a mirror's object URL, the Hub's resolve URL
+  // A mirror's protocols and credentials; none for the Hub, whose token policy applies.
+  std::optional<http::SourceAccess> access;
+};
+
 // What one file must be.
 struct FileSpec {
-  std::string url;     // where to ask for it: the Hub's resolve URL
+  // Tried in order: a missing object, a wrong one or a source that fails moves the file on to
+  // the next one; bytes from a source that failed are kept unless they were wrong.
+  std::vector<Source> sources;
   std::string subject; // "model/path", for errors
   std::uint64_t size = 0;
   std::optional<std::string> sha256;
@@ -55,6 +65,9 @@ struct Downloaded {
   std::uint64_t size = 0;
   std::string sha256;
   std::uint64_t received = 0; // of it, the bytes that came over the network in this run
+  // The bytes each source of FileSpec::sources sent, and the one that sent the last.
+  std::vector<std::uint64_t> received_from;
+  std::size_t source = 0;
 };
 
 // A file for the engine, prepared by the caller, who knows where files live and how they are
@@ -115,6 +128,11 @@ public:
   virtual void started(std::size_t file, std::uint64_t resumed_bytes) = 0;
   virtual void progress(const FileProgress& file, const TotalProgress& total) = 0;
   virtual void finished(std::size_t file, bool ok) = 0;
+  // Source `source` of `file` failed with `error` and the file moves on to the next source:
+  // `error` says whether the object was missing (cause "source:missing"), wrong (integrity)
+  // or the source failed.
+  virtual void source_failed(std::size_t /*file*/, std::size_t /*source*/,
+                             const Error& /*error*/) {}
 };
 
 // Downloads every task, running at most options.files_at_once files and options.connections

@@ -43,6 +43,23 @@ void read_blocks(const std::filesystem::path& path, std::size_t block_size,
                  const std::stop_token& stop,
                  const std::function<void(const char* data, std::size_t size)>& consume);
 
+// A file opened for reading at any offset (uploads read their parts side by side).
+class InputFile {
+public:
+  // Throws Error(failure) naming `path` when it cannot be opened.
+  explicit InputFile(const std::filesystem::path& path);
+  ~InputFile();
+  InputFile(const InputFile&) = delete;
+  InputFile& operator=(const InputFile&) = delete;
+
+  // Reads up to `size` bytes at `offset`; fewer only at the end of the file.
+  std::size_t read_at(char* data, std::size_t size, std::uint64_t offset) const;
+
+private:
+  std::filesystem::path m_path;
+  int m_fd = -1;
+};
+
 // The last modification time of `path`, in seconds since the epoch; nothing when it cannot be
 // read.
 std::optional<double> modified_seconds(const std::filesystem::path& path);

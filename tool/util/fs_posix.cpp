@@ -217,6 +217,35 @@ void read_blocks(const std::filesystem::path& path, std::size_t block_size,
   read_to_end(fd, path, buffer.get(), block_size, stop, consume);
 }
 
+InputFile::InputFile(const std::filesystem::path& path)
+    : m_path(path), m_fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC)) {
+  if (m_fd < 0) {
+    throw_io_error("cannot read", path, errno);
+  }
+}
+
+InputFile::~InputFile() {
+  ::close(m_fd);
+}
+
+std::size_t InputFile::read_at(char* data, std::size_t size, std::uint64_t offset) const {
+  std::size_t done = 0;
+  while (done < size) {
+    const ssize_t got = ::pread(m_fd, data + done, size - done, static_cast<off_t>(offset + done));
+    if (got < 0 && errno == EINTR) {
+      continue;
+    }
+    if (got < 0) {
+      throw_io_error("cannot read", m_path, errno);
+    }
+    if (got == 0) {
+      break;
+    }
+    done += static_cast<std::size_t>(got);
+  }
+  return done;
+}
+
 namespace {
 
 double seconds_of(const timespec& time) {

@@ -254,15 +254,44 @@ void add_fetch(CLI::App& app, Commands& commands) {
          const auto result =
              ops::fetch(context.settings, args->names, context.reporter, context.stop);
          if (context.json()) {
+           auto sources = nlohmann::json::array();
+           for (const auto& source : result.sources) {
+             sources.push_back({{"source", source.source},
+                                {"kind", source.hub ? "hub" : "mirror"},
+                                {"files", source.files},
+                                {"bytes", source.bytes},
+                                {"missing", source.missing},
+                                {"wrong", source.wrong},
+                                {"failed", source.failed}});
+           }
            context.console.event({{"event", "fetch"},
                                   {"files", result.files},
                                   {"downloaded", result.downloaded},
-                                  {"bytes", result.bytes_downloaded}});
+                                  {"bytes", result.bytes_downloaded},
+                                  {"sources", sources}});
          }
          if (result.downloaded > 0 || context.settings.verbose) {
            context.say("Fetched " + count(result.downloaded, "file") + " (" +
                        util::format_bytes(result.bytes_downloaded) + "); " +
                        count(result.files, "locked file") + " cached");
+         }
+         // With mirrors, where the bytes came from: a team sees that its mirror works.
+         if (result.sources.size() > 1 && result.downloaded > 0) {
+           for (const auto& source : result.sources) {
+             std::string line = "  from " + (source.hub ? std::string("the Hub") : source.source) +
+                                ": " + count(source.files, "file") + ", " +
+                                util::format_bytes(source.bytes);
+             if (source.missing > 0) {
+               line += "; " + std::to_string(source.missing) + " not there";
+             }
+             if (source.wrong > 0) {
+               line += "; " + std::to_string(source.wrong) + " wrong";
+             }
+             if (source.failed > 0) {
+               line += "; " + std::to_string(source.failed) + " failed";
+             }
+             context.say(line);
+           }
          }
          return 0;
        }});

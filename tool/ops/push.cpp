@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: MIT
+// `hfmodels push` and `hfmodels bundle`: the locked files of the cache, re-hashed, into a mirror
+// (README, "Teams and CI fleets").
+#include "cache/cache.hpp"
+#include "manifest/edit.hpp"
+#include "ops/operations.hpp"
+#include "ops/project.hpp"
+#include "util/cancel.hpp"
+#include "util/fs.hpp"
+#include "util/parallel.hpp"
+#include "util/strings.hpp"
+
+#include <map>
+#include <mutex>
+
+namespace hfmodels::ops {
+
+namespace {
+
+// One object of the mirror and the locked files it holds the bytes of.
+struct Object {
+  std::string sha256;
+  std::uint64_t size = 0;
+  std::filesystem::path blob;
+  std::string subject; // the first file with these bytes, for messages
+};
+
+std::vector<Object> objects_of(const cache::HubCache& cache,
+                               const std::vector<const manifest::LockedModel*>& models) {
+  std::map<std::string, Object> objects;
+  std::string missing;
+  std::size_t missing_count = 0;
+  for (const auto* model : models) {
+    for (const auto& file : model->files) {
+      const std::string subject = model->name + "/" + file.path.str();
+      if (objects.contains(file.sha256)) {
+        continue;
+      }
+      if (!cache.has_blob(model->repo, file.etag, file.size)) {
+        missing += "\n  " + subject;
+        ++missing_count;
+        continue;
+      }
+      objects[file.sha256] = {file.sha256, file.size, cache.blob_path(model->repo, file.etag),
+                              subject};
+    }
+  }
+  if (missing_count > 0) {
+    throw Error(ErrorKind::offline_missing, "files to push are not in the cache",
+                std::to_string(missing_count) + " file(s) missing:" + missing + "\n",
+                "Run `hfmodels fetch` first");
+  }
+  std::vector<Object> list;
+  for (auto& [sha256, object] : objects) {
+    list.push_back(std::move(object));
+  }
+  return list;
+}
+
+mirror::UploadOptions upload_options(const Settings& settings) {
+  mirror::UploadOptions options;
+  options.client = client_options(settings);
+  options.multipart_from = settings.multipart_from;
+  options.records = settings.cache_dir / ".locks" / "hfmodels" / "uploads";
+  return options;
+}
+
+} // namespace
+
+PushResult push(const Settings& settings, const std::vector<std::string>& names,
+                const mirror::Mirror& to, Reporter& reporter, const std::stop_token& stop) {
+  const auto project = load_project(settings, stop);
+  const auto models = select_models(project.lockfile, names);
+  const cache::HubCache cache(settings.cache_dir);
+  const std::vector<Object> objects = objects_of(cache, models);
+  const mirror::Uploader uploader(to, upload_options(settings));
+
+  PushResult result;
+  result.objects = objects.size();
+  std::mutex mutex;
+  const auto errors = util::run_parallel(
+      settings.jobs, objects.size(), [&](std::size_t, std::size_t index) {
+        const Object& object = objects[index];
+        util::throw_if_stopped(stop);
+        if (uploader.existing_size(object.sha256, stop) == object.size) {
+          const std::lock_guard lock(mutex);
+          ++result.skipped;
+          return;
+        }
+        // Re-hashed first: a mirror gets only the bytes the lockfile pins, whatever happened
+        // to the cache since they were fetched.
+        const mirror::LocalObject local =
+            mirror::hash_object(object.blob, uploader.part_size(object.size), stop);
+        if (local.sha256 != object.sha256 || local.size != object.size) {
+          throw Error(ErrorKind::integrity, "cached file does not match the lockfile",
+                      "expected sha256 " + object.sha256 + ", the cached blob has " +
+                          local.sha256,
+                      "Nothing was pushed. Run `hfmodels verify` to find the damage and "
+                      "`hfmodels fetch` to repair it",
+                      object.subject);
+        }
+        uploader.upload(local, stop);
+        const std::lock_guard lock(mutex);
+        ++result.uploaded;
+        result.bytes_uploaded += object.size;
+        reporter.note("pushed", object.subject, object.sha256);
+      });
+  util::throw_if_stopped(stop);
+  std::size_t failed = 0;
+  ErrorKind worst = ErrorKind::failure;
+  for (std::size_t i = 0; i < errors.size(); ++i) {
+    if (!errors[i]) {
+      continue;
+    }
+    try {
+      std::rethrow_exception(errors[i]);
+    } catch (const Error& error) {
+      ++failed;
+      reporter.error(error.subject().empty() ? error.with_subject(objects[i].subject) : error);
+      if (error.kind() == ErrorKind::integrity || worst == ErrorKind::failure) {
+        worst = error.kind();
+      }
+    }
+  }
+  if (failed > 0) {
+    throw Error(worst,
+                std::to_string(failed) + " of " + std::to_string(objects.size()) +
+                    " objects could not be pushed",
+                "", "See the errors above; run the command again: what is there is skipped");
+  }
+  return result;
+}
+
+PushResult bundle(const Settings& settings, const std::vector<std::string>& names,
+                  const std::filesystem::path& folder, Reporter& reporter,
+                  const std::stop_token& stop) {
+  const auto absolute = std::filesystem::absolute(folder).lexically_normal();
+  const mirror::Mirror to = mirror::parse_mirror("file://" + absolute.string(), util::process_getenv);
+  PushResult result = push(settings, names, to, reporter, stop);
+
+  // The lockfile and the manifest of the models bundled, and how to install them.
+  const auto project = load_project(settings, stop);
+  const auto models = select_models(project.lockfile, names);
+  manifest::Lockfile lockfile;
+  std::vector<std::string> kept;
+  for (const auto* model : models) {
+    lockfile.models.push_back(*model);
+    kept.push_back(model->name);
+  }
+  manifest::save_lockfile(absolute / "models.lock", lockfile);
+  if (project.manifest) {
+    std::vector<std::string> dropped;
+    for (const auto& name : project.lockfile.names()) {
+      if (std::find(kept.begin(), kept.end(), name) == kept.end() &&
+          project.manifest->find(name) != nullptr) {
+        dropped.push_back(name);
+      }
+    }
+    const std::string text = util::read_file(settings.manifest_path);
+    util::write_file_atomic(absolute / "models.yaml",
+                            dropped.empty() ? text
+                                            : manifest::with_models_removed(
+                                                  text, dropped, settings.manifest_path));
+  }
+  std::string readme =
+      "# Models bundled by hfmodels\n\n"
+      "This folder is a mirror (`sha256/<hex>`, one file per object) of the models in\n"
+      "`models.lock`:\n\n";
+  for (const auto* model : models) {
+    readme += "- `" + model->name + "`: " + model->repo.id + " at " + model->commit.str() +
+              " (" + std::to_string(model->files.size()) + " files)\n";
+  }
+  readme += "\nTo put them into this machine's Hugging Face cache without a network, run in the\n"
+            "project (or in this folder, whose models.lock is the project's):\n\n"
+            "    HFMODELS_MIRRORS=file://" +
+            absolute.string() +
+            " hfmodels fetch --no-origin\n\n"
+            "Every byte is checked against the sha256 in models.lock as it is copied.\n"
+            "If the folder moves, give its new place in HFMODELS_MIRRORS.\n";
+  util::write_file_atomic(absolute / "README.md", readme);
+  return result;
+}
+
+} // namespace hfmodels::ops
