@@ -651,3 +651,118 @@ TEST_F(EngineTest, AFileLockedElsewhereIsStartedLaterOrNotAtAll) {
 }
 
 } // namespace
+
+// --- sources (mirrors) ---------------------------------------------------------------------
+
+class SourceEvents : public NoEvents {
+public:
+  void source_failed(std::size_t, std::size_t source, const Error& error) override {
+    failures.emplace_back(source, error.cause());
+  }
+  std::vector<std::pair<std::size_t, std::string>> failures;
+};
+
+hfmodels::http::SourceAccess mirror_access(const std::string& origin) {
+  hfmodels::http::SourceAccess access;
+  access.origin = origin;
+  return access;
+}
+
+TEST_F(EngineTest, AMirrorWithoutTheObjectPassesTheFileToTheNextSource) {
+  const std::string body = make_body(300000);
+  HttpServer mirror([&](const HttpRequest&) { return HttpReply{404, {}, "no", std::nullopt}; });
+  HttpServer hub([&](const HttpRequest& request) { return serve(body, request); });
+  FileSpec spec = spec_for(hub.url("/file"), body);
+  spec.sources.insert(spec.sources.begin(),
+                      Source{mirror.url("/sha256/x"), mirror_access(mirror.url(""))});
+  TestTask task(m_dir, spec);
+  SourceEvents events;
+  std::vector<FileTask*> tasks{&task};
+  download(tasks, fast_options(), events, {});
+
+  ASSERT_TRUE(task.downloaded) << (task.error ? task.error->what() : "");
+  EXPECT_EQ(task.contents(), body);
+  EXPECT_EQ(task.downloaded->source, 1u);
+  EXPECT_EQ(task.downloaded->received_from, (std::vector<std::uint64_t>{0, body.size()}));
+  ASSERT_EQ(events.failures.size(), 1u);
+  EXPECT_EQ(events.failures[0], (std::pair<std::size_t, std::string>{0, "source:missing"}));
+  EXPECT_EQ(mirror.requests().size(), 1u); // a 404 is not asked again
+}
+
+TEST_F(EngineTest, AWrongObjectIsDroppedAndTheNextSourceStartsFromNothing) {
+  const std::string body = make_body(300000);
+  std::string wrong = body;
+  wrong[1000] ^= 0x55;
+  HttpServer mirror([&](const HttpRequest& request) { return serve(wrong, request); });
+  HttpServer hub([&](const HttpRequest& request) { return serve(body, request); });
+  FileSpec spec = spec_for(hub.url("/file"), body);
+  spec.sources.insert(spec.sources.begin(),
+                      Source{mirror.url("/sha256/x"), mirror_access(mirror.url(""))});
+  TestTask task(m_dir, spec);
+  SourceEvents events;
+  std::vector<FileTask*> tasks{&task};
+  download(tasks, fast_options(), events, {});
+
+  ASSERT_TRUE(task.downloaded) << (task.error ? task.error->what() : "");
+  EXPECT_EQ(task.contents(), body);
+  // Its bytes were not kept: the Hub sent the whole file, from its first byte.
+  EXPECT_EQ(task.downloaded->received_from[1], body.size());
+  ASSERT_EQ(events.failures.size(), 1u);
+  EXPECT_EQ(events.failures[0].second, "integrity:hash");
+  EXPECT_EQ(mirror.requests().size(), 1u); // not downloaded a second time
+  for (const auto& request : hub.requests()) {
+    EXPECT_FALSE(request.header("range")) << "the Hub was asked for a part only";
+  }
+}
+
+TEST_F(EngineTest, AMirrorThatBreaksOffLeavesItsGoodBytesForTheNextSource) {
+  const std::string body = make_body(600000);
+  std::atomic<int> asked{0};
+  HttpServer mirror([&](const HttpRequest&) {
+    if (asked++ > 0) {
+      return HttpReply{500, {}, "down", std::nullopt}; // from then on
+    }
+    HttpReply reply{200, {}, body, std::nullopt};
+    reply.cut_after = 250000; // then the connection is dropped
+    return reply;
+  });
+  HttpServer hub([&](const HttpRequest& request) { return serve(body, request); });
+  FileSpec spec = spec_for(hub.url("/file"), body);
+  spec.sources.insert(spec.sources.begin(),
+                      Source{mirror.url("/sha256/x"), mirror_access(mirror.url(""))});
+  TestTask task(m_dir, spec);
+  SourceEvents events;
+  std::vector<FileTask*> tasks{&task};
+  download(tasks, fast_options(), events, {});
+
+  ASSERT_TRUE(task.downloaded) << (task.error ? task.error->what() : "");
+  EXPECT_EQ(task.contents(), body);
+  EXPECT_GE(task.downloaded->received_from[0], 250000u);
+  // The Hub was asked only for the rest.
+  EXPECT_LE(task.downloaded->received_from[1], body.size() - 250000);
+}
+
+TEST_F(EngineTest, TheLastSourceFailingFailsTheFileWithItsCause) {
+  const std::string body = make_body(1000);
+  HttpServer mirror([&](const HttpRequest&) { return HttpReply{404, {}, "", std::nullopt}; });
+  FileSpec spec = spec_for(mirror.url("/sha256/x"), body);
+  spec.sources.front().access = mirror_access(mirror.url(""));
+  TestTask task(m_dir, spec);
+  run(task, fast_options());
+  ASSERT_TRUE(task.error);
+  EXPECT_EQ(task.error->cause(), "source:missing");
+}
+
+TEST_F(EngineTest, AFileMirrorIsReadInRanges) {
+  const std::string body = make_body(700000);
+  const fs::path object = m_dir / "object";
+  std::ofstream(object, std::ios::binary) << body;
+  hfmodels::http::SourceAccess access;
+  access.scheme = hfmodels::http::SourceAccess::Scheme::file;
+  FileSpec spec = spec_for("file://" + object.string(), body);
+  spec.sources.front().access = access;
+  TestTask task(m_dir, spec);
+  run(task, segmented_options());
+  ASSERT_TRUE(task.downloaded) << (task.error ? task.error->what() : "");
+  EXPECT_EQ(task.contents(), body);
+}
