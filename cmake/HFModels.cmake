@@ -127,6 +127,18 @@ Variables
   Cache variable; the Hugging Face hub cache to use instead of the one the environment names
   (``HF_HUB_CACHE``, ``HF_HOME``, ...). Defaults to the environment variable of the same name.
 
+.. variable:: HFMODELS_MIRRORS
+
+  Cache variable; a list of mirrors (``http(s)://...``, ``s3://bucket/prefix``,
+  ``file:///path``) tried in order before the Hub for every file, at configure, build and
+  install time alike. Empty (the default): the environment variable of the same name at each
+  step, a space-separated list. See "Teams and CI fleets" in the README.
+
+.. variable:: HFMODELS_NO_ORIGIN
+
+  Cache variable; when ``ON``, files come from the mirrors only and the Hub is never contacted.
+  Defaults to the environment variable of the same name.
+
 .. variable:: HFModels_USE_STATIC_LIBS
 
   Set before ``find_package(HFModels)``: ``HFModels::runtime`` is then the static library
@@ -155,6 +167,16 @@ if(NOT DEFINED HFMODELS_OFFLINE)
 endif()
 set(HFMODELS_CACHE_DIR "$ENV{HFMODELS_CACHE_DIR}" CACHE PATH
     "Hugging Face hub cache for hfmodels (empty: from the environment)")
+set(HFMODELS_MIRRORS "" CACHE STRING
+    "Mirrors to try before the Hub, a list (empty: HFMODELS_MIRRORS of the environment)")
+if(NOT DEFINED HFMODELS_NO_ORIGIN)
+  set(_hfmodels_no_origin_default OFF)
+  if("$ENV{HFMODELS_NO_ORIGIN}" MATCHES "^(1|[Oo][Nn]|[Yy][Ee][Ss]|[Tt][Rr][Uu][Ee])$")
+    set(_hfmodels_no_origin_default ON)
+  endif()
+  option(HFMODELS_NO_ORIGIN "Take model files from the mirrors only, never from the Hub"
+         ${_hfmodels_no_origin_default})
+endif()
 
 # The hfmodels executable to run at configure, build and install time. An installed or
 # build-tree package provides it as the imported HFModels::hfmodels. As a subproject the tool is
@@ -256,6 +278,12 @@ function(_hfmodels_common_args out_var lockfile cache_dir offline)
   endif()
   if(offline)
     list(APPEND args --offline)
+  endif()
+  foreach(mirror IN LISTS HFMODELS_MIRRORS)
+    list(APPEND args --mirror "${mirror}")
+  endforeach()
+  if(HFMODELS_NO_ORIGIN)
+    list(APPEND args --no-origin)
   endif()
   set(${out_var} "${args}" PARENT_SCOPE)
 endfunction()

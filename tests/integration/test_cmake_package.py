@@ -324,6 +324,25 @@ class InstalledPackageTest(CMakeTestCase):
         run = self.run_step("run inspect", [build / "inspect"])
         self.inference_output_ok(run.stdout)
 
+    def test_mirrors_variable_fetches_from_a_mirror_without_the_hub(self):
+        project = self.copy_example("inference")
+        self.lock(project)
+        # A bundle made from another cache serves as the team's mirror.
+        env = self.env(HF_HOME=str(self.root / "lock-home"))
+        bundle = self.root / "bundle"
+        for args in (["fetch"], ["bundle", "--to", str(bundle)]):
+            subprocess.run([str(self.binary), "-q", *args], cwd=project, env=env, check=True,
+                           capture_output=True, timeout=120)
+        self.hub.reset_requests()
+        build = self.root / "b-mirror"
+        self.configure(project, build, f"-DHFMODELS_MIRRORS=file://{bundle}", "-DHFMODELS_NO_ORIGIN=ON")
+        self.assertEqual(self.request_count(), 0)
+        self.assertIn("models--hfmodels-demo--tiny-llama-GGUF/tiny-llama-Q4_K_M.gguf",
+                      self.cached_files())
+        self.build(build)
+        run = self.run_step("run inspect", [build / "inspect"])
+        self.inference_output_ok(run.stdout)
+
     # --- targets, properties, variables -----------------------------------------------------------
 
     def test_targets_properties_and_variables(self):
