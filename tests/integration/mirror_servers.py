@@ -161,6 +161,8 @@ class Recorder:
     def __init__(self):
         self.requests = []
         self.lock = threading.Lock()
+        # Requests whose path contains one of these get a 400 once (a refused part).
+        self.refuse_once = set()
         recorder = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -198,6 +200,11 @@ class Recorder:
 
             def do_PUT(self):
                 body = self.record()
+                refused = next((p for p in recorder.refuse_once if p in self.path), None)
+                if refused:
+                    recorder.refuse_once.discard(refused)
+                    self.answer(400, b"<Error><Code>InvalidPart</Code></Error>")
+                    return
                 self.answer(200, headers={"ETag": '"' + hashlib.md5(body).hexdigest() + '"'})
 
             def do_POST(self):

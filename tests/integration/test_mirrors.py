@@ -182,6 +182,11 @@ class WebMirrorTest(MirrorCase):
         self.assertGreater(log.count('" 206 '), 1, log[-2000:])
         self.run_tool("verify", env=env, check=0)
 
+    def test_the_readme_shows_the_configuration_the_tests_run(self):
+        readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+        site = (Path(__file__).resolve().parents[2] / "examples" / "mirror" / "nginx-mirror.conf").read_text()
+        self.assertIn("```nginx\n" + site + "```", readme)
+
     def test_the_hub_token_never_reaches_a_mirror_and_the_mirror_token_only_the_mirror(self):
         self.locked_and_fetched()
         recorder = Recorder().start()
@@ -248,6 +253,28 @@ class S3MirrorTest(MirrorCase):
         self.assert_hub_untouched()
         self.assertEqual(summary["sources"][0]["files"], summary["downloaded"])
         self.run_tool("verify", env=fresh, check=0)
+
+    def test_an_interrupted_multipart_push_sends_only_the_parts_missing(self):
+        self.locked_and_fetched(HUGE)  # 72 MiB: two parts of 64 and 8 MiB
+        recorder = Recorder().start()
+        recorder.refuse_once.add("partNumber=2&")
+        env = self.env(AWS_ACCESS_KEY_ID="AK", AWS_SECRET_ACCESS_KEY="SK", AWS_ENDPOINT_URL=recorder.endpoint,
+                       HFMODELS_S3_MULTIPART_FROM=str(16 << 20))
+        try:
+            result = self.run_tool("push", "huge", "--to", "s3://bucket/x", env=env, check=3)
+            self.assertIn("InvalidPart", result.stderr)
+            first = [(r["method"], r["path"].split("/")[-1]) for r in recorder.requests]
+            recorder.requests.clear()
+            self.run_tool("push", "huge", "--to", "s3://bucket/x", env=env, check=0)
+            second = [(r["method"], r["path"].split("/")[-1]) for r in recorder.requests]
+        finally:
+            recorder.stop()
+        sha = self.read_lock()["models"]["huge"]["files"][0]["sha256"]
+        self.assertIn(("POST", sha + "?uploads="), first)
+        # The second push starts no upload and sends part 1 no more: part 2, then the completion.
+        self.assertEqual([m for m in second if m[0] != "HEAD"],
+                         [("PUT", sha + "?partNumber=2&uploadId=up%2Fid%2B1%3D"),
+                          ("POST", sha + "?uploadId=up%2Fid%2B1%3D")])
 
     def test_signatures_are_the_ones_botocore_computes(self):
         """libcurl signs (CURLOPT_AWS_SIGV4); botocore's S3 signer must get the same signature for

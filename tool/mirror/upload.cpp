@@ -26,6 +26,7 @@ namespace {
 
 constexpr std::uint64_t k_mib = 1ULL << 20;
 constexpr std::size_t k_max_reply = 1U << 20;
+constexpr long k_complete_idle_seconds = 900;
 
 // What a server answered.
 struct Reply {
@@ -428,21 +429,39 @@ void Uploader::upload_in_parts(const LocalObject& object, const std::stop_token&
                 "</ETag></Part>";
   }
   complete += "</CompleteMultipartUpload>";
-  const Reply done = send(
-      m_options.client, m_options.retry, m_mirror, url + "?uploadId=" + upload_id,
-      hash::sha256_hex(complete), stop,
-      [&](CURL* curl, Body&) {
-        curl_easy_setopt(curl, CURLOPT_POST, 1L);
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
-                         static_cast<curl_off_t>(complete.size()));
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, complete.c_str());
-      },
-      object.sha256);
-  // S3 can answer 200 with an error in the body once it has started to reply.
-  if (done.status != 200 || done.body.find("<Error>") != std::string::npos) {
-    throw Error(ErrorKind::network, "the mirror did not complete the multipart upload",
-                "HTTP " + std::to_string(done.status) + " from " + http::redact_url(url), "",
-                object.sha256);
+  std::optional<Error> failure;
+  try {
+    const Reply done = send(
+        m_options.client, m_options.retry, m_mirror, url + "?uploadId=" + upload_id,
+        hash::sha256_hex(complete), stop,
+        [&](CURL* curl, Body&) {
+          curl_easy_setopt(curl, CURLOPT_POST, 1L);
+          curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
+                           static_cast<curl_off_t>(complete.size()));
+          curl_easy_setopt(curl, CURLOPT_POSTFIELDS, complete.c_str());
+          // Joining the parts takes the server minutes for a large object, silent until it
+          // answers (S3 says so; s3rver copies 6 GiB in about 30 s).
+          curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, k_complete_idle_seconds);
+        },
+        object.sha256);
+    // S3 can answer 200 with an error in the body once it has started to reply.
+    if (done.status != 200 || done.body.find("<Error>") != std::string::npos) {
+      failure = Error(ErrorKind::network, "the mirror did not complete the multipart upload",
+                      "HTTP " + std::to_string(done.status) + " from " + http::redact_url(url) +
+                          (xml_element(done.body, "Code") ? ": " + *xml_element(done.body, "Code")
+                                                          : std::string()),
+                      "", object.sha256);
+    }
+  } catch (const Error& error) {
+    if (error.kind() == ErrorKind::cancelled) {
+      throw;
+    }
+    failure = error;
+  }
+  // A completion whose answer was lost (a timeout, a dropped connection) may have worked, and
+  // asking again then finds no upload: the object itself says.
+  if (failure && existing_size(object.sha256, stop) != object.size) {
+    throw *failure;
   }
   std::error_code ignored;
   std::filesystem::remove(record_path, ignored);
