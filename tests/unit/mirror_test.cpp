@@ -35,19 +35,19 @@ TEST(Mirror, WebMirrorObjectsAreUnderSha256) {
 }
 
 TEST(Mirror, WebMirrorTokenComesFromItsOwnVariableNeverTheHubs) {
-  const Mirror mirror =
-      parse_mirror("http://127.0.0.1:8080", env_of({{"HF_TOKEN", "hf_x"}, {"HFMODELS_MIRROR_TOKEN", "m-1"}}));
+  const Mirror mirror = parse_mirror(
+      "http://127.0.0.1:8080", env_of({{"HF_TOKEN", "hf_x"}, {"HFMODELS_MIRROR_TOKEN", "m-1"}}));
   EXPECT_EQ(mirror.access.bearer, "m-1");
   EXPECT_FALSE(mirror.access.netrc);
 }
 
 TEST(Mirror, S3WithACustomEndpointIsPathStyle) {
-  const Mirror mirror = parse_mirror(
-      "s3://models/team/hf/", env_of({{"AWS_ENDPOINT_URL", "http://127.0.0.1:9000/"},
-                                      {"AWS_ACCESS_KEY_ID", "AK"},
-                                      {"AWS_SECRET_ACCESS_KEY", "SK"},
-                                      {"AWS_SESSION_TOKEN", "ST"},
-                                      {"AWS_REGION", "eu-west-3"}}));
+  const Mirror mirror =
+      parse_mirror("s3://models/team/hf/", env_of({{"AWS_ENDPOINT_URL", "http://127.0.0.1:9000/"},
+                                                   {"AWS_ACCESS_KEY_ID", "AK"},
+                                                   {"AWS_SECRET_ACCESS_KEY", "SK"},
+                                                   {"AWS_SESSION_TOKEN", "ST"},
+                                                   {"AWS_REGION", "eu-west-3"}}));
   EXPECT_EQ(mirror.kind, Mirror::Kind::s3);
   EXPECT_EQ(mirror.object_url(k_sha), "http://127.0.0.1:9000/models/team/hf/sha256/" + k_sha);
   EXPECT_EQ(mirror.object_key(k_sha), "team/hf/sha256/" + k_sha);
@@ -61,7 +61,8 @@ TEST(Mirror, S3WithACustomEndpointIsPathStyle) {
 }
 
 TEST(Mirror, S3OnAmazonIsVirtualHostedInItsRegion) {
-  const Mirror mirror = parse_mirror("s3://my-bucket", env_of({{"AWS_DEFAULT_REGION", "ap-south-1"}}));
+  const Mirror mirror =
+      parse_mirror("s3://my-bucket", env_of({{"AWS_DEFAULT_REGION", "ap-south-1"}}));
   EXPECT_EQ(mirror.object_url(k_sha),
             "https://my-bucket.s3.ap-south-1.amazonaws.com/sha256/" + k_sha);
   EXPECT_FALSE(mirror.access.aws) << "no credentials: unsigned, as for a public bucket";
@@ -117,6 +118,6 @@ TEST(Upload, PartsAreLargeEnoughForTenThousandOfThemToHoldTheFile) {
   EXPECT_LE((big + part - 1) / part, k_max_parts);
   EXPECT_EQ(part, k_min_part);
   EXPECT_EQ(part_size_for(1'000'000'000'000ULL), 96ULL << 20); // 95.4 MiB, rounded up
-  const std::uint64_t largest = 5ULL << 40; // S3's largest object, 5 TiB
+  const std::uint64_t largest = 5ULL << 40;                    // S3's largest object, 5 TiB
   EXPECT_LE((largest + part_size_for(largest) - 1) / part_size_for(largest), k_max_parts);
 }

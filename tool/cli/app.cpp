@@ -92,9 +92,9 @@ ops::Settings settings_from(GlobalOptions& options, Console& console) {
 // CLI11 reports an unknown command as an unexpected argument; say what was meant instead.
 std::optional<std::string> mistyped_command(int argc, char** argv,
                                             const std::vector<std::string>& commands) {
-  static const std::vector<std::string> takes_value = {
-      "-m",         "--manifest", "-l", "--lockfile", "--cache-dir",
-      "--endpoint", "-j",         "--jobs", "--mirror"};
+  static const std::vector<std::string> takes_value = {"-m",         "--manifest",  "-l",
+                                                       "--lockfile", "--cache-dir", "--endpoint",
+                                                       "-j",         "--jobs",      "--mirror"};
   // `--token VALUE` would otherwise be echoed back as an unknown command or argument.
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];

@@ -92,10 +92,9 @@ struct Exchange {
 
 // One request to the mirror, retried by the rules every request follows (http/retry.hpp).
 // `set_up` sets what the request is on a prepared handle (its method, its body).
-Reply send(const http::ClientOptions& client, const http::RetryPolicy& policy,
-           const Mirror& mirror, const std::string& url, const std::string& payload_sha256,
-           const std::stop_token& stop, const std::function<void(CURL*, Body&)>& set_up,
-           const std::string& subject) {
+Reply send(const http::ClientOptions& client, const http::RetryPolicy& policy, const Mirror& mirror,
+           const std::string& url, const std::string& payload_sha256, const std::stop_token& stop,
+           const std::function<void(CURL*, Body&)>& set_up, const std::string& subject) {
   http::Handle handle(client);
   http::Retrier retrier(policy, stop);
   for (;;) {
@@ -135,7 +134,8 @@ Reply send(const http::ClientOptions& client, const http::RetryPolicy& policy,
       continue;
     }
     if (code != CURLE_OK) {
-      throw http::tried(http::transport_error(code, url, handle.error_text(code)), retrier.attempts())
+      throw http::tried(http::transport_error(code, url, handle.error_text(code)),
+                        retrier.attempts())
           .with_subject(subject);
     }
     // 404 is an answer the callers read (an object that is not there).
@@ -147,12 +147,12 @@ Reply send(const http::ClientOptions& client, const http::RetryPolicy& policy,
         begin != std::string::npos && end != std::string::npos && end > begin && end - begin < 70) {
       code_name = ": " + reply.body.substr(begin + 6, end - begin - 6);
     }
-    throw http::tried(Error(ErrorKind::network, "the mirror refused the upload",
-                            "HTTP " + std::to_string(reply.status) + " from " +
-                                http::redact_url(url) + code_name,
-                            "", subject)
-                          .with_cause("mirror:http:" + std::to_string(reply.status)),
-                      retrier.attempts());
+    throw http::tried(
+        Error(ErrorKind::network, "the mirror refused the upload",
+              "HTTP " + std::to_string(reply.status) + " from " + http::redact_url(url) + code_name,
+              "", subject)
+            .with_cause("mirror:http:" + std::to_string(reply.status)),
+        retrier.attempts());
   }
 }
 
@@ -250,7 +250,8 @@ LocalObject hash_object(const std::filesystem::path& file, std::uint64_t part_si
         part.emplace();
         in_part = 0;
       }
-      const auto take = static_cast<std::size_t>(std::min<std::uint64_t>(size, part_size - in_part));
+      const auto take =
+          static_cast<std::size_t>(std::min<std::uint64_t>(size, part_size - in_part));
       part->update(data, take);
       in_part += take;
       data += take;
@@ -272,9 +273,8 @@ Uploader::Uploader(const Mirror& mirror, UploadOptions options)
     : m_mirror(mirror), m_options(std::move(options)) {}
 
 std::uint64_t Uploader::part_size(std::uint64_t size) const {
-  return m_mirror.kind == Mirror::Kind::s3 && size >= m_options.multipart_from
-             ? part_size_for(size)
-             : 0;
+  return m_mirror.kind == Mirror::Kind::s3 && size >= m_options.multipart_from ? part_size_for(size)
+                                                                               : 0;
 }
 
 std::optional<std::uint64_t> Uploader::existing_size(std::string_view sha256,
@@ -285,9 +285,9 @@ std::optional<std::uint64_t> Uploader::existing_size(std::string_view sha256,
     return error ? std::nullopt : std::optional<std::uint64_t>(size);
   }
   const std::string url = m_mirror.object_url(sha256);
-  const Reply reply =
-      send(m_options.client, m_options.retry, m_mirror, url, http::k_empty_payload_sha256, stop,
-           [](CURL* curl, Body&) { curl_easy_setopt(curl, CURLOPT_NOBODY, 1L); }, "");
+  const Reply reply = send(
+      m_options.client, m_options.retry, m_mirror, url, http::k_empty_payload_sha256, stop,
+      [](CURL* curl, Body&) { curl_easy_setopt(curl, CURLOPT_NOBODY, 1L); }, "");
   if (reply.status < 200 || reply.status >= 300) {
     return std::nullopt;
   }
@@ -312,10 +312,10 @@ void Uploader::upload(const LocalObject& object, const std::stop_token& stop) co
   }
   const util::InputFile file(object.file);
   // S3 checks the body against the declared sha256: what it stores is what was hashed.
-  send(m_options.client, m_options.retry, m_mirror, m_mirror.object_url(object.sha256),
-       object.sha256, stop,
-       [&](CURL* curl, Body& body) { set_upload(curl, body, file, 0, object.size); },
-       object.sha256);
+  send(
+      m_options.client, m_options.retry, m_mirror, m_mirror.object_url(object.sha256),
+      object.sha256, stop,
+      [&](CURL* curl, Body& body) { set_upload(curl, body, file, 0, object.size); }, object.sha256);
 }
 
 void Uploader::upload_to_folder(const LocalObject& object, const std::stop_token& stop) const {
@@ -357,24 +357,24 @@ void Uploader::upload_to_folder(const LocalObject& object, const std::stop_token
 
 void Uploader::upload_in_parts(const LocalObject& object, const std::stop_token& stop) const {
   const std::string url = m_mirror.object_url(object.sha256);
-  const auto record_path = m_options.records /
-                           (hash::sha256_hex(m_mirror.base + "\n" + object.sha256) + ".json");
+  const auto record_path =
+      m_options.records / (hash::sha256_hex(m_mirror.base + "\n" + object.sha256) + ".json");
   std::optional<UploadRecord> record = load_record(record_path);
   if (!record || record->part_size != object.part_size) {
-    const Reply created =
-        send(m_options.client, m_options.retry, m_mirror, url + "?uploads=",
-             http::k_empty_payload_sha256, stop,
-             [](CURL* curl, Body&) {
-               curl_easy_setopt(curl, CURLOPT_POST, 1L);
-               curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, 0L);
-               curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "");
-             },
-             object.sha256);
+    const Reply created = send(
+        m_options.client, m_options.retry, m_mirror,
+        url + "?uploads=", http::k_empty_payload_sha256, stop,
+        [](CURL* curl, Body&) {
+          curl_easy_setopt(curl, CURLOPT_POST, 1L);
+          curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, 0L);
+          curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "");
+        },
+        object.sha256);
     const auto id = xml_element(created.body, "UploadId");
     if (created.status != 200 || !id || id->empty()) {
       throw Error(ErrorKind::network, "the mirror did not start a multipart upload",
-                  "HTTP " + std::to_string(created.status) + " from " + http::redact_url(url),
-                  "", object.sha256);
+                  "HTTP " + std::to_string(created.status) + " from " + http::redact_url(url), "",
+                  object.sha256);
     }
     record = UploadRecord{*id, object.part_size, {}};
     std::filesystem::create_directories(record_path.parent_path());

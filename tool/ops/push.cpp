@@ -78,8 +78,8 @@ PushResult push(const Settings& settings, const std::vector<std::string>& names,
   PushResult result;
   result.objects = objects.size();
   std::mutex mutex;
-  const auto errors = util::run_parallel(
-      settings.jobs, objects.size(), [&](std::size_t, std::size_t index) {
+  const auto errors =
+      util::run_parallel(settings.jobs, objects.size(), [&](std::size_t, std::size_t index) {
         const Object& object = objects[index];
         util::throw_if_stopped(stop);
         if (uploader.existing_size(object.sha256, stop) == object.size) {
@@ -93,8 +93,7 @@ PushResult push(const Settings& settings, const std::vector<std::string>& names,
             mirror::hash_object(object.blob, uploader.part_size(object.size), stop);
         if (local.sha256 != object.sha256 || local.size != object.size) {
           throw Error(ErrorKind::integrity, "cached file does not match the lockfile",
-                      "expected sha256 " + object.sha256 + ", the cached blob has " +
-                          local.sha256,
+                      "expected sha256 " + object.sha256 + ", the cached blob has " + local.sha256,
                       "Nothing was pushed. Run `hfmodels verify` to find the damage and "
                       "`hfmodels fetch` to repair it",
                       object.subject);
@@ -135,7 +134,8 @@ PushResult bundle(const Settings& settings, const std::vector<std::string>& name
                   const std::filesystem::path& folder, Reporter& reporter,
                   const std::stop_token& stop) {
   const auto absolute = std::filesystem::absolute(folder).lexically_normal();
-  const mirror::Mirror to = mirror::parse_mirror("file://" + absolute.string(), util::process_getenv);
+  const mirror::Mirror to =
+      mirror::parse_mirror("file://" + absolute.string(), util::process_getenv);
   PushResult result = push(settings, names, to, reporter, stop);
 
   // The lockfile and the manifest of the models bundled, and how to install them.
@@ -157,18 +157,18 @@ PushResult bundle(const Settings& settings, const std::vector<std::string>& name
       }
     }
     const std::string text = util::read_file(settings.manifest_path);
-    util::write_file_atomic(absolute / "models.yaml",
-                            dropped.empty() ? text
-                                            : manifest::with_models_removed(
-                                                  text, dropped, settings.manifest_path));
+    util::write_file_atomic(
+        absolute / "models.yaml",
+        dropped.empty() ? text
+                        : manifest::with_models_removed(text, dropped, settings.manifest_path));
   }
   std::string readme =
       "# Models bundled by hfmodels\n\n"
       "This folder is a mirror (`sha256/<hex>`, one file per object) of the models in\n"
       "`models.lock`:\n\n";
   for (const auto* model : models) {
-    readme += "- `" + model->name + "`: " + model->repo.id + " at " + model->commit.str() +
-              " (" + std::to_string(model->files.size()) + " files)\n";
+    readme += "- `" + model->name + "`: " + model->repo.id + " at " + model->commit.str() + " (" +
+              std::to_string(model->files.size()) + " files)\n";
   }
   readme += "\nTo put them into this machine's Hugging Face cache without a network, run in the\n"
             "project (or in this folder, whose models.lock is the project's):\n\n"

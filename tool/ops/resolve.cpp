@@ -78,8 +78,8 @@ hub::HubClient& HubAccess::get(const std::string& model) {
   }
   if (m_settings.no_origin) {
     throw Error(ErrorKind::offline_missing, "cannot ask the Hub with --no-origin",
-                "'" + model + "' must be resolved against the Hub, and mirrors hold files only",
-                {}, model)
+                "'" + model + "' must be resolved against the Hub, and mirrors hold files only", {},
+                model)
         .with_cause("no-origin:resolve");
   }
   if (!m_hub) {

@@ -127,8 +127,9 @@ Settings resolve_settings(const SettingOverrides& overrides, const util::GetEnv&
   settings.offline = overrides.offline || util::env_true(getenv("HF_HUB_OFFLINE")) ||
                      util::env_true(getenv("HFMODELS_OFFLINE"));
   const std::vector<std::string> mirrors =
-      !overrides.mirrors.empty() ? overrides.mirrors
-                                 : mirror::split_mirror_list(getenv("HFMODELS_MIRRORS").value_or(""));
+      !overrides.mirrors.empty()
+          ? overrides.mirrors
+          : mirror::split_mirror_list(getenv("HFMODELS_MIRRORS").value_or(""));
   for (const std::string& url : mirrors) {
     settings.mirrors.push_back(mirror::parse_mirror(url, getenv));
   }

@@ -411,11 +411,10 @@ void report_failures(const std::vector<std::optional<Error>>& failures, Reporter
       !errors.empty() && std::all_of(errors.begin(), errors.end(), [&](const Error& error) {
         return error.cause() == errors.front().cause();
       });
-  std::string stopped = !gave_up
-                            ? std::string()
-                            : "gave up after " + std::to_string(k_failures_before_giving_up) +
-                                  " files in a row failed the same way; " +
-                                  std::to_string(not_tried) + " were not tried";
+  std::string stopped = !gave_up ? std::string()
+                                 : "gave up after " + std::to_string(k_failures_before_giving_up) +
+                                       " files in a row failed the same way; " +
+                                       std::to_string(not_tried) + " were not tried";
   // Files no source had: every one is named, for whoever fills the mirror.
   std::string missing;
   for (const Error& error : errors) {

@@ -46,11 +46,11 @@ enum class Publish { snapshots, blobs_only };
 struct SourceTally {
   std::string source; // the mirror's URL, credentials masked; "hub" for the Hub
   bool hub = false;
-  std::size_t files = 0;     // files it completed
-  std::uint64_t bytes = 0;   // bytes it sent
-  std::size_t missing = 0;   // objects it did not have
-  std::size_t wrong = 0;     // objects whose bytes were not the locked ones
-  std::size_t failed = 0;    // other failures (unreachable, refused, cut off)
+  std::size_t files = 0;   // files it completed
+  std::uint64_t bytes = 0; // bytes it sent
+  std::size_t missing = 0; // objects it did not have
+  std::size_t wrong = 0;   // objects whose bytes were not the locked ones
+  std::size_t failed = 0;  // other failures (unreachable, refused, cut off)
 };
 
 struct StoreResult {

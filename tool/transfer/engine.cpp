@@ -203,8 +203,8 @@ struct File {
   bool single_stream = false; // the server ignores Range: one plain GET from the start
   std::size_t source = 0;     // of FileSpec::sources, the one asked now
   std::vector<std::uint64_t> received_from; // bytes each source sent in this run
-  std::string cdn_url;        // where the source's URL led
-  bool reresolved = false;    // the CDN refused its URL once and the Hub was asked again
+  std::string cdn_url;                      // where the source's URL led
+  bool reresolved = false; // the CDN refused its URL once and the Hub was asked again
   int downloads = 1;
   std::uint64_t resumed = 0;  // bytes it had when it started
   std::uint64_t received = 0; // bytes that arrived in this run
@@ -1093,10 +1093,9 @@ private:
 
   static Error missing_object(const Connection& connection, CURLcode code, long status) {
     const std::string why =
-        code == CURLE_OK ? "HTTP " + std::to_string(status) + " from " +
-                               http::redact_url(connection.url)
-                         : http::redact_url(connection.url) + ": " +
-                               connection.handle.error_text(code);
+        code == CURLE_OK
+            ? "HTTP " + std::to_string(status) + " from " + http::redact_url(connection.url)
+            : http::redact_url(connection.url) + ": " + connection.handle.error_text(code);
     return Error(ErrorKind::network, "the mirror does not have the file", why, "",
                  connection.file->spec->subject)
         .with_cause("source:missing");
@@ -1167,9 +1166,10 @@ private:
           file.hasher.reset();
           // Renames and links: filesystem work, off the loop like a file's start (begin()).
           file.state = File::State::finishing;
-          file.finishing = m_worker.post(
-              [this, &file, result = Downloaded{file.spec->size, digests.sha256, file.received,
-                                                file.received_from, file.source}] {
+          file.finishing =
+              m_worker.post([this, &file,
+                             result = Downloaded{file.spec->size, digests.sha256, file.received,
+                                                 file.received_from, file.source}] {
                 const WakeLoop wake{m_multi};
                 file.task->finish(&result, nullptr, true);
               });

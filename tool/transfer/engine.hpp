@@ -131,8 +131,8 @@ public:
   // Source `source` of `file` failed with `error` and the file moves on to the next source:
   // `error` says whether the object was missing (cause "source:missing"), wrong (integrity)
   // or the source failed.
-  virtual void source_failed(std::size_t /*file*/, std::size_t /*source*/,
-                             const Error& /*error*/) {}
+  virtual void source_failed(std::size_t /*file*/, std::size_t /*source*/, const Error& /*error*/) {
+  }
 };
 
 // Downloads every task, running at most options.files_at_once files and options.connections

@@ -4,9 +4,10 @@
 // --json events:
 //   push:   {"event":"push","to","objects","uploaded","skipped","bytes"}
 //   bundle: {"event":"bundle","to","objects","uploaded","skipped","bytes"}
+#include "mirror/mirror.hpp"
+
 #include "cli/command.hpp"
 #include "cli/console.hpp"
-#include "mirror/mirror.hpp"
 #include "ops/operations.hpp"
 #include "util/env.hpp"
 #include "util/strings.hpp"
@@ -45,12 +46,14 @@ void add_push(CLI::App& app, Commands& commands) {
   auto* command = app.add_subcommand(
       "push", "Upload the locked files of the cache to a mirror (HTTP PUT, S3, folder)");
   command->add_option("names", args->names, "Models to push (default: all)");
-  command->add_option("--to", args->to, "The mirror: http(s)://..., s3://bucket/prefix, file:///path")
+  command
+      ->add_option("--to", args->to, "The mirror: http(s)://..., s3://bucket/prefix, file:///path")
       ->required();
   commands.push_back({command, [args](Context& context) {
                         // Read as a fetch reads HFMODELS_MIRRORS: the same URL, the same
                         // credentials.
-                        const mirror::Mirror to = mirror::parse_mirror(args->to, util::process_getenv);
+                        const mirror::Mirror to =
+                            mirror::parse_mirror(args->to, util::process_getenv);
                         context.console.add_secret(to.access.bearer);
                         if (to.access.aws) {
                           context.console.add_secret(to.access.aws->secret_key);
@@ -73,15 +76,16 @@ void add_bundle(CLI::App& app, Commands& commands) {
       "bundle", "Write a folder to install the models from without a network (a file:// mirror)");
   command->add_option("names", args->names, "Models to bundle (default: all)");
   command->add_option("--to", args->to, "The folder")->required();
-  commands.push_back({command, [args](Context& context) {
-                        const auto result = ops::bundle(context.settings, args->names, args->to,
-                                                        context.reporter, context.stop);
-                        report(context, "bundle", args->to, result);
-                        context.say("Install on another machine with: HFMODELS_MIRRORS=file://" +
-                                    std::filesystem::absolute(args->to).lexically_normal().string() +
-                                    " hfmodels fetch --no-origin");
-                        return 0;
-                      }});
+  commands.push_back(
+      {command, [args](Context& context) {
+         const auto result =
+             ops::bundle(context.settings, args->names, args->to, context.reporter, context.stop);
+         report(context, "bundle", args->to, result);
+         context.say("Install on another machine with: HFMODELS_MIRRORS=file://" +
+                     std::filesystem::absolute(args->to).lexically_normal().string() +
+                     " hfmodels fetch --no-origin");
+         return 0;
+       }});
 }
 
 } // namespace
