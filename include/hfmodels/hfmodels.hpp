@@ -29,7 +29,8 @@ HFMODELS_EXPORT const char* version() noexcept;
 
 // Where and how to fetch. A default-constructed Options reads the environment as the command
 // line does (HF_HOME, HF_HUB_CACHE, HF_ENDPOINT, HF_TOKEN, HF_TOKEN_PATH, HF_HUB_OFFLINE,
-// HFMODELS_OFFLINE, proxies, timeouts); the setters override it. Throws Error(usage) for a
+// HFMODELS_OFFLINE, HFMODELS_MIRRORS, HFMODELS_NO_ORIGIN, proxies, timeouts); the setters
+// override it. Throws Error(usage) for a
 // malformed variable (an endpoint that is not http(s), a bad timeout).
 class HFMODELS_EXPORT Options {
 public:
@@ -52,6 +53,16 @@ public:
   // Never connect: fetches succeed from the cache or throw Error(offline_missing).
   Options& offline(bool offline);
   bool offline() const;
+  // Mirrors tried in order before the Hub: `http(s)://…`, `s3://bucket/prefix` (AWS_*
+  // credentials) or `file:///path`, each holding files at `<base>/sha256/<hex>` (default:
+  // HFMODELS_MIRRORS). Every byte is checked as bytes from the Hub are. Throws Error(usage)
+  // for a URL that is not a mirror.
+  Options& mirrors(const std::vector<std::string>& urls);
+  std::vector<std::string> mirrors() const; // credentials in them masked
+  // Files come from the mirrors only; the Hub is never contacted (default:
+  // HFMODELS_NO_ORIGIN).
+  Options& no_origin(bool no_origin);
+  bool no_origin() const;
   // Files downloaded at once (default 16).
   Options& jobs(unsigned jobs);
   unsigned jobs() const;

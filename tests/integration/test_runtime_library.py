@@ -168,6 +168,23 @@ class RuntimeLibraryTest(HubTestCase):
             self.assertTrue(all((r["range"] or "").startswith("bytes=") for r in gets),
                             f"the next fetch resumed with a Range request: {gets}")
 
+    def test_a_program_fetches_from_a_mirror_without_the_hub(self):
+        probe = self.build_probe(static=False)
+        self.probe(probe, "example")  # fills the test's cache
+        project = self.root / "bundled"
+        project.mkdir()
+        self.lock_demo(project)
+        bundle = self.root / "bundle"
+        self.run_tool("bundle", "chat", "--to", bundle, cwd=project, check=0)
+        fresh = self.root / "fresh"
+        env = self.env(HOME=str(fresh), HF_HOME=str(fresh / "hf"), HF_ENDPOINT="http://127.0.0.1:9")
+        out = self.probe(probe, "mirror", f"file://{bundle}", env=env)
+        self.assertIn(f"mirrors 1 file://{bundle}", out)
+        path = Path(re.search(r"^path (.+)$", out, re.M).group(1))
+        self.assertTrue(str(path).startswith(str(fresh)), out)
+        self.assertTrue((path / GGUF).is_file())
+        self.assertEqual(sha256_of(path / GGUF), self.gguf_sha())
+
     def test_a_failed_fetch_says_why(self):
         # The reasons of the files that failed reach the program in the Error it catches, not
         # a "see the errors above" that only the command line prints.

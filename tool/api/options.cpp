@@ -2,6 +2,7 @@
 // hfmodels::Options: the public face of ops::Settings, resolved from the environment as the
 // command line resolves it (ops/settings.cpp), so a program and the tool agree on the cache.
 #include "api/internal.hpp"
+#include "util/env.hpp"
 
 #include <hfmodels/hfmodels.hpp>
 
@@ -51,6 +52,28 @@ Options& Options::offline(bool offline) {
 }
 bool Options::offline() const {
   return m_settings->value.offline;
+}
+Options& Options::mirrors(const std::vector<std::string>& urls) {
+  std::vector<mirror::Mirror> parsed;
+  for (const std::string& url : urls) {
+    parsed.push_back(mirror::parse_mirror(url, util::process_getenv));
+  }
+  m_settings->value.mirrors = std::move(parsed);
+  return *this;
+}
+std::vector<std::string> Options::mirrors() const {
+  std::vector<std::string> urls;
+  for (const auto& mirror : m_settings->value.mirrors) {
+    urls.push_back(mirror.text);
+  }
+  return urls;
+}
+Options& Options::no_origin(bool no_origin) {
+  m_settings->value.no_origin = no_origin;
+  return *this;
+}
+bool Options::no_origin() const {
+  return m_settings->value.no_origin;
 }
 Options& Options::jobs(unsigned jobs) {
   if (jobs == 0 || jobs > 64) {

@@ -150,6 +150,17 @@ int path(const std::string& model) {
   return 0;
 }
 
+// Fetches "chat" from the mirror `url` only (never the Hub), then prints its path.
+int from_mirror(const std::string& url) {
+  hfmodels::Options options;
+  options.mirrors({url}).no_origin(true);
+  auto project = hfmodels::Project::embedded(options);
+  project.fetch({"chat"}, [](const hfmodels::Event&) {}, std::stop_token());
+  std::printf("mirrors %zu %s\npath %s\n", options.mirrors().size(), options.mirrors()[0].c_str(),
+              project.path("chat").c_str());
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -170,6 +181,9 @@ int main(int argc, char** argv) {
     if (args[0] == "path" && args.size() == 2) {
       return path(args[1]);
     }
+    if (args[0] == "mirror" && args.size() == 2) {
+      return from_mirror(args[1]);
+    }
     if (args[0] == "version") {
       std::printf("version %s\n", hfmodels::version());
       return 0;
@@ -178,6 +192,6 @@ int main(int argc, char** argv) {
     std::printf("error %d %s\n", static_cast<int>(error.kind()), error.what());
     return static_cast<int>(error.kind());
   }
-  std::fprintf(stderr, "usage: probe [example | cancel MODEL | two | resolve SPEC | path MODEL]\n");
+  std::fprintf(stderr, "usage: probe [example | cancel MODEL | two | resolve SPEC | path MODEL | mirror URL]\n");
   return 2;
 }
