@@ -163,6 +163,11 @@ class Recorder:
         self.lock = threading.Lock()
         # Requests whose path contains one of these get a 400 once (a refused part).
         self.refuse_once = set()
+        # What a GET of an object gets: S3 answers 403 AccessDenied instead of 404 to a reader
+        # without s3:ListBucket.
+        self.get_answer = (404, b"<Error><Code>NoSuchKey</Code></Error>")
+        self.redirect_puts = False  # a bucket in another region (PermanentRedirect)
+        self.forget_upload_once = False  # the completion finds no upload (NoSuchUpload)
         recorder = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -192,7 +197,7 @@ class Recorder:
 
             def do_GET(self):
                 self.record()
-                self.answer(404, b"<Error><Code>NoSuchKey</Code></Error>")
+                self.answer(*recorder.get_answer)
 
             def do_HEAD(self):
                 self.record()
@@ -205,11 +210,19 @@ class Recorder:
                     recorder.refuse_once.discard(refused)
                     self.answer(400, b"<Error><Code>InvalidPart</Code></Error>")
                     return
+                if recorder.redirect_puts:
+                    self.answer(301, b"<Error><Code>PermanentRedirect</Code></Error>",
+                                {"x-amz-bucket-region": "eu-west-3",
+                                 "Location": "http://elsewhere.invalid/" + self.path})
+                    return
                 self.answer(200, headers={"ETag": '"' + hashlib.md5(body).hexdigest() + '"'})
 
             def do_POST(self):
                 self.record()
-                if "uploads" in self.path:
+                if "uploadId" in self.path and recorder.forget_upload_once:
+                    recorder.forget_upload_once = False
+                    self.answer(404, b"<Error><Code>NoSuchUpload</Code></Error>")
+                elif "uploads" in self.path:
                     self.answer(200, b"<InitiateMultipartUploadResult><UploadId>up/id+1=</UploadId>"
                                      b"</InitiateMultipartUploadResult>")
                 else:

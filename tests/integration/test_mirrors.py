@@ -134,6 +134,27 @@ class FileMirrorTest(MirrorCase):
         result = self.run_tool("lock", "--update", env=env, cwd=folder, check=5)
         self.assertIn("--no-origin", result.stderr)
 
+    def test_a_bundle_in_a_folder_with_a_space_installs_with_the_command_it_prints(self):
+        self.locked_and_fetched()
+        folder = self.root / "usb stick" / "bundle"
+        result = self.run_tool("bundle", "--to", folder, check=0)
+        line = next(l for l in result.stderr.splitlines() if "HFMODELS_MIRRORS=" in l)
+        url = line.split("HFMODELS_MIRRORS=")[1].split()[0]
+        self.assertEqual(url, "file://" + str(folder).replace(" ", "%20"))
+        self.assertIn(url, (folder / "README.md").read_text())
+        env = self.fresh_env("b", HFMODELS_MIRRORS=url)
+        self.run_tool("fetch", "--no-origin", env=env, check=0)
+        self.assert_hub_untouched()
+
+    def test_the_mirror_token_is_refused_for_several_servers(self):
+        self.locked_and_fetched()
+        env = self.fresh_env("b", HFMODELS_MIRROR_TOKEN="mirror-secret-123",
+                             HFMODELS_MIRRORS="http://127.0.0.1:1/a https://mirror.example/b")
+        result = self.run_tool("fetch", env=env, check=2)
+        self.assertIn("several servers", result.stderr)
+        self.assertNotIn("mirror-secret-123", result.stderr)
+        self.assert_hub_untouched()
+
     def test_no_origin_without_a_mirror_says_so(self):
         self.locked_and_fetched()
         env = self.fresh_env("b")
@@ -275,6 +296,56 @@ class S3MirrorTest(MirrorCase):
         self.assertEqual([m for m in second if m[0] != "HEAD"],
                          [("PUT", sha + "?partNumber=2&uploadId=up%2Fid%2B1%3D"),
                           ("POST", sha + "?uploadId=up%2Fid%2B1%3D")])
+
+    def recorder_env(self, recorder, **extra):
+        return self.env(AWS_ACCESS_KEY_ID="AK", AWS_SECRET_ACCESS_KEY="SK", AWS_ENDPOINT_URL=recorder.endpoint,
+                        **extra)
+
+    def test_a_push_a_redirect_answered_stored_nothing_and_says_so(self):
+        self.locked_and_fetched()
+        recorder = Recorder().start()
+        recorder.redirect_puts = True
+        try:
+            result = self.run_tool("push", "tiny", "--to", "s3://bucket/x", env=self.recorder_env(recorder), check=3)
+        finally:
+            recorder.stop()
+        self.assertIn("redirected", result.stderr)
+        self.assertIn("the bucket is in eu-west-3", result.stderr)
+        self.assertIn("AWS_REGION", result.stderr)
+        self.assertNotIn("Pushed", result.stderr)
+
+    def test_an_upload_the_server_forgot_is_started_over_by_the_next_push(self):
+        self.locked_and_fetched(HUGE)
+        recorder = Recorder().start()
+        recorder.forget_upload_once = True
+        env = self.recorder_env(recorder, HFMODELS_S3_MULTIPART_FROM=str(16 << 20))
+        try:
+            result = self.run_tool("push", "huge", "--to", "s3://bucket/x", env=env, check=3)
+            self.assertIn("NoSuchUpload", result.stderr)
+            self.assertIn("starts this upload over", result.stderr)
+            recorder.requests.clear()
+            self.run_tool("push", "huge", "--to", "s3://bucket/x", env=env, check=0)
+            second = [(r["method"], r["path"].split("?")[-1]) for r in recorder.requests if r["method"] != "HEAD"]
+        finally:
+            recorder.stop()
+        self.assertEqual(second[0], ("POST", "uploads="))  # a new upload, every part again
+        self.assertEqual(sum(1 for m in second if m[0] == "PUT"), 2)
+
+    def test_s3_access_denied_to_a_missing_object_counts_as_missing(self):
+        # A reader without s3:ListBucket gets 403 AccessDenied for a key that is not there.
+        self.locked_and_fetched()
+        recorder = Recorder().start()
+        recorder.get_answer = (403, b"<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>")
+        try:
+            env = self.fresh_env("b", AWS_ACCESS_KEY_ID="AK", AWS_SECRET_ACCESS_KEY="SK",
+                                 AWS_ENDPOINT_URL=recorder.endpoint, HFMODELS_MIRRORS="s3://bucket/x")
+            result = self.run_tool("fetch", "--no-origin", env=env, check=5)
+        finally:
+            recorder.stop()
+        self.assertIn("not in any mirror:\n  ", result.stderr)
+        self.assertIn("\n  tiny/config.json\n", result.stderr)
+        self.assertIn("hfmodels push", result.stderr)
+        self.assertNotIn("network access", result.stderr)
 
     def test_signatures_are_the_ones_botocore_computes(self):
         """libcurl signs (CURLOPT_AWS_SIGV4); botocore's S3 signer must get the same signature for

@@ -766,3 +766,49 @@ TEST_F(EngineTest, AFileMirrorIsReadInRanges) {
   ASSERT_TRUE(task.downloaded) << (task.error ? task.error->what() : "");
   EXPECT_EQ(task.contents(), body);
 }
+
+TEST_F(EngineTest, AMirrorAnswering5xxBeforeAnyBytePassesTheFileOnWithoutRetrying) {
+  const std::string body = make_body(1000);
+  HttpServer mirror([&](const HttpRequest&) { return HttpReply{503, {}, "", std::nullopt}; });
+  HttpServer hub([&](const HttpRequest& request) { return serve(body, request); });
+  FileSpec spec = spec_for(hub.url("/file"), body);
+  spec.sources.insert(spec.sources.begin(),
+                      Source{mirror.url("/sha256/x"), mirror_access(mirror.url(""))});
+  TestTask task(m_dir, spec);
+  run(task, fast_options());
+  ASSERT_TRUE(task.downloaded) << (task.error ? task.error->what() : "");
+  EXPECT_EQ(mirror.requests().size(), 1u);
+}
+
+TEST_F(EngineTest, AMirrorThatFailsThreeFilesInARowIsNotAskedAgain) {
+  HttpServer mirror([&](const HttpRequest&) { return HttpReply{502, {}, "", std::nullopt}; });
+  std::vector<std::string> bodies;
+  for (int i = 0; i < 6; ++i) {
+    bodies.push_back(make_body(1000 + static_cast<std::size_t>(i)));
+  }
+  HttpServer hub([&](const HttpRequest& request) {
+    return serve(bodies.at(static_cast<std::size_t>(request.target.back() - '0')), request);
+  });
+  std::vector<std::unique_ptr<TestTask>> tasks;
+  std::vector<FileTask*> pointers;
+  for (std::size_t i = 0; i < bodies.size(); ++i) {
+    FileSpec spec = spec_for(hub.url("/file" + std::to_string(i)), bodies[i]);
+    spec.sources.insert(spec.sources.begin(), Source{mirror.url("/sha256/" + std::to_string(i)),
+                                                     mirror_access(mirror.url(""))});
+    const fs::path dir = m_dir / std::to_string(i);
+    fs::create_directories(dir);
+    tasks.push_back(std::make_unique<TestTask>(dir, spec));
+    pointers.push_back(tasks.back().get());
+  }
+  EngineOptions options = fast_options();
+  options.files_at_once = 1; // one after another: the strikes come before the later files
+  SourceEvents events;
+  download(pointers, options, events, {});
+  for (const auto& task : tasks) {
+    ASSERT_TRUE(task->downloaded) << (task->error ? task->error->what() : "");
+  }
+  EXPECT_EQ(mirror.requests().size(), 3u);
+  EXPECT_EQ(std::count_if(events.failures.begin(), events.failures.end(),
+                          [](const auto& f) { return f.second == "source:unreachable"; }),
+            3);
+}

@@ -5,6 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <string>
 
@@ -120,4 +124,39 @@ TEST(Upload, PartsAreLargeEnoughForTenThousandOfThemToHoldTheFile) {
   EXPECT_EQ(part_size_for(1'000'000'000'000ULL), 96ULL << 20); // 95.4 MiB, rounded up
   const std::uint64_t largest = 5ULL << 40;                    // S3's largest object, 5 TiB
   EXPECT_LE((largest + part_size_for(largest) - 1) / part_size_for(largest), k_max_parts);
+}
+
+TEST(Mirror, S3RegionComesFromTheProfileInTheConfigFileWhenNoVariableSetsIt) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("mirror-test-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  {
+    std::ofstream(dir / "config")
+        << "[default]\nregion = eu-north-1\n[profile ci]\nregion=ap-east-1\n";
+  }
+  const std::string config = (dir / "config").string();
+  EXPECT_EQ(parse_mirror("s3://b", env_of({{"AWS_CONFIG_FILE", config}})).object_url(k_sha),
+            "https://b.s3.eu-north-1.amazonaws.com/sha256/" + k_sha);
+  EXPECT_EQ(parse_mirror("s3://b", env_of({{"AWS_CONFIG_FILE", config}, {"AWS_PROFILE", "ci"}}))
+                .object_url(k_sha),
+            "https://b.s3.ap-east-1.amazonaws.com/sha256/" + k_sha);
+  // The variable wins over the file.
+  EXPECT_EQ(
+      parse_mirror("s3://b", env_of({{"AWS_CONFIG_FILE", config}, {"AWS_REGION", "us-west-2"}}))
+          .object_url(k_sha),
+      "https://b.s3.us-west-2.amazonaws.com/sha256/" + k_sha);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Mirror, ADottedBucketOnAmazonIsPathStyleSoTheCertificateMatches) {
+  EXPECT_EQ(parse_mirror("s3://models.acme.com/hf", env_of({{"AWS_REGION", "eu-west-1"}}))
+                .object_url(k_sha),
+            "https://s3.eu-west-1.amazonaws.com/models.acme.com/hf/sha256/" + k_sha);
+}
+
+TEST(Mirror, AFolderBecomesAFileUrlThatReadsBackToIt) {
+  const std::string url = file_url("/media/usb stick/bündle%");
+  EXPECT_EQ(url, "file:///media/usb%20stick/b%C3%BCndle%25");
+  EXPECT_EQ(split_mirror_list(url).size(), 1u);
+  EXPECT_EQ(parse_mirror(url, env_of({})).folder, "/media/usb stick/bündle%");
 }

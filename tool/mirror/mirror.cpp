@@ -41,12 +41,26 @@ std::string without_trailing_slashes(std::string text) {
   return text;
 }
 
-std::string aws_credentials_file(const util::GetEnv& getenv) {
-  if (const auto file = getenv("AWS_SHARED_CREDENTIALS_FILE"); file && !file->empty()) {
+// ~/.aws/<name>, or the file the variable names; "" without a home.
+std::string aws_file(const util::GetEnv& getenv, const char* variable, const char* name) {
+  if (const auto file = getenv(variable); file && !file->empty()) {
     return *file;
   }
   const auto home = getenv("HOME").value_or(util::home_of_user("").value_or(""));
-  return home.empty() ? std::string() : home + "/.aws/credentials";
+  return home.empty() ? std::string() : home + "/.aws/" + name;
+}
+
+std::string read_if_there(const std::string& file) {
+  try {
+    return file.empty() ? std::string() : util::read_file(file);
+  } catch (const Error&) {
+    return {}; // no such file: nothing configured there
+  }
+}
+
+std::string aws_profile_name(const util::GetEnv& getenv) {
+  const std::string profile = getenv("AWS_PROFILE").value_or("default");
+  return profile.empty() ? "default" : profile;
 }
 
 std::optional<http::AwsSigning> aws_signing(const util::GetEnv& getenv, const std::string& region) {
@@ -56,15 +70,10 @@ std::optional<http::AwsSigning> aws_signing(const util::GetEnv& getenv, const st
   signing.secret_key = non_empty(getenv, "AWS_SECRET_ACCESS_KEY");
   signing.session_token = non_empty(getenv, "AWS_SESSION_TOKEN");
   if (signing.access_key.empty() || signing.secret_key.empty()) {
-    const std::string file = aws_credentials_file(getenv);
-    std::string text;
-    try {
-      text = file.empty() ? std::string() : util::read_file(file);
-    } catch (const Error&) {
-      // No credentials file: requests go unsigned, as to a public bucket.
-    }
-    const std::string profile = getenv("AWS_PROFILE").value_or("default");
-    const AwsProfile found = read_aws_profile(text, profile.empty() ? "default" : profile);
+    // No credentials file either: requests go unsigned, as to a public bucket.
+    const AwsProfile found = read_aws_profile(
+        read_if_there(aws_file(getenv, "AWS_SHARED_CREDENTIALS_FILE", "credentials")),
+        aws_profile_name(getenv));
     signing.access_key = found.access_key;
     signing.secret_key = found.secret_key;
     signing.session_token = found.session_token;
@@ -97,6 +106,12 @@ Mirror parse_s3(std::string_view url, const util::GetEnv& getenv) {
     region = non_empty(getenv, "AWS_DEFAULT_REGION");
   }
   if (region.empty()) {
+    // As the AWS CLI: the profile's region in ~/.aws/config (`[default]`, `[profile NAME]`).
+    const std::string profile = aws_profile_name(getenv);
+    region = read_ini_value(read_if_there(aws_file(getenv, "AWS_CONFIG_FILE", "config")),
+                            profile == "default" ? profile : "profile " + profile, "region");
+  }
+  if (region.empty()) {
     region = "us-east-1";
   }
   if (!plain_key(region) || region.find('/') != std::string::npos) {
@@ -113,6 +128,9 @@ Mirror parse_s3(std::string_view url, const util::GetEnv& getenv) {
       throw bad_mirror(url, "AWS_ENDPOINT_URL '" + endpoint + "' is not an http(s) URL");
     }
     mirror.base = endpoint + "/" + mirror.bucket;
+  } else if (mirror.bucket.find('.') != std::string::npos) {
+    // A dotted name as a host would not match the certificate (*.s3.<region>.amazonaws.com).
+    mirror.base = "https://s3." + region + ".amazonaws.com/" + mirror.bucket;
   } else {
     mirror.base = "https://" + mirror.bucket + ".s3." + region + ".amazonaws.com";
   }
@@ -172,6 +190,22 @@ Mirror parse_mirror(std::string_view url, const util::GetEnv& getenv) {
   return mirror;
 }
 
+std::string file_url(const std::filesystem::path& path) {
+  static constexpr char k_hex[] = "0123456789ABCDEF";
+  std::string url = "file://";
+  for (const char c : path.string()) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (std::isalnum(byte) != 0 || std::string_view("/-._~").find(c) != std::string_view::npos) {
+      url += c;
+    } else {
+      url += '%';
+      url += k_hex[byte >> 4];
+      url += k_hex[byte & 15];
+    }
+  }
+  return url;
+}
+
 std::vector<std::string> split_mirror_list(std::string_view list) {
   std::vector<std::string> urls;
   std::string current;
@@ -191,11 +225,18 @@ std::vector<std::string> split_mirror_list(std::string_view list) {
   return urls;
 }
 
-// The AWS credentials file is INI (`[profile]`, `key = value`, `#` and `;` comments), read for
-// three keys. libinih (Debian's libinih-dev) reads INI, but would add a shared library to every
-// start of the tool for a file read only when an s3:// mirror is set.
 AwsProfile read_aws_profile(const std::string& text, const std::string& profile) {
-  AwsProfile found;
+  return {read_ini_value(text, profile, "aws_access_key_id"),
+          read_ini_value(text, profile, "aws_secret_access_key"),
+          read_ini_value(text, profile, "aws_session_token")};
+}
+
+// The AWS credentials and config files are INI (`[section]`, `key = value`, `#` and `;`
+// comments), read for four keys. libinih (Debian's libinih-dev) reads INI, but would add a shared
+// library to every start of the tool for files read only when an s3:// mirror is set.
+std::string read_ini_value(const std::string& text, const std::string& section,
+                           const std::string& key) {
+  std::string found;
   bool inside = false;
   for (const std::string& raw : util::split(text, '\n')) {
     const std::string_view line = util::trim(raw);
@@ -204,21 +245,13 @@ AwsProfile read_aws_profile(const std::string& text, const std::string& profile)
     }
     if (line.front() == '[') {
       const auto end = line.find(']');
-      inside = end != std::string_view::npos && util::trim(line.substr(1, end - 1)) == profile;
+      inside = end != std::string_view::npos && util::trim(line.substr(1, end - 1)) == section;
       continue;
     }
     const auto equals = line.find('=');
-    if (!inside || equals == std::string_view::npos) {
-      continue;
-    }
-    const std::string key = util::to_lower(util::trim(line.substr(0, equals)));
-    const std::string value(util::trim(line.substr(equals + 1)));
-    if (key == "aws_access_key_id") {
-      found.access_key = value;
-    } else if (key == "aws_secret_access_key") {
-      found.secret_key = value;
-    } else if (key == "aws_session_token") {
-      found.session_token = value;
+    if (inside && equals != std::string_view::npos &&
+        util::to_lower(util::trim(line.substr(0, equals))) == key) {
+      found = std::string(util::trim(line.substr(equals + 1)));
     }
   }
   return found;

@@ -35,11 +35,16 @@ struct Mirror {
 // `file:///path`. S3 takes its credentials from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
 // AWS_SESSION_TOKEN, else from the profile AWS_PROFILE (default `default`) of
 // AWS_SHARED_CREDENTIALS_FILE (default ~/.aws/credentials), else sends requests unsigned (a
-// public bucket); the region from AWS_REGION or AWS_DEFAULT_REGION (us-east-1); a custom
+// public bucket); the region from AWS_REGION, AWS_DEFAULT_REGION, the profile's `region` in
+// AWS_CONFIG_FILE (default ~/.aws/config), else us-east-1; a custom
 // endpoint from AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL. A web mirror sends
 // HFMODELS_MIRROR_TOKEN as a bearer token, else what ~/.netrc has for its host. Throws
 // Error(usage) for anything else, naming what is wrong.
 Mirror parse_mirror(std::string_view url, const util::GetEnv& getenv);
+
+// The file:// URL of an absolute path, percent-encoded so that it holds no white space (the
+// list separator) and decodes back to the path.
+std::string file_url(const std::filesystem::path& path);
 
 // HFMODELS_MIRRORS: URLs separated by white space.
 std::vector<std::string> split_mirror_list(std::string_view list);
@@ -52,5 +57,10 @@ struct AwsProfile {
   std::string session_token;
 };
 AwsProfile read_aws_profile(const std::string& text, const std::string& profile);
+
+// The value of `key` in `[section]` of an INI text (the AWS credentials and config files);
+// empty when it is not there.
+std::string read_ini_value(const std::string& text, const std::string& section,
+                           const std::string& key);
 
 } // namespace hfmodels::mirror

@@ -126,8 +126,22 @@ Reply send(const http::ClientOptions& client, const http::RetryPolicy& policy, c
     attempt.transport = code;
     attempt.status = reply.status;
     attempt.headers = &reply.headers;
-    if (code == CURLE_OK && reply.status < 400) {
+    if (code == CURLE_OK && reply.status >= 200 && reply.status < 300) {
       return reply;
+    }
+    if (code == CURLE_OK && reply.status >= 300 && reply.status < 400) {
+      // Never followed: a PUT that a redirect answered stored nothing. S3 names the bucket's
+      // region instead (PermanentRedirect).
+      const auto region = reply.headers.get("x-amz-bucket-region");
+      const auto location = reply.headers.get("location");
+      throw Error(ErrorKind::network, "the mirror redirected the request",
+                  "HTTP " + std::to_string(reply.status) + " from " + http::redact_url(url) +
+                      (location ? " to " + http::redact_url(*location) : std::string()) +
+                      (region ? "; the bucket is in " + *region : std::string()),
+                  region ? "Set AWS_REGION to the bucket's region"
+                         : "Give the URL the redirect names",
+                  subject)
+          .with_cause("mirror:redirect");
     }
     const http::Verdict verdict = http::classify(attempt, policy);
     if (verdict.step == http::NextStep::retry && retrier.next(verdict.server_wait)) {
@@ -138,8 +152,12 @@ Reply send(const http::ClientOptions& client, const http::RetryPolicy& policy, c
                         retrier.attempts())
           .with_subject(subject);
     }
-    // 404 is an answer the callers read (an object that is not there).
-    if (reply.status == 404) {
+    // 404 is an answer the callers read (an object that is not there), and so is S3's 403
+    // AccessDenied to a reader without s3:ListBucket, or to a HEAD (no body to tell).
+    if (reply.status == 404 ||
+        (reply.status == 403 &&
+         (reply.body.empty() ||
+          reply.body.find("<Code>AccessDenied</Code>") != std::string::npos))) {
       return reply;
     }
     std::string code_name;
@@ -355,12 +373,31 @@ void Uploader::upload_to_folder(const LocalObject& object, const std::stop_token
   }
 }
 
+void Uploader::abort_upload(const std::string& url, const std::string& upload_id,
+                            const std::stop_token& stop) const {
+  try {
+    send(
+        m_options.client, m_options.retry, m_mirror, url + "?uploadId=" + query_encoded(upload_id),
+        http::k_empty_payload_sha256, stop,
+        [](CURL* curl, Body&) { curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, "DELETE"); }, "");
+  } catch (const Error& error) {
+    if (error.kind() == ErrorKind::cancelled) {
+      throw;
+    }
+    // Best effort: a bucket's lifecycle rule for incomplete uploads cleans up the rest.
+  }
+}
+
 void Uploader::upload_in_parts(const LocalObject& object, const std::stop_token& stop) const {
   const std::string url = m_mirror.object_url(object.sha256);
   const auto record_path =
       m_options.records / (hash::sha256_hex(m_mirror.base + "\n" + object.sha256) + ".json");
   std::optional<UploadRecord> record = load_record(record_path);
-  if (!record || record->part_size != object.part_size) {
+  if (record && record->part_size != object.part_size) {
+    abort_upload(url, record->upload_id, stop); // its parts would be kept, and billed, for ever
+    record.reset();
+  }
+  if (!record) {
     const Reply created = send(
         m_options.client, m_options.retry, m_mirror,
         url + "?uploads=", http::k_empty_payload_sha256, stop,
@@ -461,7 +498,11 @@ void Uploader::upload_in_parts(const LocalObject& object, const std::stop_token&
   // A completion whose answer was lost (a timeout, a dropped connection) may have worked, and
   // asking again then finds no upload: the object itself says.
   if (failure && existing_size(object.sha256, stop) != object.size) {
-    throw *failure;
+    // The upload cannot be completed as recorded (the server forgot it, or refuses a part):
+    // the next push starts it over rather than failing the same way for ever.
+    std::error_code ignored;
+    std::filesystem::remove(record_path, ignored);
+    throw failure->with_hint("Run the push again: it starts this upload over");
   }
   std::error_code ignored;
   std::filesystem::remove(record_path, ignored);

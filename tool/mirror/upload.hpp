@@ -73,6 +73,8 @@ public:
 private:
   void upload_to_folder(const LocalObject& object, const std::stop_token& stop) const;
   void upload_in_parts(const LocalObject& object, const std::stop_token& stop) const;
+  void abort_upload(const std::string& url, const std::string& upload_id,
+                    const std::stop_token& stop) const;
 
   Mirror m_mirror;
   UploadOptions m_options;

@@ -111,6 +111,11 @@ FetchResult fetch(const Settings& settings, const std::vector<std::string>& name
   try {
     return fetch_models(settings, models, reporter, stop);
   } catch (const Error& error) {
+    if (error.kind() == ErrorKind::offline_missing && settings.no_origin) {
+      throw error.with_hint("Put the files in a mirror (`hfmodels push --to URL` where they are "
+                            "cached), or run `" +
+                            fetch_command(names) + "` without --no-origin");
+    }
     if (error.kind() == ErrorKind::offline_missing) {
       throw error.with_hint("Run `" + fetch_command(names) +
                             "` with network access (HF_HUB_OFFLINE unset)");

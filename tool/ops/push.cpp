@@ -111,14 +111,19 @@ PushResult push(const Settings& settings, const std::vector<std::string>& names,
     if (!errors[i]) {
       continue;
     }
+    Error error(ErrorKind::failure, "cannot push");
     try {
       std::rethrow_exception(errors[i]);
-    } catch (const Error& error) {
-      ++failed;
-      reporter.error(error.subject().empty() ? error.with_subject(objects[i].subject) : error);
-      if (error.kind() == ErrorKind::integrity || worst == ErrorKind::failure) {
-        worst = error.kind();
-      }
+    } catch (const Error& thrown) {
+      error = thrown;
+    } catch (const std::exception& thrown) {
+      // A folder mirror's filesystem refusing (std::filesystem throws its own type).
+      error = Error(ErrorKind::failure, "cannot write to the mirror", thrown.what());
+    }
+    ++failed;
+    reporter.error(error.subject().empty() ? error.with_subject(objects[i].subject) : error);
+    if (error.kind() == ErrorKind::integrity || worst == ErrorKind::failure) {
+      worst = error.kind();
     }
   }
   if (failed > 0) {
@@ -134,8 +139,7 @@ PushResult bundle(const Settings& settings, const std::vector<std::string>& name
                   const std::filesystem::path& folder, Reporter& reporter,
                   const std::stop_token& stop) {
   const auto absolute = std::filesystem::absolute(folder).lexically_normal();
-  const mirror::Mirror to =
-      mirror::parse_mirror("file://" + absolute.string(), util::process_getenv);
+  const mirror::Mirror to = mirror::parse_mirror(mirror::file_url(absolute), util::process_getenv);
   PushResult result = push(settings, names, to, reporter, stop);
 
   // The lockfile and the manifest of the models bundled, and how to install them.
@@ -172,8 +176,8 @@ PushResult bundle(const Settings& settings, const std::vector<std::string>& name
   }
   readme += "\nTo put them into this machine's Hugging Face cache without a network, run in the\n"
             "project (or in this folder, whose models.lock is the project's):\n\n"
-            "    HFMODELS_MIRRORS=file://" +
-            absolute.string() +
+            "    HFMODELS_MIRRORS=" +
+            mirror::file_url(absolute) +
             " hfmodels fetch --no-origin\n\n"
             "Every byte is checked against the sha256 in models.lock as it is copied.\n"
             "If the folder moves, give its new place in HFMODELS_MIRRORS.\n";

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 namespace hfmodels::ops {
@@ -132,6 +133,19 @@ Settings resolve_settings(const SettingOverrides& overrides, const util::GetEnv&
           : mirror::split_mirror_list(getenv("HFMODELS_MIRRORS").value_or(""));
   for (const std::string& url : mirrors) {
     settings.mirrors.push_back(mirror::parse_mirror(url, getenv));
+  }
+  // One token for one server: sent to several, it would reach hosts it was not made for.
+  std::set<std::string> token_origins;
+  for (const auto& mirror : settings.mirrors) {
+    if (!mirror.access.bearer.empty()) {
+      token_origins.insert(mirror.access.origin);
+    }
+  }
+  if (token_origins.size() > 1) {
+    throw Error(ErrorKind::usage, "HFMODELS_MIRROR_TOKEN would go to several servers",
+                std::to_string(token_origins.size()) + " web mirrors are listed",
+                "List one web mirror with the token, or give each its credentials in ~/.netrc "
+                "and unset HFMODELS_MIRROR_TOKEN");
   }
   settings.no_origin = overrides.no_origin || util::env_true(getenv("HFMODELS_NO_ORIGIN"));
   if (const auto value = non_empty(getenv("HFMODELS_S3_MULTIPART_FROM"))) {

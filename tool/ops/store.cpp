@@ -52,7 +52,8 @@ Error with_advice(const Error& error, Publish publish, bool from_mirror) {
   }
   if (from_mirror) {
     return error.with_hint("Nothing was added to the cache. The mirror holds other bytes than "
-                           "the ones pinned: push a good copy to it (`hfmodels push`)");
+                           "the ones pinned: delete that object from it, then `hfmodels push` "
+                           "a good copy");
   }
   if (publish == Publish::blobs_only) {
     return error.with_hint("Nothing was added to the cache. The Hub's bytes differ from its own "

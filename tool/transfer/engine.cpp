@@ -931,13 +931,16 @@ private:
     File& file = *connection.file;
     const auto now = Clock::now();
     if (current_source(file).access) {
-      // A mirror: an object it does not have, or a mirror that cannot be reached before it
-      // sent anything, moves the file on to the next source at once.
-      if (code == CURLE_FILE_COULDNT_READ_FILE || (code == CURLE_OK && status == 404)) {
+      // A mirror: an object it does not have (S3 says 403 AccessDenied instead of 404 to a
+      // reader without s3:ListBucket), or a mirror that fails before it sent anything (down,
+      // or a proxy whose backend is), moves the file on to the next source at once.
+      if (code == CURLE_FILE_COULDNT_READ_FILE || (code == CURLE_OK && status == 404) ||
+          (code == CURLE_OK && status == 403 &&
+           connection.error_body.find("<Code>AccessDenied</Code>") != std::string::npos)) {
         throw missing_object(connection, code, status);
       }
-      if (code != CURLE_OK && file.received_from[file.source] == 0) {
-        ++m_strikes[current_source(file).access->origin];
+      if ((code != CURLE_OK || status >= 500) && file.received_from[file.source] == 0) {
+        ++m_strikes[source_key(current_source(file))];
         throw failure_of(connection, code, status);
       }
     }
@@ -1028,6 +1031,11 @@ private:
 
   static const Source& current_source(const File& file) { return file.spec->sources[file.source]; }
 
+  // A mirror, for counting its failures: its URL up to the object's name.
+  static std::string source_key(const Source& source) {
+    return source.url.substr(0, source.url.rfind('/'));
+  }
+
   static bool is_local(const Connection& connection) {
     const auto& access = connection.file->spec->sources[connection.source].access;
     return access && access->scheme == http::SourceAccess::Scheme::file;
@@ -1077,7 +1085,7 @@ private:
       if (!access) {
         return;
       }
-      const auto strikes = m_strikes.find(access->origin);
+      const auto strikes = m_strikes.find(source_key(current_source(file)));
       if (strikes == m_strikes.end() || strikes->second < k_strikes) {
         return;
       }
@@ -1156,8 +1164,8 @@ private:
         const bool sha256_ok = !file.spec->sha256 || *file.spec->sha256 == digests.sha256;
         const bool git_ok = !file.spec->git_sha1 || *file.spec->git_sha1 == digests.git_sha1;
         if (sha256_ok && git_ok) {
-          if (const auto& access = current_source(file).access) {
-            const auto strikes = m_strikes.find(access->origin);
+          if (current_source(file).access) {
+            const auto strikes = m_strikes.find(source_key(current_source(file)));
             if (strikes != m_strikes.end() && strikes->second < k_strikes) {
               m_strikes.erase(strikes); // it works: its failures were not in a row
             }
@@ -1388,7 +1396,7 @@ private:
   std::size_t m_files_done = 0;
   RateMeter m_rate;
   std::uint64_t m_received = 0;
-  // Per mirror origin, the files in a row it failed before sending a byte.
+  // Per mirror (source_key), the files in a row it failed before sending a byte.
   std::map<std::string, int> m_strikes;
 };
 

@@ -81,8 +81,8 @@ void add_bundle(CLI::App& app, Commands& commands) {
          const auto result =
              ops::bundle(context.settings, args->names, args->to, context.reporter, context.stop);
          report(context, "bundle", args->to, result);
-         context.say("Install on another machine with: HFMODELS_MIRRORS=file://" +
-                     std::filesystem::absolute(args->to).lexically_normal().string() +
+         context.say("Install on another machine with: HFMODELS_MIRRORS=" +
+                     mirror::file_url(std::filesystem::absolute(args->to).lexically_normal()) +
                      " hfmodels fetch --no-origin");
          return 0;
        }});
