@@ -155,7 +155,8 @@ int from_mirror(const std::string& url) {
   hfmodels::Options options;
   options.mirrors({url}).no_origin(true);
   auto project = hfmodels::Project::embedded(options);
-  project.fetch({"chat"}, [](const hfmodels::Event&) {}, std::stop_token());
+  project.fetch(
+      {"chat"}, [](const hfmodels::Event&) {}, std::stop_token());
   std::printf("mirrors %zu %s\npath %s\n", options.mirrors().size(), options.mirrors()[0].c_str(),
               project.path("chat").c_str());
   return 0;
@@ -192,6 +193,8 @@ int main(int argc, char** argv) {
     std::printf("error %d %s\n", static_cast<int>(error.kind()), error.what());
     return static_cast<int>(error.kind());
   }
-  std::fprintf(stderr, "usage: probe [example | cancel MODEL | two | resolve SPEC | path MODEL | mirror URL]\n");
+  std::fprintf(
+      stderr,
+      "usage: probe [example | cancel MODEL | two | resolve SPEC | path MODEL | mirror URL]\n");
   return 2;
 }
