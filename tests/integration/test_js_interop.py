@@ -18,6 +18,7 @@ Known limits of @huggingface/hub 2.17.5, not of hfmodels, that shape the asserti
   `#` or `?`: test-org/weird-paths is only used in the hfmodels -> JS direction.
 """
 
+import fcntl
 import functools
 import json
 import os
@@ -50,21 +51,28 @@ def node_tools():
     # npm writes node_modules/.package-lock.json on install; older than package-lock.json means
     # the lock changed since.
     hidden_lock = JS_DIR / "node_modules" / ".package-lock.json"
-    installed = (
-        installed_manifest.is_file()
-        and json.loads(installed_manifest.read_text()).get("version") == pinned
-        and hidden_lock.is_file()
-        and hidden_lock.stat().st_mtime >= (JS_DIR / "package-lock.json").stat().st_mtime
-    )
-    if not installed:
-        result = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error",
-                                 "--omit=optional", "--ignore-scripts"],
-                                cwd=JS_DIR, capture_output=True, text=True, timeout=600)
-        if result.returncode != 0:
-            raise RuntimeError(f"`npm ci` in {JS_DIR} failed ({result.returncode}):\n"
-                               f"{result.stdout}\n{result.stderr}")
-        if json.loads(installed_manifest.read_text()).get("version") != pinned:
-            raise RuntimeError(f"`npm ci` did not install {PACKAGE} {pinned}")
+
+    def installed():
+        return (installed_manifest.is_file()
+                and json.loads(installed_manifest.read_text()).get("version") == pinned
+                and hidden_lock.is_file()
+                and hidden_lock.stat().st_mtime >= (JS_DIR / "package-lock.json").stat().st_mtime)
+
+    if installed():
+        return node, npm
+    # Test modules run side by side (ctest -j): one `npm ci` at a time, and a module that waited
+    # finds the install done.
+    with open(JS_DIR / ".install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not installed():
+            result = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error",
+                                     "--omit=optional", "--ignore-scripts"],
+                                    cwd=JS_DIR, capture_output=True, text=True, timeout=600)
+            if result.returncode != 0:
+                raise RuntimeError(f"`npm ci` in {JS_DIR} failed ({result.returncode}):\n"
+                                   f"{result.stdout}\n{result.stderr}")
+            if not installed():
+                raise RuntimeError(f"`npm ci` did not install {PACKAGE} {pinned}")
     return node, npm
 
 
