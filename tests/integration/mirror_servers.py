@@ -244,6 +244,12 @@ class Recorder:
         self.server.shutdown()
         self.server.server_close()
 
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
 
 def botocore_authorizations(requests, endpoint, key, secret, token, region):
     """The Authorization header botocore's S3 SigV4 signer computes for each recorded request, from

@@ -210,8 +210,7 @@ class WebMirrorTest(MirrorCase):
 
     def test_the_hub_token_never_reaches_a_mirror_and_the_mirror_token_only_the_mirror(self):
         self.locked_and_fetched()
-        recorder = Recorder().start()
-        try:
+        with Recorder() as recorder:
             env = self.fresh_env("b", HF_TOKEN="hf_test_allowed",
                                  HFMODELS_MIRRORS=recorder.endpoint + "/mirror")
             self.run_tool("fetch", env=env, check=0)  # every object 404: from the Hub
@@ -229,8 +228,6 @@ class WebMirrorTest(MirrorCase):
             for request in recorder.requests:
                 self.assertEqual(request["headers"].get("authorization"), "Bearer mirror-secret-123")
             self.assertNotIn("mirror-secret-123", result.stdout + result.stderr)
-        finally:
-            recorder.stop()
 
 
 class S3MirrorTest(MirrorCase):
@@ -277,19 +274,16 @@ class S3MirrorTest(MirrorCase):
 
     def test_an_interrupted_multipart_push_sends_only_the_parts_missing(self):
         self.locked_and_fetched(HUGE)  # 72 MiB: two parts of 64 and 8 MiB
-        recorder = Recorder().start()
-        recorder.refuse_once.add("partNumber=2&")
-        env = self.env(AWS_ACCESS_KEY_ID="AK", AWS_SECRET_ACCESS_KEY="SK", AWS_ENDPOINT_URL=recorder.endpoint,
-                       HFMODELS_S3_MULTIPART_FROM=str(16 << 20))
-        try:
+        with Recorder() as recorder:
+            recorder.refuse_once.add("partNumber=2&")
+            env = self.env(AWS_ACCESS_KEY_ID="AK", AWS_SECRET_ACCESS_KEY="SK", AWS_ENDPOINT_URL=recorder.endpoint,
+                           HFMODELS_S3_MULTIPART_FROM=str(16 << 20))
             result = self.run_tool("push", "huge", "--to", "s3://bucket/x", env=env, check=3)
             self.assertIn("InvalidPart", result.stderr)
             first = [(r["method"], r["path"].split("/")[-1]) for r in recorder.requests]
             recorder.requests.clear()
             self.run_tool("push", "huge", "--to", "s3://bucket/x", env=env, check=0)
             second = [(r["method"], r["path"].split("/")[-1]) for r in recorder.requests]
-        finally:
-            recorder.stop()
         sha = self.read_lock()["models"]["huge"]["files"][0]["sha256"]
         self.assertIn(("POST", sha + "?uploads="), first)
         # The second push starts no upload and sends part 1 no more: part 2, then the completion.
@@ -303,12 +297,9 @@ class S3MirrorTest(MirrorCase):
 
     def test_a_push_a_redirect_answered_stored_nothing_and_says_so(self):
         self.locked_and_fetched()
-        recorder = Recorder().start()
-        recorder.redirect_puts = True
-        try:
+        with Recorder() as recorder:
+            recorder.redirect_puts = True
             result = self.run_tool("push", "tiny", "--to", "s3://bucket/x", env=self.recorder_env(recorder), check=3)
-        finally:
-            recorder.stop()
         self.assertIn("redirected", result.stderr)
         self.assertIn("the bucket is in eu-west-3", result.stderr)
         self.assertIn("AWS_REGION", result.stderr)
@@ -316,32 +307,26 @@ class S3MirrorTest(MirrorCase):
 
     def test_an_upload_the_server_forgot_is_started_over_by_the_next_push(self):
         self.locked_and_fetched(HUGE)
-        recorder = Recorder().start()
-        recorder.forget_upload_once = True
-        env = self.recorder_env(recorder, HFMODELS_S3_MULTIPART_FROM=str(16 << 20))
-        try:
+        with Recorder() as recorder:
+            recorder.forget_upload_once = True
+            env = self.recorder_env(recorder, HFMODELS_S3_MULTIPART_FROM=str(16 << 20))
             result = self.run_tool("push", "huge", "--to", "s3://bucket/x", env=env, check=3)
             self.assertIn("NoSuchUpload", result.stderr)
             self.assertIn("starts this upload over", result.stderr)
             recorder.requests.clear()
             self.run_tool("push", "huge", "--to", "s3://bucket/x", env=env, check=0)
             second = [(r["method"], r["path"].split("?")[-1]) for r in recorder.requests if r["method"] != "HEAD"]
-        finally:
-            recorder.stop()
         self.assertEqual(second[0], ("POST", "uploads="))  # a new upload, every part again
         self.assertEqual(sum(1 for m in second if m[0] == "PUT"), 2)
 
     def test_s3_access_denied_to_a_missing_object_counts_as_missing(self):
         # A reader without s3:ListBucket gets 403 AccessDenied for a key that is not there.
         self.locked_and_fetched()
-        recorder = Recorder().start()
-        recorder.get_answer = (403, b"<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>")
-        try:
+        with Recorder() as recorder:
+            recorder.get_answer = (403, b"<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>")
             env = self.fresh_env("b", AWS_ACCESS_KEY_ID="AK", AWS_SECRET_ACCESS_KEY="SK",
                                  AWS_ENDPOINT_URL=recorder.endpoint, HFMODELS_MIRRORS="s3://bucket/x")
             result = self.run_tool("fetch", "--no-origin", env=env, check=5)
-        finally:
-            recorder.stop()
         self.assertIn("not in any mirror:\n  ", result.stderr)
         self.assertIn("\n  tiny/config.json\n", result.stderr)
         self.assertIn("hfmodels push", result.stderr)
@@ -352,18 +337,15 @@ class S3MirrorTest(MirrorCase):
         the same request: a custom endpoint, a region, a session token; GET, HEAD, PUT, and the
         multipart POSTs with their query strings."""
         self.locked_and_fetched(HUGE)
-        recorder = Recorder().start()
-        credentials = {"AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
-                       "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-                       "AWS_SESSION_TOKEN": "IQoJb3JpZ2luX2VjEXAMPLE/token+value==",
-                       "AWS_REGION": "eu-central-1", "AWS_ENDPOINT_URL": recorder.endpoint}
-        try:
+        with Recorder() as recorder:
+            credentials = {"AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
+                           "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+                           "AWS_SESSION_TOKEN": "IQoJb3JpZ2luX2VjEXAMPLE/token+value==",
+                           "AWS_REGION": "eu-central-1", "AWS_ENDPOINT_URL": recorder.endpoint}
             self.run_tool("fetch", env=self.fresh_env("b", **credentials, HFMODELS_MIRRORS="s3://bucket/pre.fix"),
                           check=0)
             self.run_tool("push", "--to", "s3://bucket/pre.fix", "-j", "2",
                           env=self.env(**credentials, HFMODELS_S3_MULTIPART_FROM=str(16 << 20)), check=0)
-        finally:
-            recorder.stop()
         requests = recorder.requests
         methods = {r["method"] for r in requests}
         self.assertEqual(methods, {"GET", "HEAD", "PUT", "POST"})

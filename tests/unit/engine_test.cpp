@@ -183,8 +183,12 @@ protected:
   void TearDown() override { fs::remove_all(m_dir); }
 
   void run(TestTask& task, const EngineOptions& options, std::stop_token stop = {}) {
+    run(task, options, m_events, std::move(stop));
+  }
+  static void run(TestTask& task, const EngineOptions& options, Events& events,
+                  std::stop_token stop = {}) {
     std::vector<FileTask*> tasks{&task};
-    download(tasks, options, m_events, std::move(stop));
+    download(tasks, options, events, std::move(stop));
   }
 
   fs::path m_dir;
@@ -668,17 +672,22 @@ hfmodels::http::SourceAccess mirror_access(const std::string& origin) {
   return access;
 }
 
+// `body` from `mirror` first, then from `hub`.
+FileSpec mirror_then_hub(const HttpServer& mirror, const HttpServer& hub, const std::string& body) {
+  FileSpec spec = spec_for(hub.url("/file"), body);
+  spec.sources.insert(spec.sources.begin(),
+                      Source{mirror.url("/sha256/x"), mirror_access(mirror.url(""))});
+  return spec;
+}
+
 TEST_F(EngineTest, AMirrorWithoutTheObjectPassesTheFileToTheNextSource) {
   const std::string body = make_body(300000);
   HttpServer mirror([&](const HttpRequest&) { return HttpReply{404, {}, "no", std::nullopt}; });
   HttpServer hub([&](const HttpRequest& request) { return serve(body, request); });
-  FileSpec spec = spec_for(hub.url("/file"), body);
-  spec.sources.insert(spec.sources.begin(),
-                      Source{mirror.url("/sha256/x"), mirror_access(mirror.url(""))});
+  const FileSpec spec = mirror_then_hub(mirror, hub, body);
   TestTask task(m_dir, spec);
   SourceEvents events;
-  std::vector<FileTask*> tasks{&task};
-  download(tasks, fast_options(), events, {});
+  run(task, fast_options(), events);
 
   ASSERT_TRUE(task.downloaded) << (task.error ? task.error->what() : "");
   EXPECT_EQ(task.contents(), body);
@@ -695,13 +704,10 @@ TEST_F(EngineTest, AWrongObjectIsDroppedAndTheNextSourceStartsFromNothing) {
   wrong[1000] ^= 0x55;
   HttpServer mirror([&](const HttpRequest& request) { return serve(wrong, request); });
   HttpServer hub([&](const HttpRequest& request) { return serve(body, request); });
-  FileSpec spec = spec_for(hub.url("/file"), body);
-  spec.sources.insert(spec.sources.begin(),
-                      Source{mirror.url("/sha256/x"), mirror_access(mirror.url(""))});
+  const FileSpec spec = mirror_then_hub(mirror, hub, body);
   TestTask task(m_dir, spec);
   SourceEvents events;
-  std::vector<FileTask*> tasks{&task};
-  download(tasks, fast_options(), events, {});
+  run(task, fast_options(), events);
 
   ASSERT_TRUE(task.downloaded) << (task.error ? task.error->what() : "");
   EXPECT_EQ(task.contents(), body);
@@ -727,13 +733,10 @@ TEST_F(EngineTest, AMirrorThatBreaksOffLeavesItsGoodBytesForTheNextSource) {
     return reply;
   });
   HttpServer hub([&](const HttpRequest& request) { return serve(body, request); });
-  FileSpec spec = spec_for(hub.url("/file"), body);
-  spec.sources.insert(spec.sources.begin(),
-                      Source{mirror.url("/sha256/x"), mirror_access(mirror.url(""))});
+  const FileSpec spec = mirror_then_hub(mirror, hub, body);
   TestTask task(m_dir, spec);
   SourceEvents events;
-  std::vector<FileTask*> tasks{&task};
-  download(tasks, fast_options(), events, {});
+  run(task, fast_options(), events);
 
   ASSERT_TRUE(task.downloaded) << (task.error ? task.error->what() : "");
   EXPECT_EQ(task.contents(), body);
@@ -771,9 +774,7 @@ TEST_F(EngineTest, AMirrorAnswering5xxBeforeAnyBytePassesTheFileOnWithoutRetryin
   const std::string body = make_body(1000);
   HttpServer mirror([&](const HttpRequest&) { return HttpReply{503, {}, "", std::nullopt}; });
   HttpServer hub([&](const HttpRequest& request) { return serve(body, request); });
-  FileSpec spec = spec_for(hub.url("/file"), body);
-  spec.sources.insert(spec.sources.begin(),
-                      Source{mirror.url("/sha256/x"), mirror_access(mirror.url(""))});
+  const FileSpec spec = mirror_then_hub(mirror, hub, body);
   TestTask task(m_dir, spec);
   run(task, fast_options());
   ASSERT_TRUE(task.downloaded) << (task.error ? task.error->what() : "");

@@ -238,6 +238,23 @@ void check_secret_transport(const std::string& origin, const ClientOptions& opti
   }
 }
 
+std::optional<std::string> xml_element(std::string_view body, std::string_view tag) {
+  const std::string open = "<" + std::string(tag) + ">";
+  const auto begin = body.find(open);
+  const auto end = body.find("</" + std::string(tag) + ">");
+  if (begin == std::string_view::npos || end == std::string_view::npos ||
+      end < begin + open.size()) {
+    return std::nullopt;
+  }
+  return std::string(body.substr(begin + open.size(), end - begin - open.size()));
+}
+
+std::string error_code_suffix(std::string_view body) {
+  const auto code = xml_element(body, "Code");
+  // A code is one short word; anything longer is not an S3 error.
+  return code && !code->empty() && code->size() < 64 ? ": " + *code : std::string();
+}
+
 std::optional<ContentRange> parse_content_range(const std::optional<std::string>& header) {
   if (!header) {
     return std::nullopt;

@@ -131,6 +131,15 @@ struct ContentRange {
   std::uint64_t total = 0;
 };
 
+// The text of the first <tag> element of a small XML answer: an S3 upload's id, the code of an
+// S3-style error (`<Error><Code>AccessDenied</Code>…`, also sent by MinIO and Artifactory).
+// Only that one element of a known document is needed, so no XML parser is brought in.
+std::optional<std::string> xml_element(std::string_view body, std::string_view tag);
+
+// ": <Code>" of an S3-style error body, or "" when it has none: what follows "HTTP 403" in a
+// message.
+std::string error_code_suffix(std::string_view body);
+
 // `Content-Range: bytes first-last/total`; nothing for any other form (`*` included).
 std::optional<ContentRange> parse_content_range(const std::optional<std::string>& header);
 

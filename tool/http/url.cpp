@@ -88,6 +88,20 @@ std::string origin_of(std::string_view url) {
   return origin;
 }
 
+std::string percent_encoded(std::string_view text) {
+  if (text.empty()) {
+    return {};
+  }
+  // The handle is not used (libcurl 7.82 on); the escape needs no global init.
+  char* escaped = curl_easy_escape(nullptr, text.data(), static_cast<int>(text.size()));
+  if (escaped == nullptr) {
+    throw std::bad_alloc();
+  }
+  std::string result(escaped);
+  curl_free(escaped);
+  return result;
+}
+
 std::optional<std::string> local_path_of(std::string_view url) {
   const auto handle = parse(url);
   if (!handle || util::to_lower(part(*handle, CURLUPART_SCHEME)) != "file") {

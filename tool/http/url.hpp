@@ -19,6 +19,10 @@ std::string origin_of(std::string_view url);
 // `url` is not absolute.
 std::string host_of(std::string_view url);
 
+// `text` with every byte but the unreserved ones (letters, digits, `-._~`) as %XX in capitals:
+// RFC 3986, and what AWS SigV4 expects of a query value (curl_easy_escape).
+std::string percent_encoded(std::string_view text);
+
 // The local path of a `file://` URL (`file:///path` or `file://localhost/path`), decoded; nothing
 // for any other URL.
 std::optional<std::string> local_path_of(std::string_view url);

@@ -191,17 +191,10 @@ Mirror parse_mirror(std::string_view url, const util::GetEnv& getenv) {
 }
 
 std::string file_url(const std::filesystem::path& path) {
-  static constexpr char k_hex[] = "0123456789ABCDEF";
   std::string url = "file://";
-  for (const char c : path.string()) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (std::isalnum(byte) != 0 || std::string_view("/-._~").find(c) != std::string_view::npos) {
-      url += c;
-    } else {
-      url += '%';
-      url += k_hex[byte >> 4];
-      url += k_hex[byte & 15];
-    }
+  const auto segments = util::split(path.string(), '/');
+  for (std::size_t i = 0; i < segments.size(); ++i) {
+    url += (i == 0 ? "" : "/") + http::percent_encoded(segments[i]);
   }
   return url;
 }

@@ -4,6 +4,7 @@
 #include "http/access.hpp"
 #include "util/env.hpp"
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -13,6 +14,9 @@
 // servers a team already runs (docs/mirrors.md). Every byte from them is checked against the
 // lockfile, so none of them has to be trusted.
 namespace hfmodels::mirror {
+
+// S3 takes at most 5 GiB in one PUT: larger objects go in parts (mirror/upload.hpp).
+inline constexpr std::uint64_t k_multipart_from = 5ULL << 30;
 
 struct Mirror {
   enum class Kind { web, s3, file } kind = Kind::web;

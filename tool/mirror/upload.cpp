@@ -12,7 +12,6 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <cctype>
 #include <charconv>
 #include <cstdio>
 #include <map>
@@ -156,51 +155,16 @@ Reply send(const http::ClientOptions& client, const http::RetryPolicy& policy, c
     // AccessDenied to a reader without s3:ListBucket, or to a HEAD (no body to tell).
     if (reply.status == 404 ||
         (reply.status == 403 &&
-         (reply.body.empty() ||
-          reply.body.find("<Code>AccessDenied</Code>") != std::string::npos))) {
+         (reply.body.empty() || http::xml_element(reply.body, "Code") == "AccessDenied"))) {
       return reply;
     }
-    std::string code_name;
-    if (const auto begin = reply.body.find("<Code>"), end = reply.body.find("</Code>");
-        begin != std::string::npos && end != std::string::npos && end > begin && end - begin < 70) {
-      code_name = ": " + reply.body.substr(begin + 6, end - begin - 6);
-    }
-    throw http::tried(
-        Error(ErrorKind::network, "the mirror refused the upload",
-              "HTTP " + std::to_string(reply.status) + " from " + http::redact_url(url) + code_name,
-              "", subject)
-            .with_cause("mirror:http:" + std::to_string(reply.status)),
-        retrier.attempts());
+    throw http::tried(Error(ErrorKind::network, "the mirror refused the upload",
+                            "HTTP " + std::to_string(reply.status) + " from " +
+                                http::redact_url(url) + http::error_code_suffix(reply.body),
+                            "", subject)
+                          .with_cause("mirror:http:" + std::to_string(reply.status)),
+                      retrier.attempts());
   }
-}
-
-// The text between <tag> and </tag> of an S3 answer: the one element of a small, known XML
-// document that is needed (an upload's id), so no XML parser is brought in for it.
-std::optional<std::string> xml_element(const std::string& body, const std::string& tag) {
-  const auto begin = body.find("<" + tag + ">");
-  const auto end = body.find("</" + tag + ">");
-  if (begin == std::string::npos || end == std::string::npos || end < begin) {
-    return std::nullopt;
-  }
-  return body.substr(begin + tag.size() + 2, end - begin - tag.size() - 2);
-}
-
-// SigV4 percent-encoding of a query value: unreserved characters stay, everything else is
-// %XX in capitals. libcurl 7.88 signs the query as it is sent, so it is sent this way.
-std::string query_encoded(std::string_view value) {
-  static constexpr char k_hex[] = "0123456789ABCDEF";
-  std::string out;
-  for (const char c : value) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (std::isalnum(byte) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += c;
-    } else {
-      out += '%';
-      out += k_hex[byte >> 4];
-      out += k_hex[byte & 15];
-    }
-  }
-  return out;
 }
 
 void set_upload(CURL* curl, Body& body, const util::InputFile& file, std::uint64_t offset,
@@ -377,8 +341,8 @@ void Uploader::abort_upload(const std::string& url, const std::string& upload_id
                             const std::stop_token& stop) const {
   try {
     send(
-        m_options.client, m_options.retry, m_mirror, url + "?uploadId=" + query_encoded(upload_id),
-        http::k_empty_payload_sha256, stop,
+        m_options.client, m_options.retry, m_mirror,
+        url + "?uploadId=" + http::percent_encoded(upload_id), http::k_empty_payload_sha256, stop,
         [](CURL* curl, Body&) { curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, "DELETE"); }, "");
   } catch (const Error& error) {
     if (error.kind() == ErrorKind::cancelled) {
@@ -407,7 +371,7 @@ void Uploader::upload_in_parts(const LocalObject& object, const std::stop_token&
           curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "");
         },
         object.sha256);
-    const auto id = xml_element(created.body, "UploadId");
+    const auto id = http::xml_element(created.body, "UploadId");
     if (created.status != 200 || !id || id->empty()) {
       throw Error(ErrorKind::network, "the mirror did not start a multipart upload",
                   "HTTP " + std::to_string(created.status) + " from " + http::redact_url(url), "",
@@ -417,7 +381,7 @@ void Uploader::upload_in_parts(const LocalObject& object, const std::stop_token&
     std::filesystem::create_directories(record_path.parent_path());
     save_record(record_path, *record);
   }
-  const std::string upload_id = query_encoded(record->upload_id);
+  const std::string upload_id = http::percent_encoded(record->upload_id);
   const std::size_t parts = object.part_sha256.size();
   std::mutex mutex;
   const util::InputFile file(object.file);
@@ -485,8 +449,7 @@ void Uploader::upload_in_parts(const LocalObject& object, const std::stop_token&
     if (done.status != 200 || done.body.find("<Error>") != std::string::npos) {
       failure = Error(ErrorKind::network, "the mirror did not complete the multipart upload",
                       "HTTP " + std::to_string(done.status) + " from " + http::redact_url(url) +
-                          (xml_element(done.body, "Code") ? ": " + *xml_element(done.body, "Code")
-                                                          : std::string()),
+                          http::error_code_suffix(done.body),
                       "", object.sha256);
     }
   } catch (const Error& error) {

@@ -18,8 +18,6 @@
 // (docs/mirrors.md).
 namespace hfmodels::mirror {
 
-// S3 takes at most 5 GiB in one PUT: larger objects go in parts.
-inline constexpr std::uint64_t k_multipart_from = 5ULL << 30;
 // S3 allows 10,000 parts of an upload; parts are at least this large (S3's least is 5 MiB),
 // so that each is worth its request.
 inline constexpr std::uint64_t k_max_parts = 10'000;

@@ -3,6 +3,7 @@
 // (README, "Teams and CI fleets").
 #include "cache/cache.hpp"
 #include "manifest/edit.hpp"
+#include "mirror/upload.hpp"
 #include "ops/operations.hpp"
 #include "ops/project.hpp"
 #include "util/cancel.hpp"
@@ -65,12 +66,9 @@ mirror::UploadOptions upload_options(const Settings& settings) {
   return options;
 }
 
-} // namespace
-
-PushResult push(const Settings& settings, const std::vector<std::string>& names,
-                const mirror::Mirror& to, Reporter& reporter, const std::stop_token& stop) {
-  const auto project = load_project(settings, stop);
-  const auto models = select_models(project.lockfile, names);
+PushResult push_models(const Settings& settings,
+                       const std::vector<const manifest::LockedModel*>& models,
+                       const mirror::Mirror& to, Reporter& reporter, const std::stop_token& stop) {
   const cache::HubCache cache(settings.cache_dir);
   const std::vector<Object> objects = objects_of(cache, models);
   const mirror::Uploader uploader(to, upload_options(settings));
@@ -135,16 +133,24 @@ PushResult push(const Settings& settings, const std::vector<std::string>& names,
   return result;
 }
 
+} // namespace
+
+PushResult push(const Settings& settings, const std::vector<std::string>& names,
+                const mirror::Mirror& to, Reporter& reporter, const std::stop_token& stop) {
+  const auto project = load_project(settings, stop);
+  return push_models(settings, select_models(project.lockfile, names), to, reporter, stop);
+}
+
 PushResult bundle(const Settings& settings, const std::vector<std::string>& names,
                   const std::filesystem::path& folder, Reporter& reporter,
                   const std::stop_token& stop) {
   const auto absolute = std::filesystem::absolute(folder).lexically_normal();
   const mirror::Mirror to = mirror::parse_mirror(mirror::file_url(absolute), util::process_getenv);
-  PushResult result = push(settings, names, to, reporter, stop);
-
-  // The lockfile and the manifest of the models bundled, and how to install them.
   const auto project = load_project(settings, stop);
   const auto models = select_models(project.lockfile, names);
+  PushResult result = push_models(settings, models, to, reporter, stop);
+
+  // The lockfile and the manifest of the models bundled, and how to install them.
   manifest::Lockfile lockfile;
   std::vector<std::string> kept;
   for (const auto* model : models) {

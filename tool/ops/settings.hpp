@@ -3,7 +3,6 @@
 
 #include "http/client.hpp"
 #include "mirror/mirror.hpp"
-#include "mirror/upload.hpp"
 #include "util/env.hpp"
 #include "util/error.hpp"
 

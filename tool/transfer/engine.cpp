@@ -936,7 +936,7 @@ private:
       // or a proxy whose backend is), moves the file on to the next source at once.
       if (code == CURLE_FILE_COULDNT_READ_FILE || (code == CURLE_OK && status == 404) ||
           (code == CURLE_OK && status == 403 &&
-           connection.error_body.find("<Code>AccessDenied</Code>") != std::string::npos)) {
+           http::xml_element(connection.error_body, "Code") == "AccessDenied")) {
         throw missing_object(connection, code, status);
       }
       if ((code != CURLE_OK || status >= 500) && file.received_from[file.source] == 0) {
@@ -1008,7 +1008,7 @@ private:
       // A mirror's answer: its status, and the code an S3 error body names.
       return Error(ErrorKind::network, "the mirror refused the download",
                    "HTTP " + std::to_string(status) + " from " + http::redact_url(connection.url) +
-                       error_code_of(connection.error_body),
+                       http::error_code_suffix(connection.error_body),
                    "", spec.subject)
           .with_cause("source:http:" + std::to_string(status));
     }
@@ -1107,17 +1107,6 @@ private:
     return Error(ErrorKind::network, "the mirror does not have the file", why, "",
                  connection.file->spec->subject)
         .with_cause("source:missing");
-  }
-
-  // ": <Code>" of an S3-style XML error body (`<Error><Code>AccessDenied</Code>`), if any.
-  static std::string error_code_of(const std::string& body) {
-    const auto begin = body.find("<Code>");
-    const auto end = body.find("</Code>");
-    if (begin == std::string::npos || end == std::string::npos || end < begin + 6 ||
-        end - begin > 70) {
-      return "";
-    }
-    return ": " + body.substr(begin + 6, end - begin - 6);
   }
 
 public:
