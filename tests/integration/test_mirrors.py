@@ -146,6 +146,29 @@ class FileMirrorTest(MirrorCase):
         self.run_tool("fetch", "--no-origin", env=env, check=0)
         self.assert_hub_untouched()
 
+    def test_bundle_refuses_a_folder_whose_files_it_would_replace(self):
+        self.locked_and_fetched()
+        (self.project / "README.md").write_text("# my project\n")
+        before = {name: (self.project / name).read_bytes()
+                  for name in ("models.yaml", "models.lock", "README.md")}
+        # Into the project itself, and into another project: nothing written, nothing lost.
+        result = self.run_tool("bundle", "tiny", "--to", ".", check=2)
+        self.assertIn("models.yaml", result.stderr)
+        other = self.root / "other"
+        other.mkdir()
+        (other / "models.lock").write_text("version: 1\nmodels: {}\n")
+        self.run_tool("bundle", "--to", other, check=2)
+        for name, data in before.items():
+            self.assertEqual((self.project / name).read_bytes(), data, name)
+        self.assertEqual((other / "models.lock").read_text(), "version: 1\nmodels: {}\n")
+        self.assertFalse((self.project / "sha256").exists())
+        self.assertFalse((other / "sha256").exists())
+        # A bundle folder is hfmodels' own: bundling into it again replaces its files.
+        folder = self.root / "bundle"
+        self.run_tool("bundle", "tiny", "--to", folder, check=0)
+        self.run_tool("bundle", "gguf", "--to", folder, check=0)
+        self.assertEqual(sorted(self.read_lock(folder)["models"]), ["gguf"])
+
     def test_the_mirror_token_is_refused_for_several_servers(self):
         self.locked_and_fetched()
         env = self.fresh_env("b", HFMODELS_MIRROR_TOKEN="mirror-secret-123",

@@ -133,6 +133,32 @@ PushResult push_models(const Settings& settings,
   return result;
 }
 
+constexpr std::string_view k_bundle_readme_title = "# Models bundled by hfmodels\n";
+
+// A bundle writes models.lock, models.yaml and README.md into its folder: never over a project's
+// own files (`--to .` in the project, another project's folder). A folder whose README bundle
+// wrote is hfmodels' own, and gets the files of the latest bundle.
+void refuse_to_replace(const std::filesystem::path& folder) {
+  const auto readme = folder / "README.md";
+  std::error_code error;
+  if (std::filesystem::is_regular_file(readme, error) &&
+      util::read_file(readme).starts_with(k_bundle_readme_title)) {
+    return;
+  }
+  std::string present;
+  for (const char* name : {"models.yaml", "models.lock", "README.md"}) {
+    if (std::filesystem::exists(folder / name, error)) {
+      present += (present.empty() ? "" : ", ") + std::string(name);
+    }
+  }
+  if (!present.empty()) {
+    throw Error(ErrorKind::usage, "the folder is not a bundle",
+                folder.string() + " holds " + present +
+                    ", which a bundle would replace with its own",
+                "Give an empty folder, or one an earlier bundle wrote");
+  }
+}
+
 } // namespace
 
 PushResult push(const Settings& settings, const std::vector<std::string>& names,
@@ -144,7 +170,11 @@ PushResult push(const Settings& settings, const std::vector<std::string>& names,
 PushResult bundle(const Settings& settings, const std::vector<std::string>& names,
                   const std::filesystem::path& folder, Reporter& reporter,
                   const std::stop_token& stop) {
-  const auto absolute = std::filesystem::absolute(folder).lexically_normal();
+  auto absolute = std::filesystem::absolute(folder).lexically_normal();
+  if (!absolute.has_filename()) {
+    absolute = absolute.parent_path(); // `--to .` names the folder, not an empty last part
+  }
+  refuse_to_replace(absolute);
   const mirror::Mirror to = mirror::parse_mirror(mirror::file_url(absolute), util::process_getenv);
   const auto project = load_project(settings, stop);
   const auto models = select_models(project.lockfile, names);
@@ -172,8 +202,8 @@ PushResult bundle(const Settings& settings, const std::vector<std::string>& name
         dropped.empty() ? text
                         : manifest::with_models_removed(text, dropped, settings.manifest_path));
   }
-  std::string readme =
-      "# Models bundled by hfmodels\n\n"
+  std::string readme = std::string(k_bundle_readme_title) +
+                       "\n"
       "This folder is a mirror (`sha256/<hex>`, one file per object) of the models in\n"
       "`models.lock`:\n\n";
   for (const auto* model : models) {
