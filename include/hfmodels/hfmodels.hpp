@@ -124,7 +124,7 @@ using EventCallback = std::function<void(const Event&)>;
 struct FetchSummary {
   std::size_t files = 0;      // locked files of the models fetched
   std::size_t downloaded = 0; // of them, downloaded now (the rest were cached)
-  std::uint64_t bytes_downloaded = 0;
+  std::uint64_t bytes_downloaded = 0; // their sizes (bytes a partial download kept included)
 };
 
 // A model's presence in the cache, by size (hashing is verify's job).

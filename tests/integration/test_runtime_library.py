@@ -135,6 +135,11 @@ class RuntimeLibraryTest(HubTestCase):
         kinds = {e[1] for e in events}
         self.assertTrue({"started", "finished"} <= kinds, out)
         self.assertTrue(all(e[2] == "chat" for e in events), out)
+        # The totals of the whole fetch grow with every event and end at the total.
+        done = [int(e[8]) for e in events]
+        self.assertEqual(done, sorted(done), out)
+        self.assertEqual(done[-1], int(events[-1][9]), out)
+        self.assertEqual(int(events[-1][9]), sum(int(e[5]) for e in events if e[1] == "finished"))
         gguf = Path(re.search(r"^gguf (.+)$", out, re.M).group(1))
         self.assertTrue(gguf.is_file())
         lock = {}
@@ -230,6 +235,27 @@ class RuntimeLibraryTest(HubTestCase):
             self.assertEqual(sha256_of(directory / path), sha)
         out = self.probe(probe, "resolve", "not-an/existing-repo", expect=None)
         self.assertRegex(out, r"^error [23] ")
+
+    def test_a_failed_resolve_says_why_and_never_shows_the_token(self):
+        # Resolving downloads the regular files to hash them; when one fails, the program's
+        # Error names the file and the reason. A server echoing the Authorization header it was
+        # sent must not put the token into that Error: the library never prints, so nothing
+        # else would mask it. (A fresh cache: locking the probe's lockfile fetched those files.)
+        probe = self.build_probe(static=False)
+        token = "hf_probe_secret_token_123"
+        self.hub.add_fault({"action": "replace_body", "status": 400, "match": "config.json",
+                            "body": '{"error": "bad auth {authorization}"}',
+                            "headers": {"X-Error-Message": "echo {authorization}"},
+                            "times": -1})
+        out = self.probe(probe, "resolve", "hfmodels-demo/tiny-llama",
+                         env=self.env(HF_TOKEN=token, HF_HOME=str(self.root / "fresh")),
+                         expect=None)
+        self.assertRegex(out, r"(?m)^error 3 ")
+        self.assertIn("config.json", out)
+        self.assertIn("400", out)
+        self.assertNotIn("See the errors above", out)
+        self.assertNotIn(token, out)
+        self.assertIn("***", out)
 
     def test_model_manager_example(self):
         # examples/model-manager, built as its README says, with a lockfile of this Hub.

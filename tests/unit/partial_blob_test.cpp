@@ -133,6 +133,28 @@ TEST_F(PartialBlob, ARecordGoesWhereItsPartialGoes) {
   EXPECT_FALSE(fs::exists(m_blobs / (k_etag.str() + ".incomplete.ranges")));
 }
 
+TEST_F(PartialBlob, BytesWithHolesAreContinuedByTheNextFetchOfThisProcess) {
+  // A program cancels a segmented download and fetches again without exiting: the bytes it
+  // parked are its own leftovers, not a live download of another thread.
+  {
+    TempBlob temp = m_cache.open_partial_blob(k_repo, k_etag, 100);
+    temp.write_at("abc", 3, 0);
+    temp.write_at("xyz", 3, 10); // a hole between
+    write(temp.record_path(), "record");
+    m_cache.park_partial_blob(k_repo, k_etag, std::move(temp), false);
+  }
+  EXPECT_FALSE(fs::exists(m_blobs / (k_etag.str() + ".incomplete")))
+      << "never under the name Python resumes as a prefix";
+  TempBlob temp = m_cache.open_partial_blob(k_repo, k_etag, 100);
+  EXPECT_EQ(temp.size(), 13u);
+  EXPECT_EQ(read_file(temp.record_path()), "record");
+  std::size_t left = 0;
+  for (const auto& entry : fs::directory_iterator(m_blobs)) {
+    left += entry.path() != temp.path() && entry.path() != temp.record_path() ? 1 : 0;
+  }
+  EXPECT_EQ(left, 0u) << "claimed, not copied";
+}
+
 TEST_F(PartialBlob, AnEmptyOneIsNotParked) {
   {
     TempBlob temp = m_cache.open_partial_blob(k_repo, k_etag, 100);

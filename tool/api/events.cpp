@@ -10,16 +10,26 @@ void EventReporter::send(const Event& event) const {
 }
 
 void EventReporter::transfers_planned(std::size_t, std::uint64_t bytes) {
-  // The totals of the first events, before the engine's first progress report.
   m_last_total.all_bytes_done = 0;
   m_last_total.all_bytes_total = bytes;
   m_last_total.all_eta_seconds = -1;
 }
 
+// all_bytes_done is the sum of what each file has, counted here as every event passes rather
+// than taken from the engine's last progress report, which a file's start (with resumed bytes)
+// and end come after: so the totals never go back and end at all_bytes_total.
+void EventReporter::advance(File& file, std::uint64_t done) {
+  if (done > file.done) {
+    m_last_total.all_bytes_done += done - file.done;
+    file.done = done;
+  }
+}
+
 void EventReporter::transfer_started(std::size_t id, std::string_view model, std::string_view path,
                                      std::uint64_t size, std::uint64_t resumed) {
   File& file = m_files[id];
-  file = {std::string(model), std::string(path), size, resumed};
+  file = {std::string(model), std::string(path), size, 0};
+  advance(file, resumed);
   Event event = m_last_total;
   event.kind = Event::Kind::started;
   event.model = file.model;
@@ -33,14 +43,13 @@ void EventReporter::transfer_started(std::size_t id, std::string_view model, std
 
 void EventReporter::transfer_progress(const transfer::FileProgress& file,
                                       const transfer::TotalProgress& total) {
-  m_last_total.all_bytes_done = total.bytes_done;
   m_last_total.all_bytes_total = total.bytes_total;
   m_last_total.all_eta_seconds = total.eta_seconds.value_or(-1);
   const auto found = m_files.find(file.file);
   if (found == m_files.end()) {
     return;
   }
-  found->second.done = file.bytes_done;
+  advance(found->second, file.bytes_done);
   Event event = m_last_total;
   event.kind = Event::Kind::progress;
   event.model = found->second.model;
@@ -56,6 +65,9 @@ void EventReporter::transfer_finished(std::size_t id, bool ok) {
   const auto found = m_files.find(id);
   if (found == m_files.end()) {
     return;
+  }
+  if (ok) {
+    advance(found->second, found->second.size);
   }
   const File file = found->second;
   m_files.erase(found);

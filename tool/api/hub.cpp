@@ -14,10 +14,18 @@ Hub::Hub(Hub&&) noexcept = default;
 Hub& Hub::operator=(Hub&&) noexcept = default;
 
 LockedModel Hub::resolve(std::string_view spec, const std::stop_token& stop) const {
-  ops::SilentReporter quiet;
-  const auto models = ops::resolve_models(m_options->settings().value,
-                                          {manifest::parse_model_ref(spec)}, quiet, stop);
-  return api::to_public(models.front());
+  const ops::Settings& settings = m_options->settings().value;
+  // Resolving downloads the regular files to hash them: their failures, grouped by cause, come
+  // back in the Error (no events: a resolve is a step, not a fetch the program shows).
+  const EventCallback no_events;
+  api::EventReporter reporter(no_events);
+  try {
+    const auto models =
+        ops::resolve_models(settings, {manifest::parse_model_ref(spec)}, reporter, stop);
+    return api::to_public(models.front());
+  } catch (const Error& error) {
+    throw api::without_secrets(reporter.explained(error), settings);
+  }
 }
 
 } // namespace hfmodels

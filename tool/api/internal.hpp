@@ -26,6 +26,11 @@ LockedModel to_public(const manifest::LockedModel& model);
 // Every value checked, as when a lockfile is read (Error(usage) naming the model and value).
 manifest::LockedModel to_internal(const LockedModel& model);
 
+// `error` with every secret of `settings` masked (`***`): a server may echo what it was sent
+// (the Authorization header) into the message an Error quotes, and a program shows what() as it
+// is. The command line masks its output itself (cli/console).
+Error without_secrets(const Error& error, const ops::Settings& settings);
+
 // Turns what the operations report into Events for the caller's callback. Transfer reports come
 // on the fetching thread; error() may come from a worker thread, so it takes a lock.
 class EventReporter final : public ops::Reporter {
@@ -57,6 +62,7 @@ private:
     std::uint64_t done = 0;
   };
   void send(const Event& event) const;
+  void advance(File& file, std::uint64_t done);
 
   const EventCallback& m_on_event;
   std::map<std::size_t, File> m_files;

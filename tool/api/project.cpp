@@ -5,6 +5,7 @@
 
 #include "api/internal.hpp"
 #include "ops/operations.hpp"
+#include "util/display.hpp"
 #include "util/strings.hpp"
 
 #include <algorithm>
@@ -54,6 +55,16 @@ manifest::LockedModel to_internal(const LockedModel& model) {
   return result;
 }
 
+Error without_secrets(const Error& error, const ops::Settings& settings) {
+  util::Redactor redactor;
+  for (const std::string& secret : ops::secrets_of(settings)) {
+    redactor.add_secret(secret);
+  }
+  return Error(error.kind(), redactor.redact(error.summary()), redactor.redact(error.why()),
+               redactor.redact(error.hint()), redactor.redact(error.subject()))
+      .with_cause(error.cause());
+}
+
 namespace {
 
 // The model's folder, or one file in it, once every file it needs is in the cache.
@@ -77,8 +88,18 @@ std::filesystem::path cached_path(const ops::Settings& settings, const manifest:
   return path;
 }
 
-FetchSummary to_summary(const ops::FetchResult& result) {
-  return {result.files, result.downloaded, result.bytes_downloaded};
+// A fetch reporting to the program: its Events, and the reasons of the files that failed in
+// the one Error it throws, every secret masked.
+FetchSummary fetch_reporting(const ops::Settings& settings,
+                             const std::vector<const manifest::LockedModel*>& models,
+                             const EventCallback& on_event, const std::stop_token& stop) {
+  EventReporter reporter(on_event);
+  try {
+    const ops::FetchResult result = ops::fetch_models(settings, models, reporter, stop);
+    return {result.files, result.downloaded, result.bytes_downloaded};
+  } catch (const Error& error) {
+    throw without_secrets(reporter.explained(error), settings);
+  }
 }
 
 } // namespace
@@ -148,12 +169,7 @@ FetchSummary Project::fetch(const std::vector<std::string>& models, const EventC
                             const std::stop_token& stop) {
   const auto selected = ops::select_models(m_state->project.lockfile, models);
   ops::require_fresh(m_state->project, selected, models.empty());
-  api::EventReporter reporter(on_event);
-  try {
-    return api::to_summary(ops::fetch_models(m_state->settings, selected, reporter, stop));
-  } catch (const Error& error) {
-    throw reporter.explained(error);
-  }
+  return api::fetch_reporting(m_state->settings, selected, on_event, stop);
 }
 
 std::filesystem::path Project::path(std::string_view model) const {
@@ -169,13 +185,7 @@ std::filesystem::path Project::path(std::string_view model, std::string_view fil
 FetchSummary fetch(const LockedModel& model, const Options& options, const EventCallback& on_event,
                    const std::stop_token& stop) {
   const manifest::LockedModel internal = api::to_internal(model);
-  api::EventReporter reporter(on_event);
-  try {
-    return api::to_summary(
-        ops::fetch_models(options.settings().value, {&internal}, reporter, stop));
-  } catch (const Error& error) {
-    throw reporter.explained(error);
-  }
+  return api::fetch_reporting(options.settings().value, {&internal}, on_event, stop);
 }
 
 std::filesystem::path path(const LockedModel& model, const Options& options) {

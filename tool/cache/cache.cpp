@@ -66,15 +66,21 @@ std::string owner_tag() {
   return host_tag() + "-" + std::to_string(util::current_process_id()) + "-" + util::random_hex(8);
 }
 
+// The owner part of a partial with holes that its writer parked (`<etag>.parked-<random>
+// .incomplete`): closed, so free to take at once, even by the process that parked it (a program
+// that cancels a fetch and fetches again). Python resumes only `<etag>.incomplete`.
+constexpr std::string_view k_parked_owner = "parked-";
+
 // Whether the partial download named by `owner` (empty for the parked `<etag>.incomplete`) may
 // be taken over. Holding the blob's lock, every partial is a leftover, since its writer would
-// hold the lock; but some network filesystems grant flock to everyone, and taking over a live
-// download there would make its writer fail. So: a parked one always (its writer closed it);
+// hold the lock; but some network filesystems grant flock to everyone (or to every thread of a
+// process holding it), and taking over a live download there would make its writer fail. So: a
+// parked one always (its writer closed it);
 // one of a process of this machine once that process is gone (so `kill -9` and a rerun
 // resume at once); any other (another machine's, Python's, a lockless temporary) once idle for
 // k_foreign_partial_age.
 bool abandoned(std::string_view owner, std::chrono::system_clock::duration age) {
-  if (owner.empty()) {
+  if (owner.empty() || owner.starts_with(k_parked_owner)) {
     return true;
   }
   const std::string host = host_tag() + "-";
@@ -522,9 +528,16 @@ void HubCache::park_partial_blob(const hub::RepoRef& repo, const hub::BlobId& et
     const std::string record = name + std::string(k_record_suffix);
     owned.release();
     if (!prefix_only) {
-      // Bytes with holes between them stay under this process's name with their record, where
-      // the next run (open_partial_blob) claims them once this process has ended; Python would
-      // take a file named like its own for a prefix and append to it.
+      // Bytes with holes between them get a name of their own, with their record, which the
+      // next fetch (open_partial_blob) claims at once; Python would take a file named like its
+      // own for a prefix and append to it. If the rename fails they stay under this process's
+      // name, claimed once it has ended.
+      const std::string holes =
+          etag.str() + "." + std::string(k_parked_owner) + util::random_hex(8) +
+          std::string(k_partial_suffix);
+      if (!dir.rename(name, holes)) {
+        static_cast<void>(dir.rename(record, holes + std::string(k_record_suffix)));
+      }
       return;
     }
     // Under the name Python <= 1.17 resumes too, with its record, which keeps vouching for the

@@ -115,7 +115,8 @@ public:
   // The partial download of blob `etag` to continue, claimed for this process, or a new empty
   // temporary `blobs/<etag>.<host>-<pid>-<random>.incomplete`. Candidates, of at most
   // `max_size` bytes: `blobs/<etag>.incomplete` (where park_partial_blob leaves one, and
-  // Python <= 1.17's name), a temporary of a process of this machine that has ended (killed),
+  // Python <= 1.17's name), `blobs/<etag>.parked-<random>.incomplete` (bytes with holes parked),
+  // a temporary of a process of this machine that has ended (killed),
   // and any other `blobs/<etag>.*.incomplete` nobody has written to for 10 minutes. The largest
   // is renamed to a name of this process (the claim: only one process can win it). Symlinks and
   // other odd entries are never claimed. Call it holding the blob's lock. Stray temporaries of
@@ -129,7 +130,8 @@ public:
 
   // Keeps an interrupted download for the next run, with its record: a complete prefix
   // (`prefix_only`) as `blobs/<etag>.incomplete`, the name Python resumes too; bytes with holes
-  // under the temporary's own name (the next run claims it). Never throws: it runs while
+  // as `blobs/<etag>.parked-<random>.incomplete` (the next fetch claims it, in this process
+  // too). Never throws: it runs while
   // another error is on its way out; an empty temporary is just removed.
   void park_partial_blob(const hub::RepoRef& repo, const hub::BlobId& etag, TempBlob&& temp,
                          bool prefix_only) const noexcept;

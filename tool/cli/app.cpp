@@ -6,7 +6,6 @@
 #include "cli/interrupt.hpp"
 #include "cli/reporters.hpp"
 #include "cli/terminal.hpp"
-#include "http/client.hpp"
 #include "util/cancel.hpp"
 #include "util/env.hpp"
 #include "util/error.hpp"
@@ -72,19 +71,8 @@ ops::Settings settings_from(GlobalOptions& options, Console& console) {
     overrides.jobs = *options.jobs;
   }
   ops::Settings settings = ops::resolve_settings(overrides);
-  console.add_secret(settings.token);
-  for (const std::string& secret : settings.proxies.credentials()) {
+  for (const std::string& secret : ops::secrets_of(settings)) {
     console.add_secret(secret);
-  }
-  for (const std::string& secret : http::credentials_of(settings.endpoint)) {
-    console.add_secret(secret);
-  }
-  for (const auto& mirror : settings.mirrors) {
-    console.add_secret(mirror.access.bearer);
-    if (mirror.access.aws) {
-      console.add_secret(mirror.access.aws->secret_key);
-      console.add_secret(mirror.access.aws->session_token);
-    }
   }
   return settings;
 }

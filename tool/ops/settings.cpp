@@ -190,4 +190,22 @@ Settings resolve_settings(const SettingOverrides& overrides, const util::GetEnv&
   return settings;
 }
 
+std::vector<std::string> secrets_of(const Settings& settings) {
+  std::vector<std::string> secrets{settings.token};
+  for (const std::string& secret : settings.proxies.credentials()) {
+    secrets.push_back(secret);
+  }
+  for (const std::string& secret : http::credentials_of(settings.endpoint)) {
+    secrets.push_back(secret);
+  }
+  for (const auto& mirror : settings.mirrors) {
+    secrets.push_back(mirror.access.bearer);
+    if (mirror.access.aws) {
+      secrets.push_back(mirror.access.aws->secret_key);
+      secrets.push_back(mirror.access.aws->session_token);
+    }
+  }
+  return secrets;
+}
+
 } // namespace hfmodels::ops

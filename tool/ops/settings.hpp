@@ -74,6 +74,10 @@ Settings resolve_settings(const SettingOverrides& overrides,
 // The endpoint without trailing `/`; Error(usage) unless it is an http(s) URL.
 std::string checked_endpoint(std::string endpoint);
 
+// Every secret `settings` holds (the token, proxy and endpoint credentials, the mirrors'
+// bearer token and AWS keys): what must never leave the program, whoever shows its text.
+std::vector<std::string> secrets_of(const Settings& settings);
+
 // Why `token` (found in `source`, for the message) cannot be sent, or nothing when it can.
 std::optional<Error> token_error(std::string_view token, const std::string& source);
 

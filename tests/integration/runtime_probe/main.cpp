@@ -28,9 +28,11 @@ const char* kind_name(hfmodels::Event::Kind kind) {
 }
 
 void print_event(const hfmodels::Event& e) {
-  std::printf("event %s %s %s %llu %llu %.0f %.1f\n", kind_name(e.kind), e.model.c_str(),
+  std::printf("event %s %s %s %llu %llu %.0f %.1f %llu %llu\n", kind_name(e.kind), e.model.c_str(),
               e.path.c_str(), static_cast<unsigned long long>(e.bytes_done),
-              static_cast<unsigned long long>(e.bytes_total), e.bytes_per_second, e.eta_seconds);
+              static_cast<unsigned long long>(e.bytes_total), e.bytes_per_second, e.eta_seconds,
+              static_cast<unsigned long long>(e.all_bytes_done),
+              static_cast<unsigned long long>(e.all_bytes_total));
 }
 
 // The README's example, as a consumer writes it ("Using hfmodels from a program").
