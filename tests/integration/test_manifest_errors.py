@@ -672,11 +672,6 @@ class LockfileErrorTest(ErrorAssertions, HubTestCase):
             text = self.edit_line(line, "version: 1\ngenerated: 2024-01-01")
             self.fetch_fails(text, line + 1, None, ["`generated`"])
 
-    def test_version_2(self):
-        line = self.line_of(self.good_lock, "version:")
-        first = self.fetch_fails(self.edit_line(line, "version: 2"), line, None, ["version"])
-        self.assertIn("2", first)
-
     def test_other_bad_versions_and_missing_keys(self):
         line = self.line_of(self.good_lock, "version:")
         for value in ["0", "one", "1.0", "[1]"]:
@@ -739,15 +734,35 @@ class LockfileErrorTest(ErrorAssertions, HubTestCase):
 
     def test_lock_recreates_a_damaged_lockfile_as_the_message_says(self):
         text, _ = self.replace_value("tiny", "commit:", "39e600a4")
-        for command in [("lock",), ("lock", "tiny")]:
+        for command in [("lock", "--update"), ("lock", "--update", "tiny")]:
             with self.subTest(command=command):
                 self.lockfile().write_text(text)
-                self.run_tool("fetch", check=2)
-                # `lock NAME` too must give a complete lockfile: no old entry survives for `ds`.
+                advice = self.run_tool("fetch", check=2).stderr
+                self.assertIn("hfmodels lock --update", advice)
+                # Plain `lock` would move every pin (branches to their current commit): it
+                # refuses, as the other commands do, and leaves the file for the user to fix.
+                refused = self.run_tool("lock", check=2)
+                self.assertIn("hfmodels lock --update", refused.stderr)
+                self.assertEqual(self.lockfile().read_text(), text)
+                # `lock --update NAME` too must give a complete lockfile: no old entry survives
+                # for `ds`.
                 self.run_tool(*command, "-q", check=0)
                 self.assertEqual(self.lockfile().read_text(), self.good_lock)
                 self.run_tool("fetch", "-q", check=0)
                 self.run_tool("verify", check=0)
+
+    def test_a_lockfile_of_a_newer_format_is_never_rewritten(self):
+        newer = self.good_lock.replace("version: 1\n", "version: 2\n", 1)
+        self.assertNotEqual(newer, self.good_lock)
+        self.lockfile().write_text(newer)
+        for command in [("lock",), ("lock", "--update"), ("fetch",)]:
+            with self.subTest(command=command):
+                result = self.run_tool(*command, check=2)
+                self.assertIn("format version 2", result.stderr)
+                self.assertIn("Upgrade hfmodels", result.stderr)
+                self.assertNotIn("re-create", result.stderr)
+                self.assertEqual(self.lockfile().read_text(), newer)
+                self.assertFalse(self.cache.exists(), files_under(self.cache))
 
     # ---- integrity: a valid-looking hash that is wrong -----------------------------------------
 

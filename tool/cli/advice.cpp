@@ -60,7 +60,7 @@ std::string advice_for(std::string_view cause) {
     return "Free some disk space, or point HF_HUB_CACHE or --cache-dir to a larger disk";
   }
   if (cause == "lockfile:invalid") {
-    return "Re-create it with `hfmodels lock`";
+    return "Fix it, or re-create it with `hfmodels lock --update` (every model resolved again)";
   }
   if (cause == "lockfile:missing") {
     return "Run `hfmodels lock` to create it from models.yaml";

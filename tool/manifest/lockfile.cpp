@@ -334,8 +334,8 @@ Lockfile LockfileReader::read(std::string_view text) const {
       throw Error(ErrorKind::usage, k_what,
                   "it has format version " + version_text + "; this hfmodels reads version " +
                       std::to_string(k_version),
-                  "Upgrade hfmodels, or re-create it", ys::location(m_file, version.line))
-          .with_cause("lockfile:invalid");
+                  "Upgrade hfmodels", ys::location(m_file, version.line))
+          .with_cause("lockfile:newer");
     }
     fail(version, "", "`version` must be " + std::to_string(k_version));
   }

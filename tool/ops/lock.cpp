@@ -149,9 +149,13 @@ LockResult lock(const Settings& settings, const LockOptions& options, Reporter& 
     try {
       previous = manifest::load_lockfile(settings.lockfile_path);
     } catch (const Error& error) {
+      // A damaged lockfile (a merge conflict, a bad edit) still names the pins the team agreed
+      // on: only --update, which moves pins anyway, re-creates it, resolving every entry afresh.
+      // A newer format is never rewritten: that would downgrade it for everyone.
+      if (!options.update || error.cause() != "lockfile:invalid") {
+        throw;
+      }
       previous_damaged = true;
-      // Other commands tell the user to re-run `hfmodels lock` on a damaged lockfile, so this
-      // one must not refuse: it resolves every entry afresh instead of keeping pins.
       reporter.warning(std::string("re-resolving every model, the lockfile cannot be read: ") +
                        error.what());
     }
