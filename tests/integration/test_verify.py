@@ -59,6 +59,25 @@ class TestVerify(HubTestCaseExtras, HubTestCase):
         self.assertNotIn("weird/", result.stderr)
         self.assert_no_requests("verify")
 
+    def test_a_damaged_blob_is_named_never_exported_and_repaired_as_the_hint_says(self):
+        blob = self.flip_byte("tiny", "model.safetensors", offset=100)
+        result = self.run_tool("verify", check=4)
+        self.assertIn(blob, result.stderr, "verify names the blob to delete")
+        # Same size, so fetch takes it as cached; export must not ship it.
+        out = self.root / "exported"
+        exported = self.run_tool("export", "tiny", "--to", out, check=4)
+        self.assertIn("tiny/model.safetensors", exported.stderr)
+        self.assertIn(blob, exported.stderr)
+        self.assertFalse((out / "tiny" / "model.safetensors").exists())
+        self.assertEqual([p for p in out.rglob("*") if p.name.endswith(".tmp")], [])
+        # The repair the hint gives: delete the blob, fetch again.
+        os.remove(blob)
+        self.run_tool("fetch", check=0)
+        self.run_tool("verify", check=0)
+        self.run_tool("export", "tiny", "--to", out, check=0)
+        self.assertEqual(sha256_of(out / "tiny" / "model.safetensors"),
+                         self.locked_files("tiny")["model.safetensors"]["sha256"])
+
     def test_flipped_byte_in_regular_file_with_odd_name(self):
         blob = self.flip_byte("weird", "with space/file name.txt", offset=0)
         result = self.run_tool("verify", check=4)

@@ -8,6 +8,8 @@
 #include <openssl/evp.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <memory>
 #include <string>
 
 namespace hfmodels::hash {
@@ -132,6 +134,26 @@ std::string sha256_file(const std::filesystem::path& path, const std::stop_token
   Sha256 sha;
   util::read_blocks(path, k_file_block, stop,
                     [&](const char* data, std::size_t size) { sha.update(data, size); });
+  return sha.hex_digest();
+}
+
+std::string copy_with_sha256(const std::filesystem::path& from, const std::filesystem::path& to,
+                             const std::stop_token& stop) {
+  std::FILE* out = std::fopen(to.c_str(), "wbx");
+  if (out == nullptr) {
+    util::throw_io_error("cannot create", to, errno);
+  }
+  const std::unique_ptr<std::FILE, int (*)(std::FILE*)> closer(out, &std::fclose);
+  Sha256 sha;
+  util::read_blocks(from, k_file_block, stop, [&](const char* data, std::size_t size) {
+    sha.update(data, size);
+    if (std::fwrite(data, 1, size, out) != size) {
+      util::throw_io_error("cannot write", to, errno);
+    }
+  });
+  if (std::fflush(out) != 0) {
+    util::throw_io_error("cannot write", to, errno);
+  }
   return sha.hex_digest();
 }
 

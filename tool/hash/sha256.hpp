@@ -50,4 +50,11 @@ std::string sha256_hex(std::string_view data);
 // Throws Error(failure) if the file cannot be read, util::Cancelled when `stop` is requested.
 std::string sha256_file(const std::filesystem::path& path, const std::stop_token& stop = {});
 
+// Copies the file at `from` into `to`, which it creates (it must not exist), hashing the bytes
+// as they are written, and returns their sha256: what the copy holds is what was hashed, however
+// `from` changes meanwhile. Throws Error(failure) naming the file that cannot be read or
+// written, util::Cancelled when `stop` is requested; `to` is then the caller's to remove.
+std::string copy_with_sha256(const std::filesystem::path& from, const std::filesystem::path& to,
+                             const std::stop_token& stop = {});
+
 } // namespace hfmodels::hash

@@ -308,24 +308,9 @@ void Uploader::upload_to_folder(const LocalObject& object, const std::stop_token
   // leaves no object at all.
   const auto temporary = folder / ("." + object.sha256 + "." + util::random_hex(8) + ".tmp");
   try {
-    std::FILE* out = std::fopen(temporary.c_str(), "wbx");
-    if (out == nullptr) {
-      util::throw_io_error("cannot create", temporary, errno);
-    }
-    const std::unique_ptr<std::FILE, int (*)(std::FILE*)> closer(out, &std::fclose);
-    hash::Sha256 copied;
-    util::read_blocks(object.file, 1U << 20, stop, [&](const char* data, std::size_t size) {
-      copied.update(data, size);
-      if (std::fwrite(data, 1, size, out) != size) {
-        util::throw_io_error("cannot write", temporary, errno);
-      }
-    });
-    if (std::fflush(out) != 0) {
-      util::throw_io_error("cannot write", temporary, errno);
-    }
     // The bytes may have changed since they were hashed (a file being rewritten): what the
     // folder gets is checked as it is copied.
-    if (copied.hex_digest() != object.sha256) {
+    if (hash::copy_with_sha256(object.file, temporary, stop) != object.sha256) {
       throw Error(ErrorKind::integrity, "the file changed while it was copied", "", "",
                   object.file.string());
     }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "cache/cache.hpp"
 #include "cache/local_dir.hpp"
+#include "hash/sha256.hpp"
 #include "ops/operations.hpp"
 #include "ops/project.hpp"
 #include "util/cancel.hpp"
@@ -16,10 +17,14 @@ namespace {
 namespace fs = std::filesystem;
 
 // Copies `source` (a snapshot symlink, followed) to `destination` through a temporary and a
-// rename, so an interrupted export never leaves a short file under the final name. A file with
-// the same size and modification time as the source is taken as already exported, as
-// `cmake --install` does, so re-installing gigabytes costs nothing.
-bool copy_real_file(const fs::path& source, const fs::path& destination) {
+// rename, so an interrupted export never leaves a short file under the final name, hashing the
+// bytes as they are copied: a cached file of the right size but the wrong bytes (which fetch
+// takes for cached, as it hashes nothing) is refused, never shipped. A file with the same size
+// and modification time as the source is taken as already exported, as `cmake --install` does,
+// so re-installing gigabytes costs nothing.
+bool copy_real_file(const fs::path& source, const fs::path& destination,
+                    const manifest::LockedFile& locked, const std::string& subject,
+                    const std::stop_token& stop) {
   const auto source_time = fs::last_write_time(source);
   std::error_code error;
   if (fs::is_regular_file(fs::symlink_status(destination, error)) &&
@@ -29,13 +34,22 @@ bool copy_real_file(const fs::path& source, const fs::path& destination) {
   }
   fs::create_directories(destination.parent_path());
   const fs::path temp = destination.string() + "." + util::random_hex(8) + ".tmp";
-  if (!fs::copy_file(source, temp, fs::copy_options::overwrite_existing, error)) {
+  try {
+    const std::string sha256 = hash::copy_with_sha256(source, temp, stop);
+    // `download` knows a regular file by its git blob id only (empty sha256), checked as it
+    // arrived.
+    if (!locked.sha256.empty() && sha256 != locked.sha256) {
+      throw Error(ErrorKind::integrity, "cached file does not match the lockfile",
+                  "expected sha256 " + locked.sha256 + ", " + fs::canonical(source).string() +
+                      " holds " + sha256,
+                  "Delete " + fs::canonical(source).string() + " and fetch again", subject);
+    }
+    fs::last_write_time(temp, source_time);
+    fs::rename(temp, destination);
+  } catch (...) {
     fs::remove(temp, error);
-    throw Error(ErrorKind::failure, "cannot export file", error.message(), {},
-                destination.string());
+    throw;
   }
-  fs::last_write_time(temp, source_time);
-  fs::rename(temp, destination);
   return true;
 }
 
@@ -50,7 +64,8 @@ ExportResult copy_snapshot(const cache::HubCache& cache, const manifest::LockedM
     util::throw_if_stopped(stop);
     // Paths were validated where they entered (lockfile, Hub listing): they cannot leave dir.
     const auto source = cache.snapshot_path(model.repo, model.commit, file.path);
-    if (copy_real_file(source, dir / file.path.str())) {
+    if (copy_real_file(source, dir / file.path.str(), file, model.name + "/" + file.path.str(),
+                       stop)) {
       ++result.files;
       result.bytes += file.size;
     }

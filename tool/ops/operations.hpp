@@ -120,6 +120,9 @@ struct FileCheck {
   std::uint64_t expected_size = 0;
   std::uint64_t actual_size = 0;
   std::string problem; // verify --quick: what is wrong with its size or structure
+  // When it is a mismatch: the file holding the bytes (the blob the snapshot links to), which
+  // must go for a fetch to download it again.
+  std::filesystem::path stored_at;
 };
 
 enum class VerifyDepth {

@@ -64,6 +64,12 @@ std::vector<FileCheck> verify(const Settings& settings, const std::vector<std::s
                           : FileState::mismatch;
       });
   util::throw_if_stopped(stop);
+  for (std::size_t i = 0; i < checks.size(); ++i) {
+    if (checks[i].state == FileState::mismatch) {
+      std::error_code error;
+      checks[i].stored_at = std::filesystem::canonical(paths[i], error);
+    }
+  }
   for (std::size_t i = 0; i < failures.size(); ++i) {
     if (failures[i]) {
       // An unreadable file cannot be vouched for.

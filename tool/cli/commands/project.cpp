@@ -5,8 +5,13 @@
 // --json events (one object per line on stdout):
 //   lock:    {"event":"locked","model","commit","state":"resolved|kept|removed"}, then
 //            {"event":"lock","lockfile","changed"}
-//   fetch:   the reporter's transfer events, then {"event":"fetch","files","downloaded","bytes"}
-//   verify:  {"event":"verify","model","path","state":"ok|missing|mismatch",...}
+//   fetch:   the reporter's transfer events, then {"event":"fetch","files","downloaded","bytes",
+//            "sources":[{"source","kind":"mirror|hub","files","bytes","missing","wrong",
+//            "failed"}]}: per mirror in order, then the Hub (empty when nothing was downloaded)
+//   fetch --dry-run: {"event":"download","model","path","size","bytes"} per file to download,
+//            then {"event":"plan","files","downloads","bytes","available","disk","fits"}
+//   verify:  {"event":"verify","model","path","state":"ok|missing|mismatch","expected_sha256",
+//            "actual_sha256","problem","stored_at"} (stored_at: the blob holding a mismatch)
 //   path:    {"event":"path","model","file","path"}
 //   status:  {"event":"status","model","commit","files","missing","bytes","state"}
 //   export:  {"event":"export","files","bytes","to"}
@@ -128,13 +133,18 @@ int report_verify(Context& context, const std::vector<ops::FileCheck>& checks, b
                                                                                 : "mismatch"},
                              {"expected_sha256", check.expected_sha256},
                              {"actual_sha256", check.actual_sha256},
-                             {"problem", check.problem}});
+                             {"problem", check.problem},
+                             {"stored_at", check.stored_at.string()}});
     }
+    // A fetch takes a file of the right size for cached: the bad bytes must go first.
+    const std::string repair =
+        check.stored_at.empty()
+            ? "Delete the file and its blob, then run `hfmodels fetch`"
+            : "Delete " + check.stored_at.string() + ", then run `hfmodels fetch`";
     if (check.state == ops::FileState::mismatch && !check.problem.empty()) {
       ++mismatched;
-      context.reporter.error(Error(ErrorKind::integrity, "cached file is damaged", check.problem,
-                                   "Delete the file and its blob, then run `hfmodels fetch`",
-                                   subject));
+      context.reporter.error(
+          Error(ErrorKind::integrity, "cached file is damaged", check.problem, repair, subject));
     } else if (check.state == ops::FileState::mismatch) {
       ++mismatched;
       context.reporter.error(
@@ -142,7 +152,7 @@ int report_verify(Context& context, const std::vector<ops::FileCheck>& checks, b
                 "expected sha256 " + check.expected_sha256 + " (" +
                     std::to_string(check.expected_size) + " bytes), got " + check.actual_sha256 +
                     " (" + std::to_string(check.actual_size) + " bytes)",
-                "Delete the file and its blob, then run `hfmodels fetch`", subject));
+                repair, subject));
     } else if (check.state == ops::FileState::missing) {
       ++missing;
       missing_list += "\n  " + subject;
