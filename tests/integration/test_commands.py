@@ -1,5 +1,6 @@
 """status, path, export and the command line itself (issue 2)."""
 
+import json
 import os
 import re
 import unittest
@@ -230,6 +231,24 @@ class TestCommandLine(CommandsTestCase):
         self.assertIn("Did you mean 'fetch'", result.stderr)
         result = self.run_tool("-j", "2", "veryfy", check=2)
         self.assertIn("Did you mean 'verify'", result.stderr)
+
+    def test_json_errors_before_any_command_runs_reach_stdout_too(self):
+        # Bad options, bad settings and typos fail before a command runs; with --json a script
+        # still gets the one error object on stdout.
+        cases = [(("--json", "-j", "0", "fetch"), {}),
+                 (("--json", "status"), {"HF_HUB_DOWNLOAD_TIMEOUT": "abc"}),
+                 (("--json", "--mirror", "ftp://x", "fetch"), {}),
+                 (("--json", "info", "x/y"), {"HF_ENDPOINT": "notaurl"}),
+                 (("fech", "--json"), {})]
+        for args, env in cases:
+            with self.subTest(args=args):
+                result = self.run_tool(*args, env=self.env(**env), check=2)
+                lines = result.stdout.splitlines()
+                self.assertEqual(len(lines), 1, result.stdout)
+                event = json.loads(lines[0])
+                self.assertEqual(event["event"], "error")
+                self.assertEqual(event["code"], 2)
+                self.assertTrue(result.stderr.startswith("hfmodels: error: "), result.stderr)
 
     def test_no_command(self):
         result = self.run_tool(check=2)

@@ -77,6 +77,21 @@ ops::Settings settings_from(GlobalOptions& options, Console& console) {
   return settings;
 }
 
+// Whether --json was asked for, read from the arguments themselves: errors found before the
+// command line is fully parsed (a typo, a bad option) go to stdout as JSON too.
+bool json_requested(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--") {
+      return false;
+    }
+    if (arg == "--json") {
+      return true;
+    }
+  }
+  return false;
+}
+
 // CLI11 reports an unknown command as an unexpected argument; say what was meant instead.
 std::optional<std::string> mistyped_command(int argc, char** argv,
                                             const std::vector<std::string>& commands) {
@@ -159,6 +174,9 @@ int run(int argc, char** argv) {
     command_names.push_back(command->get_name());
   }
 
+  // Until the settings are known: errors only (as JSON too with --json).
+  auto reporter = make_reporter(json_requested(argc, argv) ? OutputMode::json : OutputMode::quiet,
+                                false, console);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -169,12 +187,11 @@ int run(int argc, char** argv) {
     return 0;
   } catch (const CLI::ParseError& error) {
     const auto typo = mistyped_command(argc, argv, command_names);
-    console.error(Error(ErrorKind::usage, typo.value_or(error.what()), "",
-                        "Run `hfmodels --help` for usage"));
+    reporter->error(Error(ErrorKind::usage, typo.value_or(error.what()), "",
+                          "Run `hfmodels --help` for usage"));
     return static_cast<int>(ErrorKind::usage);
   }
 
-  auto reporter = make_reporter(OutputMode::quiet, false, console);
   try {
     auto settings = settings_from(options, console);
     reporter = make_reporter(output_mode(options), settings.verbose, console);
