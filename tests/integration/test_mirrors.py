@@ -93,6 +93,9 @@ class FileMirrorTest(MirrorCase):
         self.assertEqual((mirror["missing"], mirror["wrong"]), (1, 1))
         self.assertEqual(hub["files"], 2)
         self.assertEqual(hub["bytes"], missing["size"] + wrong["size"])
+        # The mirror is credited with the bytes kept, not with its wrong copy's.
+        every = [f for m in lock.values() for f in m["files"]]
+        self.assertEqual(mirror["bytes"], sum(f["size"] for f in every) - hub["bytes"])
         # The wrong copy is reported once, naming the file.
         warnings = [line for line in result.stderr.splitlines() if "wrong copy" in line]
         self.assertEqual(len(warnings), 1, result.stdout + result.stderr)
@@ -107,7 +110,11 @@ class FileMirrorTest(MirrorCase):
         result = self.run_tool("fetch", "--no-origin", env=env, check=4)
         self.assertIn("gguf/" + wrong["path"], result.stderr)
         self.assertIn("tiny/" + missing["path"], result.stderr)
-        self.assertIn("not in any mirror", result.stderr)
+        summary = result.stderr
+        self.assertIn("not in any mirror:\n  tiny/" + missing["path"], summary)
+        self.assertIn("no good copy in any mirror:\n  gguf/" + wrong["path"], summary)
+        # Running it again would not help: the mirror needs the files.
+        self.assertNotIn("run the command again", summary)
         # Only the missing one: exit 5, and the list of what is missing.
         corrupted.write_bytes(bytes(data[:50]) + bytes([data[50] ^ 0xFF]) + bytes(data[51:]))
         self.assertEqual(sha256_of(corrupted), wrong["sha256"])

@@ -711,8 +711,9 @@ TEST_F(EngineTest, AWrongObjectIsDroppedAndTheNextSourceStartsFromNothing) {
 
   ASSERT_TRUE(task.downloaded) << (task.error ? task.error->what() : "");
   EXPECT_EQ(task.contents(), body);
-  // Its bytes were not kept: the Hub sent the whole file, from its first byte.
-  EXPECT_EQ(task.downloaded->received_from[1], body.size());
+  // Its bytes were not kept: the Hub sent the whole file, from its first byte, and the mirror
+  // is credited with none of it.
+  EXPECT_EQ(task.downloaded->received_from, (std::vector<std::uint64_t>{0, body.size()}));
   ASSERT_EQ(events.failures.size(), 1u);
   EXPECT_EQ(events.failures[0].second, "integrity:hash");
   EXPECT_EQ(mirror.requests().size(), 1u); // not downloaded a second time

@@ -46,14 +46,19 @@ std::string adopt_cached_blob(const cache::HubCache& cache, const FileJob& job, 
 }
 
 // The engine says what the bytes were; what to do about it is said here.
+// The cause of a file whose last source, a mirror, held a wrong copy (with --no-origin, every
+// mirror that had it did).
+constexpr const char* k_wrong_in_mirror = "source:wrong";
+
 Error with_advice(const Error& error, Publish publish, bool from_mirror) {
   if (!error.hint().empty() || error.kind() != ErrorKind::integrity) {
     return error;
   }
   if (from_mirror) {
-    return error.with_hint("Nothing was added to the cache. The mirror holds other bytes than "
-                           "the ones pinned: delete that object from it, then `hfmodels push` "
-                           "a good copy");
+    return error
+        .with_hint("Nothing was added to the cache. The mirror holds other bytes than the ones "
+                   "pinned: delete that object from it, then `hfmodels push` a good copy")
+        .with_cause(k_wrong_in_mirror);
   }
   if (publish == Publish::blobs_only) {
     return error.with_hint("Nothing was added to the cache. The Hub's bytes differ from its own "
@@ -416,20 +421,33 @@ void report_failures(const std::vector<std::optional<Error>>& failures, Reporter
                                  : "gave up after " + std::to_string(k_failures_before_giving_up) +
                                        " files in a row failed the same way; " +
                                        std::to_string(not_tried) + " were not tried";
-  // Files no source had: every one is named, for whoever fills the mirror.
+  // Files no source had, or had right: every one is named, for whoever fills the mirror.
   std::string missing;
+  std::string wrong;
+  bool retry_helps = not_tried > 0;
   for (const Error& error : errors) {
     if (error.kind() == ErrorKind::offline_missing) {
       missing += "\n  " + error.subject();
+    } else if (error.cause() == k_wrong_in_mirror) {
+      wrong += "\n  " + error.subject();
+    } else {
+      retry_helps = true;
     }
   }
   if (!missing.empty()) {
     stopped += (stopped.empty() ? "" : "; ") + std::string("not in any mirror:") + missing + "\n";
   }
+  if (!wrong.empty()) {
+    stopped += (stopped.empty() ? "" : missing.empty() ? "; " : "") +
+               std::string("no good copy in any mirror:") + wrong + "\n";
+  }
+  // Another run helps a network failure; a mirror that lacks files needs them put there.
   throw Error(worst,
               std::to_string(failed) + " of " + std::to_string(failures.size()) +
                   " files could not be fetched",
-              stopped, "See the errors above; run the command again to retry")
+              stopped,
+              retry_helps ? "See the errors above; run the command again to retry"
+                          : "See the errors above")
       .with_cause(one_cause ? errors.front().cause() : std::string());
 }
 

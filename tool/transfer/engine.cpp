@@ -202,7 +202,7 @@ struct File {
   unsigned limit = 1;         // connections it may use (lowered when a server objects)
   bool single_stream = false; // the server ignores Range: one plain GET from the start
   std::size_t source = 0;     // of FileSpec::sources, the one asked now
-  std::vector<std::uint64_t> received_from; // bytes each source sent in this run
+  std::vector<std::uint64_t> received_from; // bytes each source sent in this run that the file kept
   std::string cdn_url;                      // where the source's URL led
   bool reresolved = false; // the CDN refused its URL once and the Hub was asked again
   int downloads = 1;
@@ -1208,6 +1208,9 @@ public:
     File& file = *connection.file;
     file.hasher.reset();
     file.temp->truncate();
+    // What each source sent is dropped with the bytes: a source is credited with what the file
+    // keeps.
+    std::fill(file.received_from.begin(), file.received_from.end(), 0);
     file.record->clear();
     file.single_stream = true;
     file.resumed = 0;
@@ -1231,6 +1234,9 @@ private:
     }
     file.hasher.reset();
     file.temp->truncate();
+    // What each source sent is dropped with the bytes: a source is credited with what the file
+    // keeps.
+    std::fill(file.received_from.begin(), file.received_from.end(), 0);
     file.record->clear();
     file.record->save(true);
     file.single_stream = single_stream;
