@@ -638,6 +638,34 @@ class TestDownload(DayTwoTestCase):
         self.run_tool("download", "test-org/versioned", "nope.txt", check=2)
         self.run_tool("download", "test-org/versioned", "old.txt", "--include", "*", check=2)
 
+    def test_offline_it_gives_what_the_cache_holds(self):
+        # As `hf download` with HF_HUB_OFFLINE=1: the cached snapshot of the revision, no network.
+        first = self.run_tool("download", "test-org/tiny-model", check=0).stdout
+        self.hub.reset_requests()
+        offline = self.env(HF_HUB_OFFLINE="1")
+        self.assertEqual(self.run_tool("download", "test-org/tiny-model", env=offline,
+                                       check=0).stdout, first)
+        one = self.run_tool("download", "test-org/tiny-model", "config.json", env=offline,
+                            check=0).stdout
+        self.assertEqual(one, first)
+        self.run_tool("download", "test-org/tiny-model", "--include", "*.json", "--local-dir",
+                      self.root / "out", env=offline, check=0)
+        self.assertEqual(sorted(p.name for p in (self.root / "out").iterdir()
+                                if p.name != ".cache"),
+                         ["config.json", "generation_config.json", "tokenizer.json"])
+        self.assertEqual(self.request_count(), 0)
+        # What the cache lacks: exit 5, saying what.
+        result = self.run_tool("download", "test-org/tiny-gguf", env=offline, check=5)
+        self.assertIn("test-org/tiny-gguf", result.stderr)
+        result = self.run_tool("download", "test-org/tiny-model@v9", env=offline, check=5)
+        self.assertIn("v9", result.stderr)
+        self.assertEqual(self.request_count(), 0)
+
+    def test_two_revisions_are_refused(self):
+        result = self.run_tool("download", "test-org/versioned@v1", "--revision", "v2", check=2)
+        self.assertIn("v1", result.stderr)
+        self.assertIn("v2", result.stderr)
+
     def test_a_corrupted_regular_file_is_refused(self):
         # The fake Hub serves other bytes for config.json: its git blob id no longer matches.
         self.hub.add_fault({"action": "corrupt", "match": "/config.json", "listener": "hub",

@@ -16,7 +16,7 @@ Error with_cause(std::string cause, std::string hint = {}) {
 TEST(Advice, NamesWhatTheCommandLineReadsForEachCause) {
   EXPECT_NE(advised(with_cause("http:401:GatedRepo", "Request access at https://h/org/m"))
                 .hint()
-                .find("Request access at https://h/org/m. Then set HF_TOKEN"),
+                .find("Request access at https://h/org/m. Once access is granted, set HF_TOKEN"),
             std::string::npos);
   EXPECT_NE(advised(with_cause("http:404:RepoNotFound", "Check the name")).hint().find("HF_TOKEN"),
             std::string::npos);
@@ -24,7 +24,7 @@ TEST(Advice, NamesWhatTheCommandLineReadsForEachCause) {
   EXPECT_NE(advised(with_cause("token:plain-http")).hint().find("HFMODELS_ALLOW_HTTP_TOKEN"),
             std::string::npos);
   EXPECT_NE(advised(with_cause("io:28")).hint().find("--cache-dir"), std::string::npos);
-  EXPECT_NE(advised(with_cause("lockfile:invalid")).hint().find("`hfmodels lock`"),
+  EXPECT_NE(advised(with_cause("lockfile:invalid")).hint().find("`hfmodels lock --update`"),
             std::string::npos);
   EXPECT_NE(advised(with_cause("offline:resolve")).hint().find("HF_HUB_OFFLINE"),
             std::string::npos);

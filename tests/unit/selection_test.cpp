@@ -157,7 +157,7 @@ TEST(Selection, MissingExactFileSuggestsTheClosest) {
   auto model = spec();
   model.files = {"ggml-base.en.bn"};
   expect_error(model, repo({"ggml-base.en.bin", "ggml-tiny.bin"}),
-               {"m/ggml-base.en.bn", "`ggml-base.en.bn` listed in `files` is not in org/m at main",
+               {"m/ggml-base.en.bn", "`ggml-base.en.bn` is not in org/m at main",
                 "Did you mean `ggml-base.en.bin`?"});
   model.files = {"model.gguf"};
   expect_error(model, repo({"quantized/very-long-folder/model.gguf"}),

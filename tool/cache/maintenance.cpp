@@ -112,7 +112,7 @@ std::string project_record_name(const fs::path& lockfile) {
 namespace {
 
 // One repo folder as it is now: its blobs, partial downloads, snapshots and the refs to them.
-CachedRepo scan_repo(const HubCache& cache, const Dir& repo_dir, const std::string& folder) {
+CachedRepo scan_repo_dir(const HubCache& cache, const Dir& repo_dir, const std::string& folder) {
   CachedRepo repo;
   repo.folder = folder;
   const auto owned = downloaded_blobs(cache, folder);
@@ -178,10 +178,18 @@ std::vector<CachedRepo> scan_cache(const HubCache& cache, const std::stop_token&
       continue;
     }
     if (const auto repo_dir = root->open_folder(folder)) {
-      repos.push_back(scan_repo(cache, *repo_dir, folder));
+      repos.push_back(scan_repo_dir(cache, *repo_dir, folder));
     }
   }
   return repos;
+}
+
+std::optional<CachedRepo> scan_repo(const HubCache& cache, const hub::RepoRef& repo) {
+  const auto repo_dir = Dir::open_existing(cache.repo_dir(repo));
+  if (!repo_dir) {
+    return std::nullopt;
+  }
+  return scan_repo_dir(cache, *repo_dir, hub::cache_folder_name(repo));
 }
 
 void remember_project(const HubCache& cache, const fs::path& lockfile) {
@@ -385,7 +393,7 @@ std::vector<Deletion> delete_entries(const HubCache& cache, const std::vector<De
     if (!repo_dir) {
       continue;
     }
-    const CachedRepo repo = scan_repo(cache, *repo_dir, folder);
+    const CachedRepo repo = scan_repo_dir(cache, *repo_dir, folder);
     const auto blobs = repo_dir->open_folder("blobs");
     const auto& gone = deleted_blobs[repo.folder];
     const auto& whole = removed_snapshots[repo.folder];

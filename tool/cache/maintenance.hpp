@@ -56,6 +56,9 @@ struct CachedRepo {
 // where a folder should be, a link out of the cache) are skipped, never followed.
 std::vector<CachedRepo> scan_cache(const HubCache& cache, const std::stop_token& stop = {});
 
+// One repo's folder as scan_cache() sees it; nothing when the cache has none.
+std::optional<CachedRepo> scan_repo(const HubCache& cache, const hub::RepoRef& repo);
+
 // hfmodels' records in `<cache>/.locks/hfmodels/`: one file per lockfile that `lock` or `fetch`
 // used
 // (`projects/<sha256 of its path>`, holding the path), one empty file per blob hfmodels

@@ -22,10 +22,11 @@ std::string advice_for(std::string_view cause) {
     return "`hfmodels lock` lists what the commit holds";
   }
   if (ends_with(":RevisionNotFound")) {
-    return "Check the revision in models.yaml: a branch, a tag, refs/pr/N or a 40-hex commit";
+    return "Check the revision (in models.yaml, or after `@`): a branch, a tag, refs/pr/N or a "
+           "40-hex commit";
   }
   if (cause == "http:401:GatedRepo") {
-    return "Then " + std::string(k_set_token);
+    return "Once access is granted, " + std::string(k_set_token);
   }
   if (cause == "http:401:bad-token") {
     return "The token comes from HF_TOKEN (or the token file $HF_HOME/token)";

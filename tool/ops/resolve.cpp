@@ -72,13 +72,15 @@ std::vector<hub::ListingScope> listing_scopes(const manifest::ModelSpec& spec) {
 
 hub::HubClient& HubAccess::get(const std::string& model) {
   if (m_settings.offline) {
-    throw Error(ErrorKind::offline_missing, "cannot resolve models offline",
-                "'" + model + "' must be resolved against the Hub", {}, model)
+    throw Error(ErrorKind::offline_missing, "cannot ask the Hub offline",
+                "'" + model + "' needs the Hub's answer (its commit and files)", {}, model)
         .with_cause("offline:resolve");
   }
   if (m_settings.no_origin) {
     throw Error(ErrorKind::offline_missing, "cannot ask the Hub with --no-origin",
-                "'" + model + "' must be resolved against the Hub, and mirrors hold files only", {},
+                "'" + model + "' needs the Hub's answer (its commit and files), and mirrors "
+                "hold files only",
+                {},
                 model)
         .with_cause("no-origin:resolve");
   }

@@ -181,6 +181,12 @@ void add_download(CLI::App& app, Commands& commands) {
                        "hfmodels download org/name path/to/file ...");
          }
          if (args->revision) {
+           if (args->repo.find('@') != std::string::npos && spec.revision != *args->revision) {
+             throw Error(ErrorKind::usage, "two revisions",
+                         "`" + args->repo + "` names " + spec.revision + ", --revision names " +
+                             *args->revision,
+                         "Give the revision once");
+           }
            spec.revision = *args->revision;
          }
          spec.repo.type = *hub::parse_repo_type(args->type);
