@@ -431,6 +431,20 @@ class TestCache(DayTwoTestCase):
         self.assertEqual(self.gc("--older-than", "30"), [], "everything was used just now")
         self.assertEqual(self.gc(), planned)
 
+    def test_a_project_pinning_a_commit_twice_is_listed_once(self):
+        self.write_manifest("""
+            models:
+              tiny:
+                repo: test-org/tiny-model
+              tiny_json:
+                repo: test-org/tiny-model
+                include: ["*.json"]
+        """)
+        self.run_tool("lock", check=0)
+        events = self.json_lines(self.run_tool("--json", "cache", "ls", check=0).stdout)
+        tiny = next(e for e in events if e["repo"] == "test-org/tiny-model")
+        self.assertEqual(tiny["projects"], [str(self.a / "models.lock")])
+
     def test_ls_and_rm(self):
         events = self.json_lines(self.run_tool("--json", "cache", "ls", check=0).stdout)
         by_repo = {}

@@ -58,15 +58,18 @@ Pins known_pins(const Settings& settings, const cache::HubCache& cache, bool for
       lockfile = manifest::load_lockfile(path, stop);
     } catch (const Error& failure) {
       // What it pins is unknown: deleting anything could delete its files.
-      throw Error(ErrorKind::usage, "cannot read a known project's lockfile",
-                  std::string(failure.what()),
-                  "Repair it with `hfmodels lock` in its folder, or delete it; `cache` commands "
-                  "keep every pinned file and need to read them all");
+      throw Error(
+          ErrorKind::usage, "cannot read a known project's lockfile", std::string(failure.what()),
+          "Repair it (`hfmodels lock --update` in its folder), or delete it; `cache` commands "
+          "keep every pinned file and need to read them all");
     }
     pins.projects.push_back(path.string());
     for (const auto& model : lockfile.models) {
       const std::string folder = hub::cache_folder_name(model.repo);
-      pins.snapshots[{folder, model.commit.str()}].push_back(path.string());
+      auto& pinners = pins.snapshots[{folder, model.commit.str()}];
+      if (pinners.empty() || pinners.back() != path.string()) {
+        pinners.push_back(path.string()); // once per project, however many entries pin it
+      }
       for (const auto& file : model.files) {
         pins.blobs.insert({folder, file.etag.str()});
       }
