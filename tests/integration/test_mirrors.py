@@ -176,6 +176,19 @@ class FileMirrorTest(MirrorCase):
         self.run_tool("bundle", "gguf", "--to", folder, check=0)
         self.assertEqual(sorted(self.read_lock(folder)["models"]), ["gguf"])
 
+    def test_objects_failing_for_one_reason_are_one_error(self):
+        self.locked_and_fetched()
+        not_a_folder = self.root / "afile"
+        not_a_folder.write_text("x")
+        for command in ("push", "bundle"):
+            with self.subTest(command=command):
+                target = f"file://{not_a_folder}" if command == "push" else not_a_folder
+                result = self.run_tool(command, "--to", target, check=1)
+                errors = [l for l in result.stderr.splitlines()
+                          if l.startswith("hfmodels: error:")]
+                self.assertEqual(len(errors), 2, result.stderr)  # the cause, then the summary
+                self.assertIn("the same for", errors[0])
+
     def test_the_mirror_token_is_refused_for_several_servers(self):
         self.locked_and_fetched()
         env = self.fresh_env("b", HFMODELS_MIRROR_TOKEN="mirror-secret-123",

@@ -4,6 +4,7 @@
 #include "cache/cache.hpp"
 #include "manifest/edit.hpp"
 #include "mirror/upload.hpp"
+#include "ops/failures.hpp"
 #include "ops/operations.hpp"
 #include "ops/project.hpp"
 #include "util/cancel.hpp"
@@ -103,7 +104,7 @@ PushResult push_models(const Settings& settings,
         reporter.note("pushed", object.subject, object.sha256);
       });
   util::throw_if_stopped(stop);
-  std::size_t failed = 0;
+  std::vector<Error> failures;
   ErrorKind worst = ErrorKind::failure;
   for (std::size_t i = 0; i < errors.size(); ++i) {
     if (!errors[i]) {
@@ -114,19 +115,22 @@ PushResult push_models(const Settings& settings,
       std::rethrow_exception(errors[i]);
     } catch (const Error& thrown) {
       error = thrown;
-    } catch (const std::exception& thrown) {
+    } catch (const std::filesystem::filesystem_error& thrown) {
       // A folder mirror's filesystem refusing (std::filesystem throws its own type).
-      error = Error(ErrorKind::failure, "cannot write to the mirror", thrown.what());
+      error = Error(ErrorKind::failure, "cannot write to the mirror", thrown.what())
+                  .with_cause("io:" + std::to_string(thrown.code().value()));
+    } catch (const std::exception& thrown) {
+      error = Error(ErrorKind::failure, "cannot push", thrown.what());
     }
-    ++failed;
-    reporter.error(error.subject().empty() ? error.with_subject(objects[i].subject) : error);
+    failures.push_back(error.subject().empty() ? error.with_subject(objects[i].subject) : error);
     if (error.kind() == ErrorKind::integrity || worst == ErrorKind::failure) {
       worst = error.kind();
     }
   }
-  if (failed > 0) {
+  if (!failures.empty()) {
+    report_grouped(reporter, failures);
     throw Error(worst,
-                std::to_string(failed) + " of " + std::to_string(objects.size()) +
+                std::to_string(failures.size()) + " of " + std::to_string(objects.size()) +
                     " objects could not be pushed",
                 "", "See the errors above; run the command again: what is there is skipped");
   }
@@ -202,8 +206,9 @@ PushResult bundle(const Settings& settings, const std::vector<std::string>& name
         dropped.empty() ? text
                         : manifest::with_models_removed(text, dropped, settings.manifest_path));
   }
-  std::string readme = std::string(k_bundle_readme_title) +
-                       "\n"
+  std::string readme =
+      std::string(k_bundle_readme_title) +
+      "\n"
       "This folder is a mirror (`sha256/<hex>`, one file per object) of the models in\n"
       "`models.lock`:\n\n";
   for (const auto* model : models) {

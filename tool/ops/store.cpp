@@ -3,6 +3,7 @@
 
 #include "cache/maintenance.hpp"
 #include "hash/sha256.hpp"
+#include "ops/failures.hpp"
 #include "ops/project.hpp"
 #include "transfer/engine.hpp"
 #include "util/cancel.hpp"
@@ -80,78 +81,6 @@ int severity(ErrorKind code) {
     return 2;
   default:
     return 1;
-  }
-}
-
-// What two failures share when one cause hit many files (an unreachable host, a proxy that
-// refuses, a file the Hub does not have): the cause the thrower named, else the message with
-// its URLs and numbers (ports, timings, retry counts) left out.
-std::string cause_of(const Error& error) {
-  if (!error.cause().empty()) {
-    return std::to_string(static_cast<int>(error.kind())) + '\n' + error.summary() + '\n' +
-           error.cause();
-  }
-  const std::string& why = error.why();
-  std::string cause;
-  for (std::size_t i = 0; i < why.size();) {
-    if (why.compare(i, 7, "http://") == 0 || why.compare(i, 8, "https://") == 0) {
-      // A URL runs to the next space, or to the ": " that follows it in curl's messages.
-      while (i < why.size() && why[i] != ' ' && why.compare(i, 2, ": ") != 0) {
-        ++i;
-      }
-      cause += "<url>";
-    } else if (std::isdigit(static_cast<unsigned char>(why[i])) != 0) {
-      while (i < why.size() && std::isdigit(static_cast<unsigned char>(why[i])) != 0) {
-        ++i;
-      }
-      cause += '#';
-    } else {
-      cause += why[i++];
-    }
-  }
-  return std::to_string(static_cast<int>(error.kind())) + '\n' + error.summary() + '\n' + cause +
-         '\n' + error.hint();
-}
-
-// One line per cause rather than per file: 200 files against an unreachable host print the first
-// file's error and how many more failed the same way (naming them when they are few).
-void report_grouped(Reporter& reporter, const std::vector<Error>& errors) {
-  constexpr std::size_t named = 5;
-  struct Group {
-    std::string cause;
-    const Error* first;
-    std::vector<std::string> others; // subjects
-  };
-  std::vector<Group> groups; // in order of appearance
-  for (const Error& error : errors) {
-    std::string cause = cause_of(error);
-    const auto known = std::find_if(groups.begin(), groups.end(),
-                                    [&](const Group& group) { return group.cause == cause; });
-    if (known != groups.end()) {
-      known->others.push_back(error.subject());
-    } else {
-      groups.push_back({std::move(cause), &error, {}});
-    }
-  }
-  for (const Group& group : groups) {
-    const Error& error = *group.first;
-    const std::size_t more = group.others.size();
-    if (more == 0) {
-      reporter.error(error);
-      continue;
-    }
-    std::string same =
-        "the same for " + std::to_string(more) + " more file" + (more == 1 ? "" : "s");
-    if (more <= named) {
-      for (std::size_t i = 0; i < more; ++i) {
-        same += (i == 0 ? " (" : ", ") + group.others[i];
-      }
-      same += ")";
-    }
-    reporter.error(Error(error.kind(), error.summary(),
-                         error.why().empty() ? same : error.why() + "; " + same, error.hint(),
-                         error.subject())
-                       .with_cause(error.cause()));
   }
 }
 
@@ -438,7 +367,9 @@ void report_failures(const std::vector<std::optional<Error>>& failures, Reporter
     stopped += (stopped.empty() ? "" : "; ") + std::string("not in any mirror:") + missing + "\n";
   }
   if (!wrong.empty()) {
-    stopped += (stopped.empty() ? "" : missing.empty() ? "; " : "") +
+    stopped += (stopped.empty()   ? ""
+                : missing.empty() ? "; "
+                                  : "") +
                std::string("no good copy in any mirror:") + wrong + "\n";
   }
   // Another run helps a network failure; a mirror that lacks files needs them put there.
