@@ -89,9 +89,14 @@ class TestFetchDryRun(DayTwoTestCase):
         self.assertNotIn("gguf/", text)
         self.assertRegex(text.splitlines()[-1], r"^Would download 6 files of 6 locked \(.*\); .* "
                                                 r"free on .*: fits$")
+        # Offline, the fetch would fail: so does its dry run, after the list.
+        offline = self.run_tool("fetch", "--dry-run", env=self.env(HF_HUB_OFFLINE="1"), check=5)
+        self.assertIn("tiny/model.safetensors", offline.stdout)
+        self.assertIn("offline", offline.stderr)
         self.run_tool("fetch", check=0)
         text = self.run_tool("fetch", "--dry-run", check=0).stdout
         self.assertRegex(text, r"^Would download 0 files of 8 locked \(0 B\)")
+        self.run_tool("fetch", "--dry-run", env=self.env(HF_HUB_OFFLINE="1"), check=0)
 
 
 class TestJsonOnEveryCommand(DayTwoTestCase):

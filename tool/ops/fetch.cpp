@@ -100,6 +100,29 @@ std::vector<FileJob> missing_files(const cache::HubCache& cache,
   return missing;
 }
 
+// Why `missing` cannot be fetched before a byte is asked for: offline, or no origin and no
+// mirror. Nothing when it can be (or nothing is missing).
+std::optional<Error> nowhere_to_fetch_from(const Settings& settings, const cache::HubCache& cache,
+                                           const std::vector<FileJob>& missing) {
+  if (!missing.empty() && settings.no_origin && settings.mirrors.empty()) {
+    return Error(ErrorKind::offline_missing, "no source to fetch from",
+                 std::to_string(missing.size()) +
+                     " file(s) are not in the cache, the Hub is not to be asked (no origin) and "
+                     "no mirror is set",
+                 "Set HFMODELS_MIRRORS or --mirror");
+  }
+  if (!missing.empty() && settings.offline) {
+    std::string list;
+    for (const auto& job : missing) {
+      list += "\n  " + job.subject();
+    }
+    return Error(ErrorKind::offline_missing, "offline mode and files are missing from the cache",
+                 std::to_string(missing.size()) + " file(s) not in " + cache.root().string() +
+                     ":" + list + "\n");
+  }
+  return std::nullopt;
+}
+
 } // namespace
 
 FetchResult fetch(const Settings& settings, const std::vector<std::string>& names,
@@ -131,21 +154,8 @@ FetchResult fetch_models(const Settings& settings,
   FetchResult result;
   const std::vector<FileJob> missing = missing_files(cache, models, result.files, stop);
 
-  if (!missing.empty() && settings.no_origin && settings.mirrors.empty()) {
-    throw Error(ErrorKind::offline_missing, "no source to fetch from",
-                std::to_string(missing.size()) +
-                    " file(s) are not in the cache, the Hub is not to be asked (no origin) and "
-                    "no mirror is set",
-                "Set HFMODELS_MIRRORS or --mirror");
-  }
-  if (!missing.empty() && settings.offline) {
-    std::string list;
-    for (const auto& job : missing) {
-      list += "\n  " + job.subject();
-    }
-    throw Error(ErrorKind::offline_missing, "offline mode and files are missing from the cache",
-                std::to_string(missing.size()) + " file(s) not in " + cache.root().string() + ":" +
-                    list + "\n");
+  if (auto blocked = nowhere_to_fetch_from(settings, cache, missing)) {
+    throw *blocked;
   }
   if (!missing.empty()) {
     require_disk_space(cache, missing);
@@ -175,6 +185,7 @@ FetchPlan plan_fetch(const Settings& settings, const std::vector<std::string>& n
     plan.downloads.push_back({missing[i].model, missing[i].path.str(), missing[i].size, bytes[i]});
   }
   plan.bytes_needed = sum(bytes);
+  plan.blocked = nowhere_to_fetch_from(settings, cache, missing);
   plan.disk = cache.root();
   plan.bytes_available = util::available_space(cache.root());
   return plan;

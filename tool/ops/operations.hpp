@@ -86,6 +86,9 @@ struct FetchPlan {
   std::uint64_t bytes_needed = 0;
   std::filesystem::path disk; // the cache folder the bytes go to
   std::uint64_t bytes_available = 0;
+  // Why the fetch would fail before downloading a byte (offline, or no origin and no mirror),
+  // as fetch would throw it.
+  std::optional<Error> blocked;
   bool fits() const { return bytes_needed <= bytes_available; }
 };
 

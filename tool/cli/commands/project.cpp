@@ -205,6 +205,10 @@ int report_fetch_plan(Context& context, const ops::FetchPlan& plan) {
                         util::format_bytes(plan.bytes_available) + " free on " +
                         plan.disk.string() + ": " + (plan.fits() ? "fits" : "does not fit"));
   }
+  if (plan.blocked) {
+    context.reporter.error(*plan.blocked);
+    return static_cast<int>(plan.blocked->kind());
+  }
   return plan.fits() ? 0 : static_cast<int>(ErrorKind::failure);
 }
 
