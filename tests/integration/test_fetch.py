@@ -1,6 +1,7 @@
 """`hfmodels fetch`: the cache it builds, and what it costs when there is nothing to do (issue 2)."""
 
 import os
+import re
 import unittest
 
 from support import HubTestCase, HubTestCaseExtras, sha256_of, walk_all
@@ -253,6 +254,49 @@ class TestFetchErrors(FetchTestCase):
         result = self.run_tool("fetch", "tinny", check=2)
         self.assertIn("Did you mean 'tiny'", result.stderr)
         self.assert_no_requests("unknown name")
+
+
+
+class TerminalProgressTest(FetchTestCase):
+
+    def run_in_terminal(self, columns, *args):
+        """Runs hfmodels with stderr on a pseudo-terminal `columns` wide; returns what it drew."""
+        import fcntl, pty, struct, subprocess, termios
+        controller, terminal = pty.openpty()
+        fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+        process = subprocess.Popen([self.binary, *map(str, args)], env=self.env(),
+                                   cwd=self.project, stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.DEVNULL, stderr=terminal)
+        os.close(terminal)
+        drawn = b""
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # the terminal closed: the program ended
+                break
+            if not chunk:
+                break
+            drawn += chunk
+        os.close(controller)
+        self.assertEqual(process.wait(timeout=120), 0, drawn.decode(errors="replace"))
+        return drawn.decode(errors="replace")
+
+    def test_bars_fit_an_80_column_terminal_and_keep_the_eta(self):
+        self.lock("""
+            models:
+              large:
+                repo: test-org/large-model
+        """)
+        self.hub.add_fault({"action": "bandwidth", "bytes_per_sec": 6_000_000,
+                            "listener": "cdn", "times": -1})
+        drawn = self.run_in_terminal(80, "fetch")
+        lines = [line.split("\x1b[J")[-1] for line in drawn.replace("\r", "").split("\x1b[K\n")]
+        totals = [line for line in lines if " files [" in line]
+        self.assertTrue(totals, drawn)
+        self.assertTrue(all(line.startswith("Total: ") for line in totals), totals)
+        for line in lines:
+            self.assertLess(len(line), 80, repr(line))
+        self.assertTrue(any(re.search(r"ETA \d+(\.\d)?m?s$", line) for line in totals), totals)
 
 
 if __name__ == "__main__":

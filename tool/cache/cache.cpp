@@ -532,9 +532,8 @@ void HubCache::park_partial_blob(const hub::RepoRef& repo, const hub::BlobId& et
       // next fetch (open_partial_blob) claims at once; Python would take a file named like its
       // own for a prefix and append to it. If the rename fails they stay under this process's
       // name, claimed once it has ended.
-      const std::string holes =
-          etag.str() + "." + std::string(k_parked_owner) + util::random_hex(8) +
-          std::string(k_partial_suffix);
+      const std::string holes = etag.str() + "." + std::string(k_parked_owner) +
+                                util::random_hex(8) + std::string(k_partial_suffix);
       if (!dir.rename(name, holes)) {
         static_cast<void>(dir.rename(record, holes + std::string(k_record_suffix)));
       }

@@ -272,15 +272,28 @@ private:
   }
 
   // One line per active transfer and a total, each cut to the terminal's width: a line that
-  // wrapped would take two rows and break the cursor arithmetic of clear().
+  // wrapped would take two rows and break the cursor arithmetic of clear(). The numbers always
+  // show; on a narrow terminal the bar shrinks (then goes) before the name is shortened below
+  // `name_wanted` characters.
   std::string status_line(const std::string& name, std::uint64_t done, std::uint64_t total,
                           double bytes_per_second, const std::optional<double>& seconds_left,
-                          int bar_width, std::size_t width) const {
-    const std::string right = " " + bar(done, total, bar_width) + " " + util::format_bytes(done) +
-                              "/" + util::format_bytes(total) + " " + speed(bytes_per_second) +
-                              (done < total ? " " + eta(seconds_left) : std::string());
-    const std::size_t name_width = width > right.size() + 12 ? width - right.size() - 1 : 12;
-    std::string line = fit(m_console.clean_line(name), name_width) + right;
+                          int bar_width, std::size_t width, std::size_t name_wanted) const {
+    const std::string numbers = " " + util::format_bytes(done) + "/" + util::format_bytes(total) +
+                                " " + speed(bytes_per_second) +
+                                (done < total ? " " + eta(seconds_left) : std::string());
+    const std::string clean = m_console.clean_line(name);
+    const std::size_t name_min = std::min(clean.size(), name_wanted);
+    const std::size_t used = name_min + numbers.size() + 1; // the last column stays free
+    const std::size_t room = width > used ? width - used : 0;
+    constexpr std::size_t k_smallest_bar = 5; // "[" + 5 + "]" and a space
+    const std::size_t bar_cells =
+        room >= k_smallest_bar + 3 ? std::min<std::size_t>(bar_width, room - 3) : 0;
+    const std::string right =
+        (bar_cells > 0 ? " " + bar(done, total, static_cast<int>(bar_cells)) : std::string()) +
+        numbers;
+    const std::size_t name_width = std::max<std::size_t>(
+        width > right.size() + 1 ? width - right.size() - 1 : 0, 4); // fit() needs 4
+    std::string line = fit(clean, name_width) + right;
     if (line.size() >= width) {
       line.resize(width - 1);
     }
@@ -296,15 +309,15 @@ private:
       if (!transfer.active || lines >= k_max_bars) {
         continue;
       }
-      frame +=
-          status_line(transfer.name, transfer.progress.bytes_done, transfer.size,
-                      transfer.progress.bytes_per_second, transfer.progress.eta_seconds, 20, width);
+      frame += status_line(transfer.name, transfer.progress.bytes_done, transfer.size,
+                           transfer.progress.bytes_per_second, transfer.progress.eta_seconds, 20,
+                           width, 12);
       ++lines;
     }
     frame += status_line("Total: " + std::to_string(total.files_done) + "/" +
                              std::to_string(transfers.size()) + " files",
                          total.bytes_done, total.bytes_total, total.bytes_per_second,
-                         total.eta_seconds, 30, width);
+                         total.eta_seconds, 30, width, 40);
     ++lines;
     clear();
     m_console.raw_err(frame);

@@ -15,8 +15,8 @@ namespace {
 Error not_cached(const manifest::ModelSpec& spec, const cache::HubCache& cache,
                  const std::string& why) {
   return Error(ErrorKind::offline_missing, "not in the cache",
-               spec.repo.id + "@" + spec.revision + ": " + why + " in " + cache.root().string(),
-               {}, spec.repo.id)
+               spec.repo.id + "@" + spec.revision + ": " + why + " in " + cache.root().string(), {},
+               spec.repo.id)
       .with_cause("offline:missing");
 }
 
@@ -65,10 +65,10 @@ DownloadResult download_cached(const Settings& settings, const DownloadRequest& 
   model.commit = *commit;
   for (const auto& file : manifest::select_files(spec, listed)) {
     std::error_code error;
-    const std::uint64_t size = std::filesystem::file_size(cache.blob_path(spec.repo, file.etag()),
-                                                          error);
-    model.files.push_back({file.path, size, file.lfs_sha256 ? file.lfs_sha256->str() : "",
-                           file.etag()});
+    const std::uint64_t size =
+        std::filesystem::file_size(cache.blob_path(spec.repo, file.etag()), error);
+    model.files.push_back(
+        {file.path, size, file.lfs_sha256 ? file.lfs_sha256->str() : "", file.etag()});
   }
   const auto present = cache.files_present(model.repo, model.commit, snapshot_files(model), stop);
   std::string missing;
@@ -78,7 +78,8 @@ DownloadResult download_cached(const Settings& settings, const DownloadRequest& 
     }
   }
   if (!missing.empty()) {
-    throw not_cached(spec, cache, "files of commit " + commit->str() + " missing:" + missing + "\n");
+    throw not_cached(spec, cache,
+                     "files of commit " + commit->str() + " missing:" + missing + "\n");
   }
   DownloadResult result;
   result.commit = model.commit.str();

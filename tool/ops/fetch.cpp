@@ -117,8 +117,8 @@ std::optional<Error> nowhere_to_fetch_from(const Settings& settings, const cache
       list += "\n  " + job.subject();
     }
     return Error(ErrorKind::offline_missing, "offline mode and files are missing from the cache",
-                 std::to_string(missing.size()) + " file(s) not in " + cache.root().string() +
-                     ":" + list + "\n");
+                 std::to_string(missing.size()) + " file(s) not in " + cache.root().string() + ":" +
+                     list + "\n");
   }
   return std::nullopt;
 }

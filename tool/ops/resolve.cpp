@@ -78,10 +78,10 @@ hub::HubClient& HubAccess::get(const std::string& model) {
   }
   if (m_settings.no_origin) {
     throw Error(ErrorKind::offline_missing, "cannot ask the Hub with --no-origin",
-                "'" + model + "' needs the Hub's answer (its commit and files), and mirrors "
-                "hold files only",
-                {},
-                model)
+                "'" + model +
+                    "' needs the Hub's answer (its commit and files), and mirrors "
+                    "hold files only",
+                {}, model)
         .with_cause("no-origin:resolve");
   }
   if (!m_hub) {

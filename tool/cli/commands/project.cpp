@@ -147,12 +147,12 @@ int report_verify(Context& context, const std::vector<ops::FileCheck>& checks, b
           Error(ErrorKind::integrity, "cached file is damaged", check.problem, repair, subject));
     } else if (check.state == ops::FileState::mismatch) {
       ++mismatched;
-      context.reporter.error(
-          Error(ErrorKind::integrity, "cached file does not match the lockfile",
-                "expected sha256 " + check.expected_sha256 + " (" +
-                    std::to_string(check.expected_size) + " bytes), got " + check.actual_sha256 +
-                    " (" + std::to_string(check.actual_size) + " bytes)",
-                repair, subject));
+      context.reporter.error(Error(ErrorKind::integrity, "cached file does not match the lockfile",
+                                   "expected sha256 " + check.expected_sha256 + " (" +
+                                       std::to_string(check.expected_size) + " bytes), got " +
+                                       check.actual_sha256 + " (" +
+                                       std::to_string(check.actual_size) + " bytes)",
+                                   repair, subject));
     } else if (check.state == ops::FileState::missing) {
       ++missing;
       missing_list += "\n  " + subject;
