@@ -42,9 +42,11 @@ public:
   Options& operator=(Options&&) noexcept;
 
   // The Hub cache (default: HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub).
+  // Throws Error(usage) for an empty path.
   Options& cache_dir(std::filesystem::path dir);
   const std::filesystem::path& cache_dir() const;
-  // The Hub (default: HF_ENDPOINT, else https://huggingface.co).
+  // The Hub (default: HF_ENDPOINT, else https://huggingface.co). Throws Error(usage) for a URL
+  // that is not http(s).
   Options& endpoint(std::string url);
   const std::string& endpoint() const;
   // The access token for gated and private repos (default: HF_TOKEN, the token file). Sent only
@@ -63,7 +65,7 @@ public:
   // HFMODELS_NO_ORIGIN).
   Options& no_origin(bool no_origin);
   bool no_origin() const;
-  // Files downloaded at once (default 16).
+  // Files downloaded at once, 1 to 64 (default 16); Error(usage) outside that.
   Options& jobs(unsigned jobs);
   unsigned jobs() const;
 

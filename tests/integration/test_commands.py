@@ -239,6 +239,7 @@ class TestCommandLine(CommandsTestCase):
                  (("--json", "status"), {"HF_HUB_DOWNLOAD_TIMEOUT": "abc"}),
                  (("--json", "--mirror", "ftp://x", "fetch"), {}),
                  (("--json", "info", "x/y"), {"HF_ENDPOINT": "notaurl"}),
+                 (("--json", "info", "x/y"), {"HF_ENDPOINT": "http://exa mple.com"}),
                  (("fech", "--json"), {})]
         for args, env in cases:
             with self.subTest(args=args):

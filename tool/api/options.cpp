@@ -28,6 +28,10 @@ Options::Options(Options&&) noexcept = default;
 Options& Options::operator=(Options&&) noexcept = default;
 
 Options& Options::cache_dir(std::filesystem::path dir) {
+  if (dir.empty()) {
+    // As an empty HF_HUB_CACHE is no setting: never the working directory by accident.
+    throw Error(ErrorKind::usage, "invalid cache folder", "the path is empty");
+  }
   m_settings->value.cache_dir = std::move(dir);
   return *this;
 }

@@ -63,6 +63,9 @@ std::string advice_for(std::string_view cause) {
   if (cause == "lockfile:invalid") {
     return "Fix it, or re-create it with `hfmodels lock --update` (every model resolved again)";
   }
+  if (cause == "manifest:missing") {
+    return "Create it with `hfmodels add org/name`, or give its path with --manifest";
+  }
   if (cause == "lockfile:missing") {
     return "Run `hfmodels lock` to create it from models.yaml";
   }

@@ -487,10 +487,8 @@ Manifest parse_manifest(std::string_view text, const std::filesystem::path& path
 Manifest load_manifest(const std::filesystem::path& path) {
   std::error_code error;
   if (!std::filesystem::exists(path, error)) {
-    throw Error(ErrorKind::usage, "no manifest", "the file does not exist",
-                "Create it (see manifests/examples/models.yaml), or pass its path with "
-                "--manifest",
-                path.string());
+    throw Error(ErrorKind::usage, "no manifest", "the file does not exist", {}, path.string())
+        .with_cause("manifest:missing");
   }
   return parse_manifest(util::read_file(path), path);
 }

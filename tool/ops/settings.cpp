@@ -2,6 +2,7 @@
 #include "ops/settings.hpp"
 
 #include "cache/cache.hpp"
+#include "http/url.hpp"
 #include "util/error.hpp"
 #include "util/strings.hpp"
 
@@ -33,7 +34,7 @@ long read_timeout(const util::GetEnv& getenv, const char* name, long fallback) {
   const double seconds = std::strtod(value->c_str(), &end);
   if (end == value->c_str() || *end != '\0' || seconds <= 0 || seconds > 86400) {
     throw Error(ErrorKind::usage, std::string("invalid ") + name,
-                "'" + *value + "' is not a number of seconds between 0 and 86400");
+                "'" + *value + "' is not a number of seconds above 0 and at most 86400");
   }
   return std::max(1L, std::lround(seconds));
 }
@@ -95,7 +96,9 @@ std::string checked_endpoint(std::string endpoint) {
   while (!endpoint.empty() && endpoint.back() == '/') {
     endpoint.pop_back();
   }
-  if (endpoint.rfind("http://", 0) != 0 && endpoint.rfind("https://", 0) != 0) {
+  // libcurl's parser decides, as it will when connecting (a space or a bad port is no URL).
+  if ((endpoint.rfind("http://", 0) != 0 && endpoint.rfind("https://", 0) != 0) ||
+      http::origin_of(endpoint).empty()) {
     throw Error(ErrorKind::usage, "invalid endpoint", "'" + endpoint + "' is not an http(s) URL",
                 "Use a URL such as https://huggingface.co");
   }
