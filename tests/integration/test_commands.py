@@ -231,6 +231,10 @@ class TestCommandLine(CommandsTestCase):
         self.assertIn("Did you mean 'fetch'", result.stderr)
         result = self.run_tool("-j", "2", "veryfy", check=2)
         self.assertIn("Did you mean 'verify'", result.stderr)
+        result = self.run_tool("cache", "lss", check=2)
+        self.assertIn("Did you mean 'cache ls'", result.stderr)
+        result = self.run_tool("cache", check=2)
+        self.assertIn("ls, rm, gc", result.stderr)
 
     def test_json_errors_before_any_command_runs_reach_stdout_too(self):
         # Bad options, bad settings and typos fail before a command runs; with --json a script

@@ -15,6 +15,7 @@
 
 #include <csignal>
 #include <iostream>
+#include <map>
 #include <optional>
 
 namespace hfmodels::cli {
@@ -94,7 +95,9 @@ bool json_requested(int argc, char** argv) {
 
 // CLI11 reports an unknown command as an unexpected argument; say what was meant instead.
 std::optional<std::string> mistyped_command(int argc, char** argv,
-                                            const std::vector<std::string>& commands) {
+                                            const std::vector<std::string>& commands,
+                                            const std::map<std::string, std::vector<std::string>>&
+                                                subcommands) {
   static const std::vector<std::string> takes_value = {"-m",         "--manifest",  "-l",
                                                        "--lockfile", "--cache-dir", "--endpoint",
                                                        "-j",         "--jobs",      "--mirror"};
@@ -116,7 +119,28 @@ std::optional<std::string> mistyped_command(int argc, char** argv,
       continue;
     }
     if (std::find(commands.begin(), commands.end(), arg) != commands.end()) {
-      return std::nullopt;
+      // `cache lss`: the command's own commands, the same way.
+      const auto group = subcommands.find(arg);
+      if (group == subcommands.end() || group->second.empty()) {
+        return std::nullopt;
+      }
+      for (int j = i + 1; j < argc; ++j) {
+        const std::string sub = argv[j];
+        if (sub.empty() || sub[0] == '-') {
+          continue;
+        }
+        if (std::find(group->second.begin(), group->second.end(), sub) != group->second.end()) {
+          return std::nullopt;
+        }
+        const auto suggestion = util::closest_match(sub, group->second);
+        return "unknown command '" + arg + " " + sub + "'" +
+               (suggestion ? ". Did you mean '" + arg + " " + *suggestion + "'?" : "");
+      }
+      std::string list;
+      for (const auto& name : group->second) {
+        list += (list.empty() ? "" : ", ") + name;
+      }
+      return "'" + arg + "' needs one of its commands: " + list;
     }
     const auto suggestion = util::closest_match(arg, commands);
     return "unknown command '" + arg + "'" +
@@ -166,10 +190,12 @@ int run(int argc, char** argv) {
   add_mirror_commands(app, commands);
   add_completion_command(app, commands);
   std::vector<std::string> command_names;
+  std::map<std::string, std::vector<std::string>> subcommand_names;
   for (auto* command : app.get_subcommands({})) {
     command->fallthrough();
     for (auto* sub : command->get_subcommands({})) {
       sub->fallthrough(); // `cache ls --json`
+      subcommand_names[command->get_name()].push_back(sub->get_name());
     }
     command_names.push_back(command->get_name());
   }
@@ -186,7 +212,7 @@ int run(int argc, char** argv) {
     std::cout << "hfmodels " HFMODELS_VERSION "\n";
     return 0;
   } catch (const CLI::ParseError& error) {
-    const auto typo = mistyped_command(argc, argv, command_names);
+    const auto typo = mistyped_command(argc, argv, command_names, subcommand_names);
     reporter->error(Error(ErrorKind::usage, typo.value_or(error.what()), "",
                           "Run `hfmodels --help` for usage"));
     return static_cast<int>(ErrorKind::usage);
