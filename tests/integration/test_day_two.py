@@ -619,6 +619,17 @@ class TestSbom(DayTwoTestCase):
         self.assertTrue(json.loads(checked.stdout)["valid"], checked.stdout[:2000])
 
 
+    def test_a_stale_lockfile_gives_no_sbom(self):
+        # What would ship is what fetch would fetch, and fetch refuses a stale lockfile.
+        self.write_manifest(MANIFEST)
+        self.run_tool("lock", check=0)
+        self.write_manifest(MANIFEST.replace("quant: Q5_K_M", "quant: Q4_K"))
+        out = self.project / "bom.json"
+        result = self.run_tool("sbom", "-o", out, check=6)
+        self.assertIn("hfmodels lock", result.stderr)
+        self.assertFalse(out.exists())
+
+
 class TestDownload(DayTwoTestCase):
 
     def test_one_repo_without_a_manifest(self):

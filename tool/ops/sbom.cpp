@@ -143,6 +143,8 @@ std::string sbom(const Settings& settings, const std::vector<std::string>& names
                  const std::stop_token& stop) {
   const auto project = load_project(settings, stop);
   const auto models = select_models(project.lockfile, names);
+  // What ships is what fetch fetches, and fetch refuses a stale lockfile.
+  require_fresh(project, models, names.empty());
   auto components = nlohmann::json::array();
   std::string all_hashes;
   for (const auto* model : models) {
