@@ -98,6 +98,10 @@ FetchSummary fetch_reporting(const ops::Settings& settings,
     const ops::FetchResult result = ops::fetch_models(settings, models, reporter, stop);
     return {result.files, result.downloaded, result.bytes_downloaded};
   } catch (const Error& error) {
+    if (error.kind() == ErrorKind::cancelled) {
+      throw Error(ErrorKind::cancelled, "fetch cancelled", "a stop was requested",
+                  "What arrived is kept; the next fetch continues it");
+    }
     throw without_secrets(reporter.explained(error), settings);
   }
 }
