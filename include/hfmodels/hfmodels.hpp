@@ -124,8 +124,8 @@ using EventCallback = std::function<void(const Event&)>;
 
 // What a fetch did.
 struct FetchSummary {
-  std::size_t files = 0;      // locked files of the models fetched
-  std::size_t downloaded = 0; // of them, downloaded now (the rest were cached)
+  std::size_t files = 0;              // locked files of the models fetched
+  std::size_t downloaded = 0;         // of them, downloaded now (the rest were cached)
   std::uint64_t bytes_downloaded = 0; // their sizes (bytes a partial download kept included)
 };
 

@@ -94,10 +94,9 @@ bool json_requested(int argc, char** argv) {
 }
 
 // CLI11 reports an unknown command as an unexpected argument; say what was meant instead.
-std::optional<std::string> mistyped_command(int argc, char** argv,
-                                            const std::vector<std::string>& commands,
-                                            const std::map<std::string, std::vector<std::string>>&
-                                                subcommands) {
+std::optional<std::string>
+mistyped_command(int argc, char** argv, const std::vector<std::string>& commands,
+                 const std::map<std::string, std::vector<std::string>>& subcommands) {
   static const std::vector<std::string> takes_value = {"-m",         "--manifest",  "-l",
                                                        "--lockfile", "--cache-dir", "--endpoint",
                                                        "-j",         "--jobs",      "--mirror"};

@@ -81,8 +81,7 @@ std::vector<std::size_t> select_exact(const ModelSpec& spec,
     if (it == by_path.end()) {
       const auto suggestion = suggest_path(wanted, paths);
       throw Error(ErrorKind::usage, "file not found in repository",
-                  backticked(wanted) + " is not in " + spec.repo.id + " at " +
-                      spec.revision,
+                  backticked(wanted) + " is not in " + spec.repo.id + " at " + spec.revision,
                   suggestion ? "Did you mean " + backticked(*suggestion) + "?"
                              : "Check the path on the repository's \"Files\" page",
                   spec.name + "/" + wanted);
