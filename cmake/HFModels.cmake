@@ -87,6 +87,12 @@ Commands
   properties ``HFMODELS_DIR``, ``HFMODELS_COMMIT`` and ``HFMODELS_FILES`` (the locked paths,
   relative to the folder), and the variable ``HFModels_<name>_DIR`` holds the folder.
 
+  A model may not be named ``hfmodels``, ``runtime``, ``runtime_shared`` or
+  ``runtime_static``: those are the package's own targets. ``HFModels::<name>`` exists only in
+  the build that added it; a library installed with ``install(EXPORT)`` links it as
+  ``$<BUILD_INTERFACE:HFModels::<name>>``, and finds its model at run time another way (see
+  :command:`hfmodels_install`).
+
 .. command:: hfmodels_install
 
   .. code-block:: cmake
@@ -297,6 +303,19 @@ function(_hfmodels_quote out_var)
   set(${out_var} "${quoted}" PARENT_SCOPE)
 endfunction()
 
+# `arg` as a POSIX shell word, for commands printed for people to copy.
+function(_hfmodels_shell_word out_var arg)
+  if(arg MATCHES "^[A-Za-z0-9_./:=@%+,-]+$")
+    set(${out_var} "${arg}" PARENT_SCOPE)
+  else()
+    string(REPLACE "'" "'\\''" escaped "${arg}")
+    set(${out_var} "'${escaped}'" PARENT_SCOPE)
+  endif()
+endfunction()
+
+# The names of the package's own targets, which a model's HFModels::<name> would clash with.
+set(_HFMODELS_RESERVED_NAMES hfmodels runtime runtime_shared runtime_static)
+
 function(hfmodels_add_models)
   cmake_parse_arguments(PARSE_ARGV 0 arg "OFFLINE" "LOCKFILE;FETCH" "MODELS")
   if(arg_UNPARSED_ARGUMENTS)
@@ -321,9 +340,12 @@ function(hfmodels_add_models)
   get_filename_component(lockfile "${arg_LOCKFILE}" ABSOLUTE BASE_DIR "${CMAKE_CURRENT_SOURCE_DIR}")
   get_filename_component(lock_dir "${lockfile}" DIRECTORY)
   if(NOT EXISTS "${lockfile}")
+    set(write "Write ${lock_dir}/models.yaml and run")
+    if(EXISTS "${lock_dir}/models.yaml")
+      set(write "Run")
+    endif()
     message(FATAL_ERROR "hfmodels_add_models: the lockfile ${lockfile} does not exist. "
-                        "Write ${lock_dir}/models.yaml and run `hfmodels lock` in ${lock_dir}, "
-                        "or pass LOCKFILE <path>.")
+                        "${write} `hfmodels lock` in ${lock_dir}, or pass LOCKFILE <path>.")
   endif()
   # Editing either file re-runs the configure.
   set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${lockfile}")
@@ -336,6 +358,13 @@ function(hfmodels_add_models)
      OR "$ENV{HF_HUB_OFFLINE}" MATCHES "^(1|[Oo][Nn]|[Yy][Ee][Ss]|[Tt][Rr][Uu][Ee])$")
     set(offline ON)
   endif()
+
+  foreach(mirror IN LISTS HFMODELS_MIRRORS)
+    if(mirror MATCHES "[ \t]")
+      message(FATAL_ERROR "hfmodels_add_models: HFMODELS_MIRRORS is a CMake list: separate the "
+                          "mirrors with ';', not spaces ('${HFMODELS_MIRRORS}')")
+    endif()
+  endforeach()
 
   _hfmodels_configure_tool(tool)
   _hfmodels_common_args(common "${lockfile}" "${HFMODELS_CACHE_DIR}" ${offline})
@@ -356,7 +385,20 @@ function(hfmodels_add_models)
   # command on a line of its own (indented, so CMake does not wrap it).
   if(NOT result EQUAL 0)
     _hfmodels_command_name(command "${tool}")
-    set(in_dir "cd ${lock_dir} && ${command}")
+    # The command as the configure ran it: the same cache and mirrors (never --offline).
+    if(HFMODELS_CACHE_DIR)
+      _hfmodels_shell_word(word "${HFMODELS_CACHE_DIR}")
+      string(APPEND command " --cache-dir ${word}")
+    endif()
+    foreach(mirror IN LISTS HFMODELS_MIRRORS)
+      _hfmodels_shell_word(word "${mirror}")
+      string(APPEND command " --mirror ${word}")
+    endforeach()
+    if(HFMODELS_NO_ORIGIN)
+      string(APPEND command " --no-origin")
+    endif()
+    _hfmodels_shell_word(lock_dir_word "${lock_dir}")
+    set(in_dir "cd ${lock_dir_word} && ${command}")
     get_filename_component(lock_name "${lockfile}" NAME)
     set(lock_arg "")
     if(NOT lock_name STREQUAL "models.lock")
@@ -365,6 +407,11 @@ function(hfmodels_add_models)
     if(result EQUAL 6)
       set(why "the lockfile is stale: ${lock_dir}/models.yaml changed since it was locked. "
               "Re-lock it and commit ${lock_name}:\n    ${in_dir} lock${lock_arg}\n")
+    elseif(result EQUAL 5 AND NOT offline AND HFMODELS_NO_ORIGIN)
+      set(why "files are not in any mirror (listed above), and the Hub is not to be asked "
+              "(HFMODELS_NO_ORIGIN). Put them in a mirror with `hfmodels push --to URL` where "
+              "they are cached, then configure again; or fetch them from the Hub:\n"
+              "    ${in_dir} fetch${lock_arg}\n")
     elseif(result EQUAL 5)
       set(why "offline, and files are missing from the cache (listed above). Fetch them with "
               "network access:\n    ${in_dir} fetch${lock_arg}\n")
@@ -379,9 +426,18 @@ function(hfmodels_add_models)
   include("${script}")
 
   foreach(name IN LISTS _HFMODELS_MODELS)
+    if(name IN_LIST _HFMODELS_RESERVED_NAMES)
+      message(FATAL_ERROR "hfmodels_add_models: model '${name}' of ${lockfile} would be "
+                          "HFModels::${name}, a target of the HFModels package itself; rename "
+                          "the model in ${lock_dir}/models.yaml and run `hfmodels lock`")
+    endif()
     if(TARGET HFModels::${name})
       get_target_property(previous HFModels::${name} HFMODELS_LOCKFILE)
-      if(NOT previous STREQUAL lockfile)
+      if(NOT previous)
+        message(FATAL_ERROR "hfmodels_add_models: model '${name}' of ${lockfile} would be "
+                            "HFModels::${name}, a target defined elsewhere; rename the model in "
+                            "${lock_dir}/models.yaml and run `hfmodels lock`")
+      elseif(NOT previous STREQUAL lockfile)
         message(FATAL_ERROR "hfmodels_add_models: model '${name}' of ${lockfile} is already "
                             "defined by ${previous}")
       endif()
@@ -457,19 +513,28 @@ function(hfmodels_install)
     _hfmodels_quote(quoted "${tool}" ${common} --no-progress -q export ${name} --to)
     _hfmodels_quote(quoted_files ${files})
     # Resolved at install time so `--prefix`, DESTDIR and CPack's staging prefix are honoured.
+    # The manifest lists installed paths as CMake's own entries do: without DESTDIR.
     if(IS_ABSOLUTE "${arg_DESTINATION}")
-      set(destination "\$ENV{DESTDIR}${arg_DESTINATION}")
+      set(installed "${arg_DESTINATION}")
     else()
-      set(destination "\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/${arg_DESTINATION}")
+      set(installed "\${CMAKE_INSTALL_PREFIX}/${arg_DESTINATION}")
     endif()
+    set(destination "\$ENV{DESTDIR}${installed}")
+    # `hfmodels export` also writes the records `hf download --local-dir` keeps
+    # (.cache/huggingface/); an installed model is its files only.
     install(CODE "
       message(STATUS \"Installing model ${name}: ${destination}/${name}\")
       execute_process(COMMAND ${quoted} \"${destination}\" RESULT_VARIABLE result)
       if(NOT result EQUAL 0)
         message(FATAL_ERROR \"hfmodels: installing model ${name} failed (exit code \${result})\")
       endif()
+      file(REMOVE_RECURSE \"${destination}/${name}/.cache/huggingface\")
+      file(GLOB leftover \"${destination}/${name}/.cache/*\")
+      if(NOT leftover)
+        file(REMOVE_RECURSE \"${destination}/${name}/.cache\")
+      endif()
       foreach(file IN ITEMS ${quoted_files})
-        list(APPEND CMAKE_INSTALL_MANIFEST_FILES \"${destination}/${name}/\${file}\")
+        list(APPEND CMAKE_INSTALL_MANIFEST_FILES \"${installed}/${name}/\${file}\")
       endforeach()" ${component})
   endforeach()
 endfunction()

@@ -167,6 +167,7 @@ class Recorder:
         # without s3:ListBucket.
         self.get_answer = (404, b"<Error><Code>NoSuchKey</Code></Error>")
         self.redirect_puts = False  # a bucket in another region (PermanentRedirect)
+        self.put_answer = None  # (status, body) for every PUT: a refusal
         self.forget_upload_once = False  # the completion finds no upload (NoSuchUpload)
         recorder = self
 
@@ -209,6 +210,9 @@ class Recorder:
                 if refused:
                     recorder.refuse_once.discard(refused)
                     self.answer(400, b"<Error><Code>InvalidPart</Code></Error>")
+                    return
+                if recorder.put_answer:
+                    self.answer(*recorder.put_answer)
                     return
                 if recorder.redirect_puts:
                     self.answer(301, b"<Error><Code>PermanentRedirect</Code></Error>",

@@ -435,6 +435,45 @@ class InstalledPackageTest(CMakeTestCase):
                 self.assertNotIn("encoder/config.json", result.stderr)
                 self.assertEqual(self.request_count(), 0, "offline must not connect")
 
+    def test_the_printed_fetch_command_uses_the_configure_cache_and_mirrors(self):
+        project, _ = self.probe()
+        elsewhere = self.root / "elsewhere cache"
+        result = self.configure(project, self.root / "b-cache", "-DHFMODELS_OFFLINE=ON",
+                                f"-DHFMODELS_CACHE_DIR={elsewhere}", expect=1,
+                                label="configure offline into an empty cache of its own")
+        command = next(line.strip() for line in result.stderr.splitlines()
+                       if line.strip().startswith(f"cd {project} && "))
+        self.assertIn(f"--cache-dir '{elsewhere}'", command)
+        self.assertNotIn("--offline", command)
+        # Run as printed, it fills the cache the configure looks in.
+        self.run_step("the printed command", ["bash", "-c", command], env=self.env())
+        self.configure(project, self.root / "b-cache", label="configure again")
+        # Mirrors only: the files are in no mirror, which is what the message says.
+        empty = self.root / "empty-mirror"
+        empty.mkdir()
+        result = self.configure(project, self.root / "b-mirror", "-DHFMODELS_NO_ORIGIN=ON",
+                                f"-DHFMODELS_MIRRORS=file://{empty}",
+                                f"-DHFMODELS_CACHE_DIR={self.root / 'third cache'}", expect=1,
+                                label="configure from an empty mirror only")
+        self.assertIn("not in any mirror", flat(result.stderr))
+        self.assertNotIn("network access", flat(result.stderr))
+        self.assertIn("push", flat(result.stderr))
+
+    def test_a_model_named_like_a_target_of_the_package_is_refused(self):
+        project = self.root / "reserved"
+        project.mkdir()
+        (project / "CMakeLists.txt").write_text(
+            "cmake_minimum_required(VERSION 3.25)\nproject(reserved LANGUAGES NONE)\n"
+            "find_package(HFModels 0.2 REQUIRED)\nhfmodels_add_models()\n")
+        (project / "models.yaml").write_text(
+            "models:\n  runtime:\n    repo: hfmodels-demo/tiny-llama-GGUF\n    quant: Q4_K_M\n")
+        self.lock(project)
+        result = self.configure(project, self.root / "b-reserved", expect=1)
+        self.assertIn("'runtime'", flat(result.stderr))
+        self.assertIn("HFModels::runtime", flat(result.stderr))
+        self.assertIn("rename", flat(result.stderr))
+        self.assertNotIn("NOTFOUND", result.stderr)
+
     # --- misuse -----------------------------------------------------------------------------------
 
     def test_misuse_errors(self):
@@ -545,6 +584,15 @@ class InstalledPackageTest(CMakeTestCase):
         staged = Path(str(destdir) + default_prefix) / "share" / "model-info" / "models" / "chat"
         for path in lock["chat"]["files"]:
             self.assertTrue((staged / path).is_file(), staged / path)
+        # Only the model's files: not the records `hf download --local-dir` keeps.
+        for root in (installed, staged):
+            self.assertEqual(sorted(str(p.relative_to(root)) for p in root.rglob("*")
+                                    if p.is_file()), sorted(lock["chat"]["files"]))
+        # The manifest names installed files as CMake does, without DESTDIR.
+        manifest = (build / "install_manifest.txt").read_text().splitlines()
+        self.assertEqual([line for line in manifest if str(destdir) in line], [])
+        self.assertIn(str(Path(default_prefix) / "share" / "model-info" / "models" / "chat" /
+                          next(iter(lock["chat"]["files"]))), manifest)
 
 
 class SubprojectTest(CMakeTestCase):

@@ -123,6 +123,16 @@ class TestPath(CommandsTestCase):
         self.assertTrue(result.stdout.rstrip("\n").endswith("/with space/file name.txt"))
         self.assert_no_requests("path")
 
+    def test_a_relative_cache_is_made_absolute_where_it_is_read(self):
+        # A path printed (or compiled into a program by the CMake package) must not depend on
+        # the directory it is later used from.
+        commit = self.read_lock()["models"]["tiny"]["commit"]
+        for args, env in [(("--cache-dir", "rel"), {}), ((), {"HF_HUB_CACHE": "rel"})]:
+            with self.subTest(args=args, env=env):
+                result = self.run_tool(*args, "path", "tiny", env=self.env(**env), check=0)
+                self.assertEqual(result.stdout.strip(), str(
+                    self.project / "rel" / "models--test-org--tiny-model" / "snapshots" / commit))
+
     def test_path_honours_cache_dir(self):
         other = self.root / "elsewhere"
         result = self.run_tool("--cache-dir", other, "path", "tiny", "config.json", check=0)

@@ -338,6 +338,19 @@ class S3MirrorTest(MirrorCase):
         return self.env(AWS_ACCESS_KEY_ID="AK", AWS_SECRET_ACCESS_KEY="SK", AWS_ENDPOINT_URL=recorder.endpoint,
                         **extra)
 
+    def test_a_put_refused_with_404_or_403_fails_the_push(self):
+        # S3's NoSuchBucket (a mistyped bucket) and AccessDenied (no s3:PutObject), and a web
+        # server's 404: nothing was stored, so the seed job must not go green.
+        self.locked_and_fetched()
+        for status, body in [(404, b"<Error><Code>NoSuchBucket</Code></Error>"),
+                             (403, b"<Error><Code>AccessDenied</Code></Error>"), (404, b"")]:
+            with self.subTest(status=status, body=body), Recorder() as recorder:
+                recorder.put_answer = (status, body)
+                result = self.run_tool("push", "tiny", "--to", "s3://bucket/x",
+                                       env=self.recorder_env(recorder), check=3)
+                self.assertIn(f"HTTP {status}", result.stderr)
+                self.assertNotIn("Pushed", result.stderr)
+
     def test_a_push_a_redirect_answered_stored_nothing_and_says_so(self):
         self.locked_and_fetched()
         with Recorder() as recorder:

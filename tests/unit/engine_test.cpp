@@ -698,6 +698,37 @@ TEST_F(EngineTest, AMirrorWithoutTheObjectPassesTheFileToTheNextSource) {
   EXPECT_EQ(mirror.requests().size(), 1u); // a 404 is not asked again
 }
 
+TEST_F(EngineTest, AMirrorObjectOfAnotherSizeIsAWrongCopyAtItsFirstAnswer) {
+  // An object cut short (an interrupted push kept by the server): its length says so before a
+  // byte is taken, whether it is asked for whole or, to continue bytes on disk, from a range
+  // past its end (416).
+  const std::string body = make_body(300000);
+  const std::string short_object = body.substr(0, 120000);
+  for (const bool resumed : {false, true}) {
+    SCOPED_TRACE(resumed ? "a range past its end" : "asked for whole");
+    HttpServer mirror([&](const HttpRequest& request) {
+      if (const auto range = asked_range(request); range && range->begin >= short_object.size()) {
+        return HttpReply{416, {{"Content-Range", "bytes */120000"}}, "", std::nullopt};
+      }
+      return serve(short_object, request);
+    });
+    HttpServer hub([&](const HttpRequest& request) { return serve(body, request); });
+    TestTask task(m_dir, mirror_then_hub(mirror, hub, body));
+    if (resumed) {
+      task.temporary().write_at(body.data(), 150000, 0); // a prefix a killed run kept
+    }
+    SourceEvents events;
+    run(task, fast_options(), events);
+
+    ASSERT_TRUE(task.downloaded) << (task.error ? task.error->what() : "");
+    EXPECT_EQ(task.contents(), body);
+    ASSERT_EQ(events.failures.size(), 1u);
+    EXPECT_EQ(events.failures[0].second, "integrity:size");
+    EXPECT_EQ(mirror.requests().size(), 1u) << "asked once, never again";
+    EXPECT_EQ(task.downloaded->received_from[0], 0u);
+  }
+}
+
 TEST_F(EngineTest, AWrongObjectIsDroppedAndTheNextSourceStartsFromNothing) {
   const std::string body = make_body(300000);
   std::string wrong = body;

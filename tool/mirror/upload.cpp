@@ -89,6 +89,15 @@ struct Exchange {
   }
 };
 
+// What the mirror's refusal of `url` says, for an error.
+Error refusal(const Reply& reply, const std::string& url, const std::string& subject) {
+  return Error(ErrorKind::network, "the mirror refused the upload",
+               "HTTP " + std::to_string(reply.status) + " from " + http::redact_url(url) +
+                   http::error_code_suffix(reply.body),
+               "", subject)
+      .with_cause("mirror:http:" + std::to_string(reply.status));
+}
+
 // One request to the mirror, retried by the rules every request follows (http/retry.hpp).
 // `set_up` sets what the request is on a prepared handle (its method, its body).
 Reply send(const http::ClientOptions& client, const http::RetryPolicy& policy, const Mirror& mirror,
@@ -158,12 +167,7 @@ Reply send(const http::ClientOptions& client, const http::RetryPolicy& policy, c
          (reply.body.empty() || http::xml_element(reply.body, "Code") == "AccessDenied"))) {
       return reply;
     }
-    throw http::tried(Error(ErrorKind::network, "the mirror refused the upload",
-                            "HTTP " + std::to_string(reply.status) + " from " +
-                                http::redact_url(url) + http::error_code_suffix(reply.body),
-                            "", subject)
-                          .with_cause("mirror:http:" + std::to_string(reply.status)),
-                      retrier.attempts());
+    throw http::tried(refusal(reply, url, subject), retrier.attempts());
   }
 }
 
@@ -294,10 +298,15 @@ void Uploader::upload(const LocalObject& object, const std::stop_token& stop) co
   }
   const util::InputFile file(object.file);
   // S3 checks the body against the declared sha256: what it stores is what was hashed.
-  send(
-      m_options.client, m_options.retry, m_mirror, m_mirror.object_url(object.sha256),
-      object.sha256, stop,
+  const std::string url = m_mirror.object_url(object.sha256);
+  const Reply reply = send(
+      m_options.client, m_options.retry, m_mirror, url, object.sha256, stop,
       [&](CURL* curl, Body& body) { set_upload(curl, body, file, 0, object.size); }, object.sha256);
+  // send() hands 404 and 403 back as answers (a HEAD's "not there"); to a PUT they mean that
+  // nothing was stored (NoSuchBucket, AccessDenied without s3:PutObject).
+  if (reply.status < 200 || reply.status >= 300) {
+    throw refusal(reply, url, object.sha256);
+  }
 }
 
 void Uploader::upload_to_folder(const LocalObject& object, const std::stop_token& stop) const {

@@ -122,7 +122,7 @@ PushResult push_models(const Settings& settings,
     } catch (const std::exception& thrown) {
       error = Error(ErrorKind::failure, "cannot push", thrown.what());
     }
-    failures.push_back(error.subject().empty() ? error.with_subject(objects[i].subject) : error);
+    failures.push_back(error.with_subject(objects[i].subject)); // model/path, not the hex
     if (error.kind() == ErrorKind::integrity || worst == ErrorKind::failure) {
       worst = error.kind();
     }

@@ -117,6 +117,11 @@ Settings resolve_settings(const SettingOverrides& overrides, const util::GetEnv&
     settings.lockfile_path = overrides.manifest_path->parent_path() / "models.lock";
   }
   settings.cache_dir = overrides.cache_dir.value_or(cache::default_cache_dir(getenv));
+  // Absolute once, here: the paths printed, recorded (`cache gc`) or compiled into a program by
+  // the CMake package must not depend on the directory they are used from later.
+  if (!settings.cache_dir.empty()) {
+    settings.cache_dir = std::filesystem::absolute(settings.cache_dir).lexically_normal();
+  }
   try {
     settings.endpoint = checked_endpoint(
         overrides.endpoint.value_or(non_empty(getenv("HF_ENDPOINT")).value_or(settings.endpoint)));

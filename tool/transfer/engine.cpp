@@ -13,6 +13,7 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cassert>
 #include <chrono>
 #include <condition_variable>
@@ -737,6 +738,12 @@ private:
     }
   }
 
+  static Error wrong_size(const FileSpec& spec, const std::string& has) {
+    return Error(ErrorKind::integrity, "downloaded file does not match the pinned one",
+                 "expected " + std::to_string(spec.size) + " bytes, " + has, "", spec.subject)
+        .with_cause("integrity:size");
+  }
+
   // A 2xx must carry the bytes asked for, of a file of the locked size.
   static void check_response(const Connection& connection) {
     const File& file = *connection.file;
@@ -747,6 +754,17 @@ private:
                     "HTTP " + std::to_string(connection.status) + " to a request without Range", "",
                     spec.subject);
       }
+      // A body sent as it is stored, announced shorter than the file, is another file (a
+      // mirror's object cut short): known before a byte of it is taken. (A longer one fails at
+      // its first byte too many; bytes all in before a reset are for the hash to judge.)
+      const auto length = connection.headers.get("content-length");
+      std::uint64_t announced = 0;
+      const std::string_view text = length ? util::trim(*length) : std::string_view();
+      const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), announced);
+      if (!text.empty() && error == std::errc() && end == text.data() + text.size() &&
+          !connection.headers.get("content-encoding") && announced < spec.size) {
+        throw wrong_size(spec, "the server has " + std::to_string(announced));
+      }
       return;
     }
     if (connection.status == 200) {
@@ -755,11 +773,7 @@ private:
     const auto header = connection.headers.get("content-range");
     const auto range = http::parse_content_range(header);
     if (connection.status == 206 && range && range->total != spec.size) {
-      throw Error(ErrorKind::integrity, "downloaded file does not match the pinned one",
-                  "expected " + std::to_string(spec.size) + " bytes, the server has " +
-                      std::to_string(range->total),
-                  "", spec.subject)
-          .with_cause("integrity:size");
+      throw wrong_size(spec, "the server has " + std::to_string(range->total));
     }
     if (connection.status != 206 || !range || range->first != connection.range.begin ||
         range->last >= connection.range.end) {
@@ -938,6 +952,12 @@ private:
           (code == CURLE_OK && status == 403 &&
            http::xml_element(connection.error_body, "Code") == "AccessDenied")) {
         throw missing_object(connection, code, status);
+      }
+      // A range the object does not reach: it is shorter than the file, another object.
+      if (code == CURLE_OK && status == 416) {
+        const auto stored = connection.headers.get("content-range");
+        throw wrong_size(*file.spec, http::redact_url(connection.url) + " answered HTTP 416" +
+                                         (stored ? " (Content-Range: " + *stored + ")" : ""));
       }
       if ((code != CURLE_OK || status >= 500) && file.received_from[file.source] == 0) {
         ++m_strikes[source_key(current_source(file))];
