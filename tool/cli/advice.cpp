@@ -38,8 +38,16 @@ std::string advice_for(std::string_view cause) {
     return "Sending a token (HF_TOKEN) raises the limits";
   }
   if (cause == "token:plain-http") {
-    return "Use an https:// endpoint, unset HF_TOKEN for this mirror, or set "
-           "HFMODELS_ALLOW_HTTP_TOKEN=1 if the network is trusted";
+    return "Use an https:// endpoint, unset HF_TOKEN, or set HFMODELS_ALLOW_HTTP_TOKEN=1 if the "
+           "network is trusted";
+  }
+  if (cause == "token:plain-http:mirror" || cause == "token:plain-http-proxy:mirror") {
+    return "Use an https:// mirror, unset HFMODELS_MIRROR_TOKEN (or drop its ~/.netrc entry), "
+           "or set HFMODELS_ALLOW_HTTP_TOKEN=1 if the network is trusted";
+  }
+  if (cause.starts_with("source:transport:")) {
+    return "Check that the mirror is up and its URL (--mirror, HFMODELS_MIRRORS), or the proxy "
+           "settings (https_proxy, no_proxy)";
   }
   if (cause == "token:plain-http-proxy") {
     return "Add the endpoint's host to no_proxy, use an https:// endpoint, or set "

@@ -236,9 +236,10 @@ int run(int argc, char** argv) {
       // Whatever the error on the way out (the stop itself, or a failure it caused), the signal
       // decides: one line, and the exit status a shell expects (130, 143).
       const int signal = interrupt.signal();
-      reporter->error(Error(ErrorKind::cancelled, "interrupted",
-                            signal == SIGTERM ? "SIGTERM received" : "SIGINT received",
-                            "Partial downloads were kept; run the command again to resume"));
+      reporter->error(
+          Error(ErrorKind::cancelled, "interrupted",
+                signal == SIGTERM ? "SIGTERM received" : "SIGINT received",
+                "What was done is kept (partial downloads too); run the command again to go on"));
       return 128 + signal;
     }
     reporter->error(error);

@@ -6,6 +6,7 @@
 #include "util/fs.hpp"
 #include "util/strings.hpp"
 
+#include <algorithm>
 #include <set>
 #include <string>
 #include <utility>
@@ -111,7 +112,11 @@ std::optional<Error> nowhere_to_fetch_from(const Settings& settings, const cache
                      "no mirror is set",
                  "Set HFMODELS_MIRRORS or --mirror");
   }
-  if (!missing.empty() && settings.offline) {
+  // Offline, folders are still read (they open no connection): a bundle on a USB stick.
+  const bool folder_mirror =
+      std::any_of(settings.mirrors.begin(), settings.mirrors.end(),
+                  [](const auto& mirror) { return mirror.kind == mirror::Mirror::Kind::file; });
+  if (!missing.empty() && settings.offline && !folder_mirror) {
     std::string list;
     for (const auto& job : missing) {
       list += "\n  " + job.subject();

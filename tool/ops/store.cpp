@@ -129,15 +129,19 @@ public:
   BlobDownload(const Settings& settings, const cache::HubCache& cache, const FileJob& job,
                Publish publish, GiveUp& give_up)
       : m_cache(cache), m_job(job), m_publish(publish), m_give_up(give_up),
-        m_no_origin(settings.no_origin) {
+        m_no_origin(settings.no_origin || settings.offline) {
     // The mirrors first, in order, each at its object for the file's sha256 (unknown while
-    // `lock` learns a regular file's), then the Hub.
+    // `lock` learns a regular file's), then the Hub. Offline, only folders (a bundle on a USB
+    // stick opens no connection), and never the Hub.
     for (std::size_t i = 0; i < settings.mirrors.size() && job.sha256; ++i) {
       const auto& mirror = settings.mirrors[i];
+      if (settings.offline && mirror.kind != mirror::Mirror::Kind::file) {
+        continue;
+      }
       m_spec.sources.push_back({mirror.object_url(*job.sha256), mirror.access});
       m_source_ids.push_back(i);
     }
-    if (!settings.no_origin) {
+    if (!m_no_origin) {
       m_spec.sources.push_back(
           {hub::resolve_url(settings.endpoint, job.repo, job.commit.str(), job.path.str()), {}});
       m_source_ids.push_back(settings.mirrors.size());
@@ -431,6 +435,7 @@ StoreResult store_files(const Settings& settings, const cache::HubCache& cache,
     result.sources.push_back({mirror.text, false});
   }
   result.sources.push_back({"hub", true});
+  const bool hub_asked = !settings.no_origin && !settings.offline;
   ReportEvents events(reporter, jobs, to_download, downloads, result.sources);
   try {
     transfer::download(tasks, options, events, stop);
@@ -465,6 +470,9 @@ StoreResult store_files(const Settings& settings, const cache::HubCache& cache,
   }
   // Blobs another process put in place while this one waited for their locks.
   adopt_blobs(cache, jobs, adopt_later, publish, stop, result, failures);
+  if (!hub_asked) {
+    result.sources.pop_back(); // not a source of this run: no "from the Hub: 0 files"
+  }
   report_failures(failures, reporter, give_up.given_up());
   return result;
 }

@@ -13,8 +13,8 @@
 #include <curl/curl.h>
 
 #include <algorithm>
-#include <charconv>
 #include <cassert>
+#include <charconv>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -1021,8 +1021,12 @@ private:
   static Error failure_of(const Connection& connection, CURLcode code, long status) {
     const FileSpec& spec = *connection.file->spec;
     if (code != CURLE_OK) {
-      return http::transport_error(code, connection.url, connection.handle.error_text(code))
-          .with_subject(spec.subject);
+      const Error error =
+          http::transport_error(code, connection.url, connection.handle.error_text(code))
+              .with_subject(spec.subject);
+      // A mirror's: the advice is about the mirror, not the Hub's endpoint.
+      return spec.sources[connection.source].access ? error.with_cause("source:" + error.cause())
+                                                    : error;
     }
     if (spec.sources[connection.source].access) {
       // A mirror's answer: its status, and the code an S3 error body names.

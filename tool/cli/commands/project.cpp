@@ -290,7 +290,9 @@ void add_fetch(CLI::App& app, Commands& commands) {
                        count(result.files, "locked file") + " cached");
          }
          // With mirrors, where the bytes came from: a team sees that its mirror works.
-         if (result.sources.size() > 1 && result.downloaded > 0) {
+         const bool mirrored = std::any_of(result.sources.begin(), result.sources.end(),
+                                           [](const auto& source) { return !source.hub; });
+         if (mirrored && result.downloaded > 0) {
            for (const auto& source : result.sources) {
              std::string line = "  from " + (source.hub ? std::string("the Hub") : source.source) +
                                 ": " + count(source.files, "file") + ", " +
