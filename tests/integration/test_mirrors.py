@@ -1,14 +1,16 @@
-""
-    "Mirrors, push and bundles (issue 13, README " Teams and CI fleets "): files from nginx, an S3
-    endpoint and a folder before the Hub,
-    every byte checked against the lockfile.""
-                                            "
+"""Mirrors, push and bundles (issue 13, README "Teams and CI fleets"): files from nginx, an S3
+endpoint and a folder before the Hub, every byte checked against the lockfile."""
 
-    import json import os import shutil import subprocess import tempfile import unittest from
-        pathlib import Path
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+from pathlib import Path
 
-            from mirror_servers
-            import(Nginx, Recorder, S3rver, aws_cli, botocore_authorizations, free_port)
+from mirror_servers import (Nginx, Recorder, S3rver, aws_cli, botocore_authorizations,
+                            free_port)
 from support import HubTestCase, HubTestCaseExtras, sha256_of
 
 MANIFEST = """
@@ -19,7 +21,7 @@ MANIFEST = """
         repo: test-org/tiny-gguf
         quant: Q5_K_M
 """
-#A 72 MiB file : segmented downloads, ranges and (with a small threshold) S3 multipart uploads.
+# A 72 MiB file: segmented downloads, ranges and (with a small threshold) S3 multipart uploads.
 HUGE = MANIFEST + """
       huge:
         repo: test-org/huge-model
@@ -91,19 +93,19 @@ class FileMirrorTest(MirrorCase):
         self.assertEqual((mirror["missing"], mirror["wrong"]), (1, 1))
         self.assertEqual(hub["files"], 2)
         self.assertEqual(hub["bytes"], missing["size"] + wrong["size"])
-#The mirror is credited with the bytes kept, not with its wrong copy's.
+        # The mirror is credited with the bytes kept, not with its wrong copy's.
         every = [f for m in lock.values() for f in m["files"]]
         self.assertEqual(mirror["bytes"], sum(f["size"] for f in every) - hub["bytes"])
-#The wrong copy is reported once, naming the file.
+        # The wrong copy is reported once, naming the file.
         warnings = [line for line in result.stderr.splitlines() if "wrong copy" in line]
         self.assertEqual(len(warnings), 1, result.stdout + result.stderr)
         self.assertIn("gguf/" + wrong["path"], warnings[0])
-#Only those two came from the Hub.
+        # Only those two came from the Hub.
         downloads = [p for p in self.request_paths() if "/resolve/" in p or "/_cdn/" in p or "sha256" in p]
         self.assertTrue(downloads)
         self.run_tool("verify", env=env, check=0)
 
-#Without the Hub : no good copy of either anywhere.The wrong one decides(4); both named.
+        # Without the Hub: no good copy of either anywhere. The wrong one decides (4); both named.
         env = self.fresh_env("c", HFMODELS_MIRRORS=f"file://{folder}")
         result = self.run_tool("fetch", "--no-origin", env=env, check=4)
         self.assertIn("gguf/" + wrong["path"], result.stderr)
@@ -111,9 +113,9 @@ class FileMirrorTest(MirrorCase):
         summary = result.stderr
         self.assertIn("not in any mirror:\n  tiny/" + missing["path"], summary)
         self.assertIn("no good copy in any mirror:\n  gguf/" + wrong["path"], summary)
-#Running it again would not help : the mirror needs the files.
+        # Running it again would not help: the mirror needs the files.
         self.assertNotIn("run the command again", summary)
-#Only the missing one : exit 5, and the list of what is missing.
+        # Only the missing one: exit 5, and the list of what is missing.
         corrupted.write_bytes(bytes(data[:50]) + bytes([data[50] ^ 0xFF]) + bytes(data[51:]))
         self.assertEqual(sha256_of(corrupted), wrong["sha256"])
         env = self.fresh_env("d", HFMODELS_MIRRORS=f"file://{folder}")
@@ -135,13 +137,13 @@ class FileMirrorTest(MirrorCase):
         self.run_tool("fetch", env=env, cwd=folder, check=0)
         self.run_tool("verify", env=env, cwd=folder, check=0)
         self.run_tool("status", "--check", env=env, cwd=folder, check=0)
-#Lock needs the Hub, which-- no - origin forbids : said, not attempted.
+        # Lock needs the Hub, which --no-origin forbids: said, not attempted.
         result = self.run_tool("lock", "--update", env=env, cwd=folder, check=5)
         self.assertIn("--no-origin", result.stderr)
 
     def test_offline_a_folder_mirror_is_still_read(self):
-#Air - gapped machines set HF_HUB_OFFLINE : a bundle opens no connection, so it serves;
-#a web mirror does, so it is not asked.
+        # Air-gapped machines set HF_HUB_OFFLINE: a bundle opens no connection, so it serves;
+        # a web mirror does, so it is not asked.
         self.locked_and_fetched()
         folder = self.bundle()
         with Recorder() as recorder:
@@ -174,7 +176,7 @@ class FileMirrorTest(MirrorCase):
         (self.project / "README.md").write_text("# my project\n")
         before = {name: (self.project / name).read_bytes()
                   for name in ("models.yaml", "models.lock", "README.md")}
-#Into the project itself, and into another project : nothing written, nothing lost.
+        # Into the project itself, and into another project: nothing written, nothing lost.
         result = self.run_tool("bundle", "tiny", "--to", ".", check=2)
         self.assertIn("models.yaml", result.stderr)
         other = self.root / "other"
@@ -186,7 +188,7 @@ class FileMirrorTest(MirrorCase):
         self.assertEqual((other / "models.lock").read_text(), "version: 1\nmodels: {}\n")
         self.assertFalse((self.project / "sha256").exists())
         self.assertFalse((other / "sha256").exists())
-#A bundle folder is hfmodels' own: bundling into it again replaces its files.
+        # A bundle folder is hfmodels' own: bundling into it again replaces its files.
         folder = self.root / "bundle"
         self.run_tool("bundle", "tiny", "--to", folder, check=0)
         self.run_tool("bundle", "gguf", "--to", folder, check=0)
@@ -207,13 +209,13 @@ class FileMirrorTest(MirrorCase):
 
     def test_advice_about_a_mirror_names_the_mirror(self):
         self.locked_and_fetched()
-#Down : the mirror's URL, not HF_ENDPOINT.
+        # Down: the mirror's URL, not HF_ENDPOINT.
         env = self.fresh_env("down", HFMODELS_MIRRORS=f"http://127.0.0.1:{free_port()}")
         result = self.run_tool("fetch", "--no-origin", env=env, check=3)
         self.assertIn("mirror is up", result.stderr)
         self.assertNotIn("HF_ENDPOINT", result.stderr)
-#Its token over plain http to another machine : refused before connecting, naming the
-#mirror's token.
+        # Its token over plain http to another machine: refused before connecting, naming the
+        # mirror's token.
         env = self.fresh_env("plain", HFMODELS_MIRROR_TOKEN="mirror-secret-123",
                              HFMODELS_MIRRORS="http://10.255.255.1:8080/m")
         result = self.run_tool("fetch", "--no-origin", env=env, check=None)
@@ -264,7 +266,7 @@ class WebMirrorTest(MirrorCase):
         result = self.run_tool("--json", "push", "--to", self.nginx.url, check=0)
         pushed = json.loads(result.stdout.splitlines()[-1])
         self.assertEqual((pushed["uploaded"], pushed["skipped"]), (len(self.objects()), 0))
-#A second push finds everything there and uploads nothing.
+        # A second push finds everything there and uploads nothing.
         result = self.run_tool("--json", "push", "--to", self.nginx.url, check=0)
         pushed = json.loads(result.stdout.splitlines()[-1])
         self.assertEqual((pushed["uploaded"], pushed["skipped"]), (0, len(self.objects())))
@@ -274,7 +276,7 @@ class WebMirrorTest(MirrorCase):
         _, [summary] = self.fetch_json(env=env)
         self.assert_hub_untouched()
         self.assertEqual(summary["sources"][0]["files"], summary["downloaded"])
-#The 72 MiB file came in segments : ranged requests answered 206.
+        # The 72 MiB file came in segments: ranged requests answered 206.
         log = self.nginx.access_log()
         self.assertGreater(log.count('" 206 '), 1, log[-2000:])
         self.run_tool("verify", env=env, check=0)
@@ -332,13 +334,13 @@ class S3MirrorTest(MirrorCase):
         self.run_tool("push", "--to", url, env=env, check=0)
         listing = self.aws("ls", "s3://models/team/hf/sha256/")
         self.assertEqual(sorted(line.split()[-1] for line in listing.splitlines()), self.objects())
-#Every object as the AWS CLI reads it back, the 72 MiB one made of parts included.
+        # Every object as the AWS CLI reads it back, the 72 MiB one made of parts included.
         out = self.root / "readback"
         self.aws("cp", "--recursive", "--only-show-errors", "s3://models/team/hf/sha256/", str(out))
         for sha in self.objects():
             self.assertEqual(sha256_of(out / sha), sha)
 
-#One object replaced by the AWS CLI's own upload; hfmodels fetches it with the rest.
+        # One object replaced by the AWS CLI's own upload; hfmodels fetches it with the rest.
         huge = self.read_lock()["models"]["huge"]["files"][0]
         self.aws("rm", "--only-show-errors", f"s3://models/team/hf/sha256/{huge['sha256']}")
         self.aws("cp", "--only-show-errors", str(out / huge["sha256"]), f"s3://models/team/hf/sha256/{huge['sha256']}")
@@ -346,7 +348,7 @@ class S3MirrorTest(MirrorCase):
         _, [summary] = self.fetch_json("--no-origin", env=fresh)
         self.assert_hub_untouched()
         self.assertEqual(summary["sources"][0]["files"], summary["downloaded"])
-#The Hub was no source of this run : not listed.
+        # The Hub was no source of this run: not listed.
         self.assertEqual([s["kind"] for s in summary["sources"]], ["mirror"])
         self.run_tool("verify", env=fresh, check=0)
 
@@ -364,7 +366,7 @@ class S3MirrorTest(MirrorCase):
             second = [(r["method"], r["path"].split("/")[-1]) for r in recorder.requests]
         sha = self.read_lock()["models"]["huge"]["files"][0]["sha256"]
         self.assertIn(("POST", sha + "?uploads="), first)
-#The second push starts no upload and sends part 1 no more : part 2, then the completion.
+        # The second push starts no upload and sends part 1 no more: part 2, then the completion.
         self.assertEqual([m for m in second if m[0] != "HEAD"],
                          [("PUT", sha + "?partNumber=2&uploadId=up%2Fid%2B1%3D"),
                           ("POST", sha + "?uploadId=up%2Fid%2B1%3D")])
@@ -374,8 +376,8 @@ class S3MirrorTest(MirrorCase):
                         **extra)
 
     def test_a_put_refused_with_404_or_403_fails_the_push(self):
-#S3's NoSuchBucket (a mistyped bucket) and AccessDenied (no s3:PutObject), and a web
-#server's 404: nothing was stored, so the seed job must not go green.
+        # S3's NoSuchBucket (a mistyped bucket) and AccessDenied (no s3:PutObject), and a web
+        # server's 404: nothing was stored, so the seed job must not go green.
         self.locked_and_fetched()
         for status, body in [(404, b"<Error><Code>NoSuchBucket</Code></Error>"),
                              (403, b"<Error><Code>AccessDenied</Code></Error>"), (404, b"")]:
@@ -411,7 +413,7 @@ class S3MirrorTest(MirrorCase):
         self.assertEqual(sum(1 for m in second if m[0] == "PUT"), 2)
 
     def test_s3_access_denied_to_a_missing_object_counts_as_missing(self):
-#A reader without s3 : ListBucket gets 403 AccessDenied for a key that is not there.
+        # A reader without s3:ListBucket gets 403 AccessDenied for a key that is not there.
         self.locked_and_fetched()
         with Recorder() as recorder:
             recorder.get_answer = (403, b"<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>")
@@ -449,7 +451,7 @@ class S3MirrorTest(MirrorCase):
             for header in ("host", "x-amz-content-sha256", "x-amz-date", "x-amz-security-token"):
                 self.assertRegex(signed, rf"SignedHeaders=[^,]*\b{header}\b")
             if request["method"] == "PUT":
-#The payload's real hash: S3 checks the body against it.
+                # The payload's real hash: S3 checks the body against it.
                 self.assertEqual(request["headers"]["x-amz-content-sha256"], request["body_sha256"])
         expected = botocore_authorizations(requests, recorder.endpoint, credentials["AWS_ACCESS_KEY_ID"],
                                            credentials["AWS_SECRET_ACCESS_KEY"],
