@@ -8,6 +8,7 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <charconv>
 #include <exception>
 #include <string>
 #include <utility>
@@ -217,15 +218,16 @@ void check_token_transport(const ClientOptions& options, std::string_view url) {
 }
 
 void check_secret_transport(const std::string& origin, const ClientOptions& options,
-                            std::string_view url) {
+                            std::string_view url, SecretOwner owner) {
   if (!origin.starts_with("http://") || options.allow_http_token) {
     return;
   }
+  const std::string whose = owner == SecretOwner::mirror ? ":mirror" : "";
   if (!is_loopback_origin(origin)) {
     throw Error(ErrorKind::usage, "refusing to send the token over plain http",
                 origin + " is not https and not this machine, so anyone on the "
                          "way could read the token")
-        .with_cause("token:plain-http");
+        .with_cause("token:plain-http" + whose);
   }
   // On this machine, but through a proxy: the token would travel in clear text to another one.
   if (const std::string proxy = options.proxies.proxy_for(url); !proxy.empty()) {
@@ -234,7 +236,7 @@ void check_secret_transport(const std::string& origin, const ClientOptions& opti
                     " is this machine, but requests to it go through the "
                     "proxy " +
                     redact_url(proxy) + ", which would read the token")
-        .with_cause("token:plain-http-proxy");
+        .with_cause("token:plain-http-proxy" + whose);
   }
 }
 
@@ -253,6 +255,17 @@ std::string error_code_suffix(std::string_view body) {
   const auto code = xml_element(body, "Code");
   // A code is one short word; anything longer is not an S3 error.
   return code && !code->empty() && code->size() < 64 ? ": " + *code : std::string();
+}
+
+std::optional<std::uint64_t> content_length(const Headers& headers) {
+  const auto length = headers.get("content-length");
+  const std::string_view text = length ? util::trim(*length) : std::string_view();
+  std::uint64_t size = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), size);
+  if (text.empty() || error != std::errc() || end != text.data() + text.size()) {
+    return std::nullopt;
+  }
+  return size;
 }
 
 std::optional<ContentRange> parse_content_range(const std::optional<std::string>& header) {

@@ -121,9 +121,12 @@ private:
 // another machine). Called before every request that carries the token, and by callers that
 // want to fail before starting any work.
 void check_token_transport(const ClientOptions& options, std::string_view url);
+// Whose secret a request carries: the cause of a refusal says which (`token:plain-http`, or
+// `token:plain-http:mirror`), so the advice names the variable that holds it.
+enum class SecretOwner { hub, mirror };
 // The same rule for any secret bound to `origin` (a mirror's token).
 void check_secret_transport(const std::string& origin, const ClientOptions& options,
-                            std::string_view url);
+                            std::string_view url, SecretOwner owner = SecretOwner::hub);
 
 struct ContentRange {
   std::uint64_t first = 0;
@@ -139,6 +142,9 @@ std::optional<std::string> xml_element(std::string_view body, std::string_view t
 // ": <Code>" of an S3-style error body, or "" when it has none: what follows "HTTP 403" in a
 // message.
 std::string error_code_suffix(std::string_view body);
+
+// The Content-Length of an answer, when it is a number; nothing otherwise.
+std::optional<std::uint64_t> content_length(const Headers& headers);
 
 // `Content-Range: bytes first-last/total`; nothing for any other form (`*` included).
 std::optional<ContentRange> parse_content_range(const std::optional<std::string>& header);

@@ -205,11 +205,7 @@ void Handle::add_source_credentials(const SourceAccess& source, const std::strin
     }
   }
   if (!source.bearer.empty()) {
-    try {
-      check_secret_transport(source.origin, m_options, url); // before connecting
-    } catch (const Error& error) {
-      throw error.with_cause(error.cause() + ":mirror"); // the mirror's token, not the Hub's
-    }
+    check_secret_transport(source.origin, m_options, url, SecretOwner::mirror); // before connecting
     append(headers, "Authorization: Bearer " + source.bearer);
   } else if (source.aws) {
     // libcurl 7.88 signs every header of the list, and takes the payload's hash from

@@ -12,7 +12,6 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <charconv>
 #include <cstdio>
 #include <map>
 #include <memory>
@@ -277,14 +276,7 @@ std::optional<std::uint64_t> Uploader::existing_size(std::string_view sha256,
   if (reply.status < 200 || reply.status >= 300) {
     return std::nullopt;
   }
-  const auto length = reply.headers.get("content-length");
-  std::uint64_t size = 0;
-  const std::string_view text = length ? util::trim(*length) : std::string_view();
-  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), size);
-  if (text.empty() || error != std::errc() || end != text.data() + text.size()) {
-    return std::nullopt;
-  }
-  return size;
+  return http::content_length(reply.headers);
 }
 
 void Uploader::upload(const LocalObject& object, const std::stop_token& stop) const {

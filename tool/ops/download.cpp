@@ -64,11 +64,11 @@ DownloadResult download_cached(const Settings& settings, const DownloadRequest& 
   model.revision = spec.revision;
   model.commit = *commit;
   for (const auto& file : manifest::select_files(spec, listed)) {
+    // A blob that is not there has size 0: the presence check below names the file.
     std::error_code error;
-    const std::uint64_t size =
-        std::filesystem::file_size(cache.blob_path(spec.repo, file.etag()), error);
+    const auto size = std::filesystem::file_size(cache.blob_path(spec.repo, file.etag()), error);
     model.files.push_back(
-        {file.path, size, file.lfs_sha256 ? file.lfs_sha256->str() : "", file.etag()});
+        {file.path, error ? 0 : size, file.lfs_sha256 ? file.lfs_sha256->str() : "", file.etag()});
   }
   const auto present = cache.files_present(model.repo, model.commit, snapshot_files(model), stop);
   std::string missing;

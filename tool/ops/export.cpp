@@ -39,10 +39,10 @@ bool copy_real_file(const fs::path& source, const fs::path& destination,
     // `download` knows a regular file by its git blob id only (empty sha256), checked as it
     // arrived.
     if (!locked.sha256.empty() && sha256 != locked.sha256) {
+      const std::string blob = fs::canonical(source).string();
       throw Error(ErrorKind::integrity, "cached file does not match the lockfile",
-                  "expected sha256 " + locked.sha256 + ", " + fs::canonical(source).string() +
-                      " holds " + sha256,
-                  "Delete " + fs::canonical(source).string() + " and fetch again", subject);
+                  "expected sha256 " + locked.sha256 + ", " + blob + " holds " + sha256,
+                  "Delete " + blob + " and fetch again", subject);
     }
     fs::last_write_time(temp, source_time);
     fs::rename(temp, destination);

@@ -113,10 +113,10 @@ std::optional<Error> nowhere_to_fetch_from(const Settings& settings, const cache
                  "Set HFMODELS_MIRRORS or --mirror");
   }
   // Offline, folders are still read (they open no connection): a bundle on a USB stick.
-  const bool folder_mirror =
+  const bool readable_mirror =
       std::any_of(settings.mirrors.begin(), settings.mirrors.end(),
-                  [](const auto& mirror) { return mirror.kind == mirror::Mirror::Kind::file; });
-  if (!missing.empty() && settings.offline && !folder_mirror) {
+                  [&](const auto& mirror) { return settings.reads(mirror); });
+  if (!missing.empty() && settings.offline && !readable_mirror) {
     std::string list;
     for (const auto& job : missing) {
       list += "\n  " + job.subject();

@@ -48,6 +48,13 @@ struct Settings {
   std::string ca_bundle;       // CURL_CA_BUNDLE, else SSL_CERT_FILE
   // Where the HTTP trace goes with -v; none when empty. Set by the command line.
   http::TraceSink http_trace;
+
+  // The sources a fetch may ask. Offline, nothing that opens a connection: folder mirrors only
+  // (a bundle on an air-gapped machine), never the Hub; with no origin, never the Hub.
+  bool asks_hub() const { return !offline && !no_origin; }
+  bool reads(const mirror::Mirror& mirror) const {
+    return !offline || mirror.kind == mirror::Mirror::Kind::file;
+  }
 };
 
 // Values given on the command line; they win over the environment.

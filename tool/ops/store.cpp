@@ -46,11 +46,11 @@ std::string adopt_cached_blob(const cache::HubCache& cache, const FileJob& job, 
   return actual;
 }
 
-// The engine says what the bytes were; what to do about it is said here.
 // The cause of a file whose last source, a mirror, held a wrong copy (with --no-origin, every
 // mirror that had it did).
 constexpr const char* k_wrong_in_mirror = "source:wrong";
 
+// The engine says what the bytes were; what to do about it is said here.
 Error with_advice(const Error& error, Publish publish, bool from_mirror) {
   if (!error.hint().empty() || error.kind() != ErrorKind::integrity) {
     return error;
@@ -129,19 +129,18 @@ public:
   BlobDownload(const Settings& settings, const cache::HubCache& cache, const FileJob& job,
                Publish publish, GiveUp& give_up)
       : m_cache(cache), m_job(job), m_publish(publish), m_give_up(give_up),
-        m_no_origin(settings.no_origin || settings.offline) {
-    // The mirrors first, in order, each at its object for the file's sha256 (unknown while
-    // `lock` learns a regular file's), then the Hub. Offline, only folders (a bundle on a USB
-    // stick opens no connection), and never the Hub.
+        m_mirrors_only(!settings.asks_hub()) {
+    // The mirrors the run reads first, in order, each at its object for the file's sha256
+    // (unknown while `lock` learns a regular file's), then the Hub if it is asked.
     for (std::size_t i = 0; i < settings.mirrors.size() && job.sha256; ++i) {
       const auto& mirror = settings.mirrors[i];
-      if (settings.offline && mirror.kind != mirror::Mirror::Kind::file) {
+      if (!settings.reads(mirror)) {
         continue;
       }
       m_spec.sources.push_back({mirror.object_url(*job.sha256), mirror.access});
       m_source_ids.push_back(i);
     }
-    if (!m_no_origin) {
+    if (!m_mirrors_only) {
       m_spec.sources.push_back(
           {hub::resolve_url(settings.endpoint, job.repo, job.commit.str(), job.path.str()), {}});
       m_source_ids.push_back(settings.mirrors.size());
@@ -201,7 +200,7 @@ public:
         m_source = result->source;
       } else {
         m_failure = with_advice(*failure, m_publish, m_spec.sources.back().access.has_value());
-        if (m_no_origin && failure->cause() == "source:missing") {
+        if (m_mirrors_only && failure->cause() == "source:missing") {
           m_failure = Error(ErrorKind::offline_missing, "not in any mirror", failure->why(),
                             "The Hub was not asked (no origin)", failure->subject())
                           .with_cause("source:missing");
@@ -246,7 +245,7 @@ private:
   bool m_downloaded = false;
   bool m_adopt = false;
   std::string m_sha256;
-  bool m_no_origin = false;
+  bool m_mirrors_only = false;
   std::vector<std::size_t> m_source_ids;
   std::vector<std::uint64_t> m_received_from;
   std::size_t m_source = 0;
@@ -367,14 +366,15 @@ void report_failures(const std::vector<std::optional<Error>>& failures, Reporter
       retry_helps = true;
     }
   }
+  // Each part after the last: a list ends its line, a sentence needs "; ".
+  const auto add = [&](const std::string& part) {
+    stopped += (stopped.empty() || stopped.back() == '\n' ? "" : "; ") + part;
+  };
   if (!missing.empty()) {
-    stopped += (stopped.empty() ? "" : "; ") + std::string("not in any mirror:") + missing + "\n";
+    add("not in any mirror:" + missing + "\n");
   }
   if (!wrong.empty()) {
-    stopped += (stopped.empty()   ? ""
-                : missing.empty() ? "; "
-                                  : "") +
-               std::string("no good copy in any mirror:") + wrong + "\n";
+    add("no good copy in any mirror:" + wrong + "\n");
   }
   // Another run helps a network failure; a mirror that lacks files needs them put there.
   throw Error(worst,
@@ -435,7 +435,6 @@ StoreResult store_files(const Settings& settings, const cache::HubCache& cache,
     result.sources.push_back({mirror.text, false});
   }
   result.sources.push_back({"hub", true});
-  const bool hub_asked = !settings.no_origin && !settings.offline;
   ReportEvents events(reporter, jobs, to_download, downloads, result.sources);
   try {
     transfer::download(tasks, options, events, stop);
@@ -470,7 +469,7 @@ StoreResult store_files(const Settings& settings, const cache::HubCache& cache,
   }
   // Blobs another process put in place while this one waited for their locks.
   adopt_blobs(cache, jobs, adopt_later, publish, stop, result, failures);
-  if (!hub_asked) {
+  if (!settings.asks_hub()) {
     result.sources.pop_back(); // not a source of this run: no "from the Hub: 0 files"
   }
   report_failures(failures, reporter, give_up.given_up());

@@ -14,7 +14,6 @@
 
 #include <algorithm>
 #include <cassert>
-#include <charconv>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -757,13 +756,9 @@ private:
       // A body sent as it is stored, announced shorter than the file, is another file (a
       // mirror's object cut short): known before a byte of it is taken. (A longer one fails at
       // its first byte too many; bytes all in before a reset are for the hash to judge.)
-      const auto length = connection.headers.get("content-length");
-      std::uint64_t announced = 0;
-      const std::string_view text = length ? util::trim(*length) : std::string_view();
-      const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), announced);
-      if (!text.empty() && error == std::errc() && end == text.data() + text.size() &&
-          !connection.headers.get("content-encoding") && announced < spec.size) {
-        throw wrong_size(spec, "the server has " + std::to_string(announced));
+      const auto announced = http::content_length(connection.headers);
+      if (announced && *announced < spec.size && !connection.headers.get("content-encoding")) {
+        throw wrong_size(spec, "the server has " + std::to_string(*announced));
       }
       return;
     }
